@@ -1,0 +1,101 @@
+// The request and response types handlers see. Deliberately free of Beast so that
+// application code compiles fast; server.cpp adapts them to the wire.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace photoshare::http {
+
+namespace asio = boost::asio;
+
+enum class Method { get, head, post, put, patch, del, options, other };
+
+std::string_view to_string(Method m);
+
+// An error a client caused (or a dependency being down): it becomes a response with this
+// status, a stable machine-readable code and a message that is safe to show.
+class HttpError : public std::runtime_error {
+public:
+    HttpError(int status, std::string code, const std::string& message)
+        : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+    int status() const noexcept { return status_; }
+    const std::string& code() const noexcept { return code_; }
+
+private:
+    int status_;
+    std::string code_;
+};
+
+// Read access to request headers, implemented by the server over its own storage.
+class Headers {
+public:
+    virtual ~Headers() = default;
+    // Value of the first header with this (case-insensitive) name, empty when absent.
+    virtual std::string_view get(std::string_view name) const = 0;
+    virtual bool has(std::string_view name) const = 0;
+};
+
+// Streams the request body for routes that ask for it (uploads), so a large body is never
+// held in memory. Throws HttpError (413 over the limit, 408 too slow, 400 malformed).
+class BodyReader {
+public:
+    virtual ~BodyReader() = default;
+    // Fills up to buf.size() bytes; returns 0 at the end of the body.
+    virtual asio::awaitable<std::size_t> read_some(std::span<char> buf) = 0;
+    // Declared Content-Length, if the client sent one.
+    virtual std::optional<std::uint64_t> content_length() const = 0;
+};
+
+struct Request {
+    Method method = Method::get;
+    std::string_view method_name;
+    std::string_view target;  // as received: path and query
+    std::string path;         // percent-decoded path
+    std::string_view query;   // raw query string, without '?'
+    const Headers* headers = nullptr;
+    std::vector<std::pair<std::string_view, std::string>> params;  // from the route pattern
+    std::string body;                   // buffered body (routes that do not stream)
+    BodyReader* body_reader = nullptr;  // streaming routes only
+    std::string client_address;         // peer, or the forwarded client from a trusted proxy
+    std::string request_id;
+    std::string_view route;  // the matched route pattern, for metrics and logs
+
+    std::string_view header(std::string_view name) const { return headers ? headers->get(name) : std::string_view{}; }
+    std::string_view param(std::string_view name) const {
+        for (const auto& [k, v] : params)
+            if (k == name) return v;
+        return {};
+    }
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> headers;
+    // Exactly one body source is used: a file to stream, a shared immutable body (cached
+    // pages and assets, sent without a copy), or the owned string.
+    std::string body;
+    std::shared_ptr<const std::string> shared_body;
+    std::string file_path;
+    bool close = false;  // close the connection after this response
+
+    Response() = default;
+    Response(int status_, std::string content_type_, std::string body_)
+        : status(status_), content_type(std::move(content_type_)), body(std::move(body_)) {}
+
+    void set(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+    std::string_view body_view() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
+};
+
+}  // namespace photoshare::http

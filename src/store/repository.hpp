@@ -1,0 +1,101 @@
+// The database, seen by the application as one API. Every backend (SQLite now;
+// PostgreSQL and MySQL later) implements it with prepared statements only.
+// Calls block: run them on the worker pool.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace photoshare::store {
+
+// The database cannot be reached or failed in a way the caller cannot fix (HTTP 503).
+class Unavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct User {
+    std::int64_t id = 0;
+    std::string username;
+    std::string password_hash;
+    std::int64_t created_at = 0;  // unix seconds
+};
+
+struct NewPhoto {
+    std::string id;  // random, url-safe: names the photo in URLs and its blobs
+    std::int64_t user_id = 0;
+    int width = 0;   // display variant
+    int height = 0;
+    int thumb_width = 0;
+    int thumb_height = 0;
+    std::int64_t bytes = 0;  // display + thumbnail
+};
+
+struct Photo {
+    std::int64_t seq = 0;  // insertion order; the paging cursor
+    std::string id;
+    std::int64_t user_id = 0;
+    std::string username;
+    int width = 0;
+    int height = 0;
+    int thumb_width = 0;
+    int thumb_height = 0;
+    std::int64_t bytes = 0;
+    std::int64_t created_at = 0;  // unix seconds
+};
+
+struct Session {
+    std::string id_hash;  // the cookie's id is never stored, only its hash
+    std::int64_t user_id = 0;
+    std::string username;
+    std::string csrf_token;
+    std::int64_t expires_at = 0;  // unix seconds
+};
+
+class Repository {
+public:
+    virtual ~Repository() = default;
+
+    // Brings the schema to the latest version; safe when several servers start at once.
+    virtual void migrate() = 0;
+    virtual int schema_version() = 0;
+
+    // nullopt when the username is taken.
+    virtual std::optional<User> create_user(const std::string& username, const std::string& password_hash) = 0;
+    virtual std::optional<User> find_user(const std::string& username) = 0;
+
+    // All rows in one transaction; returns them as stored (with seq and created_at).
+    virtual std::vector<Photo> insert_photos(std::span<const NewPhoto> photos) = 0;
+    // Newest first; only photos with seq < before when given.
+    virtual std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) = 0;
+    virtual std::optional<Photo> find_photo(const std::string& id) = 0;
+    // Deletes the row when it belongs to user_id; returns whether a row was deleted.
+    virtual bool delete_photo(const std::string& id, std::int64_t user_id) = 0;
+    virtual std::vector<std::string> all_photo_ids() = 0;  // for consistency checks
+
+    virtual void put_session(const Session& session) = 0;
+    virtual std::optional<Session> find_session(const std::string& id_hash, std::int64_t now) = 0;
+    virtual void delete_session(const std::string& id_hash) = 0;
+    virtual int purge_expired_sessions(std::int64_t now) = 0;
+
+    // Throws Unavailable when the database cannot be used.
+    virtual void ping() = 0;
+    virtual std::string describe() const = 0;  // backend and location, without secrets
+};
+
+struct Options {
+    int pool_size = 8;
+    std::chrono::milliseconds acquire_timeout{5000};
+};
+
+// sqlite:///absolute/path.db or sqlite://relative.db (more backends join in later levels).
+// Throws std::invalid_argument for an unknown or malformed URL, Unavailable when it cannot open.
+std::unique_ptr<Repository> open(const std::string& url, const Options& options);
+
+}  // namespace photoshare::store
