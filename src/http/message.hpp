@@ -27,14 +27,18 @@ std::string_view to_string(Method m);
 // status, a stable machine-readable code and a message that is safe to show.
 class HttpError : public std::runtime_error {
 public:
-    HttpError(int status, std::string code, const std::string& message)
-        : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+    using HeaderList = std::vector<std::pair<std::string, std::string>>;
+    HttpError(int status, std::string code, const std::string& message, HeaderList headers = {})
+        : std::runtime_error(message), status_(status), code_(std::move(code)), headers_(std::move(headers)) {}
     int status() const noexcept { return status_; }
     const std::string& code() const noexcept { return code_; }
+    // Headers the error response must carry (Retry-After, WWW-Authenticate...).
+    const HeaderList& headers() const noexcept { return headers_; }
 
 private:
     int status_;
     std::string code_;
+    HeaderList headers_;
 };
 
 // Read access to request headers, implemented by the server over its own storage.

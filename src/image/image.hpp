@@ -10,17 +10,20 @@
 namespace photoshare::image {
 
 // Not an image we accept (unknown format, corrupt, truncated): HTTP 415.
+// what() is written for the person who uploaded the file and may be shown as is.
 class Unsupported : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 // Decodable, but over the pixel limit (decompression bombs): HTTP 422.
+// what() is written for the person who uploaded the file and may be shown as is.
 class TooLarge : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 
 struct Limits {
+    // Checked against the header (for animations: the canvas) before any pixel is decoded.
     std::uint64_t max_pixels = 50'000'000;
     int display_size = 2048;   // longest edge of the display variant
     int thumbnail_size = 480;  // longest edge of the thumbnail
@@ -28,24 +31,40 @@ struct Limits {
 };
 
 struct Variant {
-    std::string data;  // encoded JPEG, no metadata
+    std::string data;  // encoded JPEG (sRGB, 8-bit, 3 bands), no metadata at all
     int width = 0;
     int height = 0;
 };
 
 struct Processed {
     std::string format;  // detected input format: "jpeg", "png", "gif", "webp"
+    // Size of the upload as it is displayed, i.e. after the EXIF rotation (an orientation
+    // of 5-8 swaps the stored width and height). For animations: the canvas.
     int original_width = 0;
     int original_height = 0;
-    Variant display;
-    Variant thumbnail;
+    Variant display;    // longest edge min(display_size, original's), never upscaled
+    Variant thumbnail;  // longest edge min(thumbnail_size, display's), made from display
 };
 
-// Starts libvips once per process (safe to call repeatedly).
-void initialize();
+// Memory that the images being processed at the same time may use together (decoders,
+// pipeline strips, the in-memory display variant), estimated from each header before any
+// pixel is decoded. process_* waits while the budget is taken; an image that could not
+// fit even alone is TooLarge. 256 MiB lets four 12 MP baseline JPEGs (~40 MB each) run at
+// once and still admits a 24 MP progressive JPEG (~200 MB) on its own.
+inline constexpr std::uint64_t default_decode_memory = 256ull << 20;
+
+// Starts libvips once per process (safe to call repeatedly, from any thread; the first
+// call's decode_memory wins). Call it from main() before other threads start: it briefly
+// sets an environment variable (see image/runtime.cpp for why). process_* call it too, as
+// a safety net. Throws std::runtime_error when libvips cannot start.
+void initialize(std::uint64_t decode_memory = default_decode_memory);
 
 // Validates by decoding and makes the display and thumbnail variants, auto-rotated by the
-// EXIF orientation, sRGB, without EXIF/XMP/IPTC/ICC metadata. Throws Unsupported or TooLarge.
+// EXIF orientation, sRGB, alpha flattened onto white, without EXIF/XMP/IPTC/ICC metadata.
+// Only JPEG, PNG, GIF and WebP are accepted, recognised by their bytes; an animation
+// contributes its first frame. Thread-safe: call from several worker threads at once.
+// Throws Unsupported or TooLarge for bad input; std::runtime_error when process_file
+// cannot read the file (not the uploader's fault).
 Processed process_file(const std::filesystem::path& path, const Limits& limits);
 Processed process_buffer(const std::string& bytes, const Limits& limits);
 

@@ -39,6 +39,8 @@ private:
 
 class Histogram {
 public:
+    // Bounds strictly increasing, no NaN (else std::invalid_argument); a trailing +Inf is
+    // dropped, as the +Inf bucket is always there.
     explicit Histogram(std::vector<double> upper_bounds);
     void observe(double v) noexcept;
     const std::vector<double>& bounds() const noexcept { return bounds_; }
@@ -56,13 +58,25 @@ private:
 // Latency buckets in seconds, from 0.5 ms to 10 s.
 std::vector<double> latency_buckets();
 
+// Names follow Prometheus rules ([a-zA-Z_:][a-zA-Z0-9_:]* for metrics, [a-zA-Z_][a-zA-Z0-9_]*
+// for labels, no "__" prefix, no "le" on histograms, no label twice), else
+// std::invalid_argument. Label order does not matter: {a,b} and {b,a} are one series.
+// Asking for an existing name as another type (or a histogram with other bounds) throws
+// std::logic_error; the help text of the first call is kept. References stay valid for the
+// registry's lifetime.
 class Registry {
 public:
+    Registry();
+    ~Registry();  // out of line: Family is complete only in metrics.cpp
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+
     Counter& counter(std::string_view name, std::string_view help, const Labels& labels = {});
     Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {});
     Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels = {},
                          std::vector<double> bounds = latency_buckets());
-    // All metrics, grouped by family, in the text exposition format.
+    // All metrics, grouped by family, in the text exposition format; families sorted by
+    // name, series by labels, so the output is stable.
     std::string render() const;
 
 private:

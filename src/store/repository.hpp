@@ -66,20 +66,25 @@ public:
     virtual void migrate() = 0;
     virtual int schema_version() = 0;
 
-    // nullopt when the username is taken.
+    // Usernames are stored as given but are unique regardless of ASCII letter case:
+    // nullopt when the username is taken ("Alice" takes "alice"). find_user ignores case too.
     virtual std::optional<User> create_user(const std::string& username, const std::string& password_hash) = 0;
     virtual std::optional<User> find_user(const std::string& username) = 0;
 
     // All rows in one transaction; returns them as stored (with seq and created_at).
+    // Throws std::invalid_argument, having stored nothing, when a photo id is already
+    // taken (also within the batch) or a user id does not exist.
     virtual std::vector<Photo> insert_photos(std::span<const NewPhoto> photos) = 0;
-    // Newest first; only photos with seq < before when given.
+    // Newest first; only photos with seq < before when given. limit < 0: invalid_argument.
     virtual std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) = 0;
     virtual std::optional<Photo> find_photo(const std::string& id) = 0;
     // Deletes the row when it belongs to user_id; returns whether a row was deleted.
     virtual bool delete_photo(const std::string& id, std::int64_t user_id) = 0;
     virtual std::vector<std::string> all_photo_ids() = 0;  // for consistency checks
 
+    // Inserts or replaces by id_hash. A session goes when its user does.
     virtual void put_session(const Session& session) = 0;
+    // nullopt once expires_at <= now.
     virtual std::optional<Session> find_session(const std::string& id_hash, std::int64_t now) = 0;
     virtual void delete_session(const std::string& id_hash) = 0;
     virtual int purge_expired_sessions(std::int64_t now) = 0;
@@ -90,11 +95,18 @@ public:
 };
 
 struct Options {
+    // Connections kept open at most; a caller finding all in use waits acquire_timeout,
+    // then gets Unavailable.
     int pool_size = 8;
     std::chrono::milliseconds acquire_timeout{5000};
+    // How long a write waits for another writer's lock (in this or another process)
+    // before Unavailable. SQLite: the busy timeout.
+    std::chrono::milliseconds lock_timeout{5000};
 };
 
-// sqlite:///absolute/path.db or sqlite://relative.db (more backends join in later levels).
+// sqlite:///absolute/path.db or sqlite://relative/path.db (relative to the working
+// directory; the file and its directory are created when missing). postgresql:// and
+// mysql:// join in later levels and are refused as "not built yet" until then.
 // Throws std::invalid_argument for an unknown or malformed URL, Unavailable when it cannot open.
 std::unique_ptr<Repository> open(const std::string& url, const Options& options);
 

@@ -1,0 +1,213 @@
+// How long the upload pipeline takes for a 12 MP JPEG, as a ratio against the reference
+// tool for the same job: `vipsthumbnail` run twice (display 2048 and thumbnail 480, Q=82,
+// stripped), measured in the same run on the same file. Also reports the peak RSS of
+// processing one image, and optionally of a bounded worker pool chewing through many.
+//
+//   image_pipeline [--input FILE.jpg] [--runs N] [--pool THREADS --jobs N]
+//
+// --runs 0 skips the timing (to measure memory only, with any input format).
+// Without --input a realistic 4000x3000 photo-like JPEG (Perlin texture plus sensor-like
+// grain, Q=90) is generated under the temporary directory first.
+#include "image/image.hpp"
+
+#include <vips/vips8>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace image = photoshare::image;
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+long status_kb(const char* key) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
+    }
+    return -1;
+}
+
+// Writing 5 to clear_refs resets VmHWM, so a peak can be measured for one phase only.
+void reset_peak_rss() {
+    std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+// Photo-like content: smooth structures (Perlin) at a few scales plus fine grain, so the
+// JPEG compresses like a camera picture rather than like flat colour or pure noise.
+void make_photo(const fs::path& out, int width, int height, int quality) {
+    using vips::VImage;
+    std::vector<VImage> bands;
+    for (int seed = 1; seed <= 3; ++seed) {
+        VImage coarse = VImage::perlin(width, height,
+                                       VImage::option()->set("cell_size", 400)->set("seed", seed));
+        VImage fine = VImage::perlin(width, height,
+                                     VImage::option()->set("cell_size", 37)->set("seed", seed + 10));
+        VImage grain = VImage::gaussnoise(width, height,
+                                          VImage::option()->set("mean", 0.0)->set("sigma", 6.0)->set("seed", seed + 20));
+        // Perlin noise spans about -0.5..0.5.
+        bands.push_back(coarse * 200 + fine * 60 + grain + 128);
+    }
+    VImage photo = VImage::bandjoin(bands).cast(VIPS_FORMAT_UCHAR);
+    photo = photo.copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+    photo.jpegsave(out.c_str(), VImage::option()->set("Q", quality));
+}
+
+int run(const std::vector<std::string>& argv) {
+    pid_t pid = 0;
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+        throw std::runtime_error("cannot start " + argv[0]);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct Options {
+    fs::path input;
+    int runs = 11;
+    int pool = 0;
+    int jobs = 32;
+};
+
+Options parse(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::runtime_error(arg + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "--input") options.input = value();
+        else if (arg == "--runs") options.runs = std::stoi(value());
+        else if (arg == "--pool") options.pool = std::stoi(value());
+        else if (arg == "--jobs") options.jobs = std::stoi(value());
+        else throw std::runtime_error("unknown argument " + arg);
+    }
+    return options;
+}
+
+// Peak RSS while `threads` workers process `jobs` uploads (the same file, each read from
+// disk like a spooled upload), as the server's bounded pool would.
+void pool_peak(const fs::path& input, int threads, int jobs) {
+    reset_peak_rss();
+    const long before = status_kb("VmRSS:");
+    std::atomic<int> next{0};
+    std::atomic<int> failures{0};
+    const auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&] {
+            while (next.fetch_add(1) < jobs) {
+                try {
+                    (void)image::process_file(input, image::Limits{});
+                } catch (const std::exception&) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (std::thread& w : workers) w.join();
+    std::printf("pool: %d workers, %d jobs of %s (%.1f MB): %.0f ms, %d failures, "
+                "RSS before %ld kB, peak %ld kB\n",
+                threads, jobs, input.filename().c_str(),
+                static_cast<double>(fs::file_size(input)) / 1e6, ms_since(start),
+                failures.load(), before, status_kb("VmHWM:"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    const Options options = parse(argc, argv);
+    image::initialize();
+    std::printf("idle after initialize(): RSS %ld kB\n", status_kb("VmRSS:"));
+
+    const fs::path work = fs::temp_directory_path() / ("photoshare-bench-" + std::to_string(getpid()));
+    fs::create_directories(work);
+    fs::path input = options.input;
+    if (input.empty()) {
+        input = fs::temp_directory_path() / "photoshare-bench-12mp.jpg";
+        if (!fs::exists(input)) make_photo(input, 4000, 3000, 90);
+    }
+    std::printf("input: %s (%.2f MB)\n", input.c_str(),
+                static_cast<double>(fs::file_size(input)) / 1e6);
+
+    // One image, cold, on its own: the memory figure for one upload.
+    reset_peak_rss();
+    const long rss_before = status_kb("VmRSS:");
+    const image::Processed first = image::process_file(input, image::Limits{});
+    std::printf("one image: RSS before %ld kB, peak %ld kB (+%ld kB); display %dx%d %zu B, "
+                "thumbnail %dx%d %zu B\n",
+                rss_before, status_kb("VmHWM:"), status_kb("VmHWM:") - rss_before,
+                first.display.width, first.display.height, first.display.data.size(),
+                first.thumbnail.width, first.thumbnail.height, first.thumbnail.data.size());
+
+    if (options.runs > 0) {
+        const std::string display_out = (work / "d.jpg").string() + "[Q=82,strip]";
+        const std::string thumb_out = (work / "t.jpg").string() + "[Q=82,strip]";
+        auto reference_run = [&] {
+            if (run({"vipsthumbnail", input.string(), "-s", "2048", "-o", display_out}) != 0 ||
+                run({"vipsthumbnail", input.string(), "-s", "480", "-o", thumb_out}) != 0) {
+                throw std::runtime_error("vipsthumbnail failed");
+            }
+        };
+        reference_run();  // warms the page cache and the dynamic loader's files
+        // Interleaved, so a burst of load from elsewhere on the machine hits both sides.
+        std::vector<double> ours;
+        std::vector<double> reference;
+        for (int i = 0; i < options.runs; ++i) {
+            auto start = Clock::now();
+            (void)image::process_file(input, image::Limits{});
+            ours.push_back(ms_since(start));
+            start = Clock::now();
+            reference_run();
+            reference.push_back(ms_since(start));
+        }
+        const double ours_ms = median(ours);
+        const double reference_ms = median(reference);
+        std::printf("process_file (display 2048 + thumbnail 480): median %.1f ms over %d runs\n",
+                    ours_ms, options.runs);
+        std::printf("vipsthumbnail -s 2048 + -s 480 (two processes): median %.1f ms over %d runs\n",
+                    reference_ms, options.runs);
+        std::printf("ratio process_file / vipsthumbnail: %.2f (target <= 1.30)\n",
+                    ours_ms / reference_ms);
+    }
+
+    if (options.pool > 0) pool_peak(input, options.pool, options.jobs);
+    fs::remove_all(work);
+    return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "image_pipeline: %s\n", e.what());
+    return 1;
+}

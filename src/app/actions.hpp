@@ -1,0 +1,43 @@
+// What the HTML forms and the JSON API both do, written once: finding who is asking,
+// checking CSRF tokens, storing an upload, deleting a photo.
+#pragma once
+
+#include "app/uploads.hpp"
+#include "http/message.hpp"
+#include "store/repository.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace photoshare::app {
+
+namespace asio = boost::asio;
+
+class App;
+
+// Who is asking: their session if logged in, and the CSRF token their forms carry (the
+// session's, or an anonymous visitor's with the cookie to set when it is new).
+struct Visitor {
+    std::optional<store::Session> session;
+    std::string csrf_token;
+    std::string set_cookie;  // empty unless a new visitor token was made
+};
+
+asio::awaitable<Visitor> load_visitor(App& app, const http::Request& req);
+// Throws HttpError 401 when the request has no valid session.
+asio::awaitable<store::Session> require_session(App& app, const http::Request& req);
+// Throws HttpError 403 unless `submitted` is the token this visitor's forms carry.
+void require_csrf(App& app, const http::Request& req, const std::optional<store::Session>& session, std::string_view submitted);
+
+// Reads, validates and stores an upload for the session's user, then invalidates the feed.
+asio::awaitable<std::vector<store::Photo>> upload_photos(App& app, http::Request& req, const store::Session& session,
+                                                         bool token_in_header);
+// Deletes a photo of the session's user: its row, its files and every cached feed page.
+// Throws HttpError 404 (no such photo) or 403 (someone else's).
+asio::awaitable<void> delete_photo(App& app, const store::Session& session, const std::string& photo_id);
+
+// The `before` cursor of a feed request; throws HttpError 400 when malformed.
+std::optional<std::int64_t> parse_before(std::string_view text);
+
+}  // namespace photoshare::app

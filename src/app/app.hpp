@@ -1,0 +1,99 @@
+// The application: builds every service from the configuration, registers the routes and
+// gives the server its hooks. Handlers live in pages.cpp, api.cpp, media.cpp and ops.cpp.
+#pragma once
+
+#include "app/access_log.hpp"
+#include "app/feed.hpp"
+#include "app/knobs.hpp"
+#include "app/server_info.hpp"
+#include "app/sessions.hpp"
+#include "app/uploads.hpp"
+#include "app/views.hpp"
+#include "auth/password.hpp"
+#include "auth/rate_limit.hpp"
+#include "blob/blob.hpp"
+#include "config/config.hpp"
+#include "http/router.hpp"
+#include "http/runtime.hpp"
+#include "http/server.hpp"
+#include "kv/kv.hpp"
+#include "metrics/metrics.hpp"
+#include "store/repository.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+
+namespace photoshare::app {
+
+namespace asio = boost::asio;
+
+class App {
+public:
+    explicit App(config::Config config);
+    ~App();
+
+    void add_routes(http::Router& router);
+    http::ServerHooks hooks();
+    http::ServerOptions server_options() const;
+    // The server whose state /readyz and /metrics report; set before it runs.
+    void attach(const http::Server& server, const std::string& bound_address);
+
+    // --- services, shared by the handler files ---
+    config::Config config;
+    ServerInfo info;
+    metrics::Registry metrics;
+    http::Workers workers;        // database, sessions, cache, hashing, disk
+    http::Workers image_workers;  // decoding: bounded so memory stays bounded
+    std::unique_ptr<store::Repository> repo;
+    std::unique_ptr<blob::Store> blobs;
+    std::unique_ptr<kv::Store> cache_store;
+    std::unique_ptr<kv::Store> limiter_store;
+    std::unique_ptr<kv::Store> session_kv;  // when sessions live in a key-value store
+    auth::PasswordParams password_params;
+    std::unique_ptr<auth::LoginLimiter> limiter;
+    Views views;
+    Knobs knobs;
+    std::unique_ptr<Sessions> sessions;
+    std::unique_ptr<Feed> feed;
+    std::unique_ptr<Uploads> uploads;
+    std::filesystem::path tmp_dir;
+    std::string admin_token;
+    std::unique_ptr<AccessLog> access_log;
+    const http::Server* server = nullptr;
+    std::atomic<bool> draining{false};
+
+    // Wraps a page or API handler: the latency and CPU knobs, and backend failures
+    // turned into 503 with a clear message.
+    http::Handler app_route(http::Handler handler);
+    // Wraps an operational handler: backend failures only.
+    http::Handler ops_route(http::Handler handler);
+
+    // Times a blocking database call on the worker pool and records it in /metrics.
+    template <class F>
+    auto db(const char* op, F f) -> asio::awaitable<std::invoke_result_t<F&>>;
+    void record_db_time(const char* op, std::chrono::nanoseconds elapsed);
+};
+
+void add_page_routes(App& app, http::Router& router);
+void add_api_routes(App& app, http::Router& router);
+void add_media_routes(App& app, http::Router& router);
+void add_ops_routes(App& app, http::Router& router);
+
+template <class F>
+auto App::db(const char* op, F f) -> asio::awaitable<std::invoke_result_t<F&>> {
+    using R = std::invoke_result_t<F&>;
+    auto timed = [this, op, f = std::move(f)]() mutable -> R {
+        const auto start = std::chrono::steady_clock::now();
+        struct Record {
+            App* app;
+            const char* op;
+            std::chrono::steady_clock::time_point start;
+            ~Record() { app->record_db_time(op, std::chrono::steady_clock::now() - start); }
+        } record{this, op, start};
+        return f();
+    };
+    co_return co_await workers.call(std::move(timed));
+}
+
+}  // namespace photoshare::app

@@ -1,0 +1,203 @@
+#include "app/feed.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace photoshare::app {
+
+namespace {
+
+constexpr const char* kGenerationKey = "feed:generation";
+constexpr std::size_t kMaxPagesInMemory = 1024;  // `before` comes from clients: bound what they can fill
+
+std::string key_for(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
+    return fmt::format("feed:v1:{}:{}:{}", generation, before ? std::to_string(*before) : "latest", limit);
+}
+
+std::string encode(const FeedPage& page) {
+    boost::json::array photos;
+    for (const auto& p : page.photos) {
+        photos.push_back(boost::json::object{{"seq", p.seq},           {"id", p.id},         {"user_id", p.user_id},
+                                             {"username", p.username}, {"width", p.width},   {"height", p.height},
+                                             {"tw", p.thumb_width},    {"th", p.thumb_height}, {"bytes", p.bytes},
+                                             {"created_at", p.created_at}});
+    }
+    boost::json::object o{{"photos", std::move(photos)}};
+    if (page.next) o["next"] = *page.next;
+    return boost::json::serialize(o);
+}
+
+std::shared_ptr<FeedPage> decode(const std::string& text) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(text, ec);
+    if (ec || !v.is_object()) return nullptr;
+    try {
+        auto page = std::make_shared<FeedPage>();
+        const auto& o = v.as_object();
+        for (const auto& item : o.at("photos").as_array()) {
+            const auto& j = item.as_object();
+            store::Photo p;
+            p.seq = j.at("seq").as_int64();
+            p.id = std::string(j.at("id").as_string());
+            p.user_id = j.at("user_id").as_int64();
+            p.username = std::string(j.at("username").as_string());
+            p.width = static_cast<int>(j.at("width").as_int64());
+            p.height = static_cast<int>(j.at("height").as_int64());
+            p.thumb_width = static_cast<int>(j.at("tw").as_int64());
+            p.thumb_height = static_cast<int>(j.at("th").as_int64());
+            p.bytes = j.at("bytes").as_int64();
+            p.created_at = j.at("created_at").as_int64();
+            page->photos.push_back(std::move(p));
+        }
+        if (auto it = o.find("next"); it != o.end()) page->next = it->value().as_int64();
+        return page;
+    } catch (const std::exception&) {
+        return nullptr;  // a stale format from another version: treat as a miss
+    }
+}
+
+}  // namespace
+
+Feed::Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics)
+    : cache_(cache),
+      workers_(workers),
+      query_(std::move(query)),
+      ttl_(ttl),
+      hits_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "hit"}})),
+      misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),
+      errors_(metrics.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")) {}
+
+std::int64_t Feed::generation_now() {
+    try {
+        auto v = cache_.get(kGenerationKey);
+        if (!v) return 0;
+        return std::stoll(*v);
+    } catch (const kv::Unavailable& e) {
+        errors_.inc();
+        spdlog::warn("feed cache unavailable: {}", e.what());
+        return -1;  // a generation no cached page has: forces the database
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+std::shared_ptr<const FeedPage> Feed::from_memory(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto it = memory_.find(key);
+    return it == memory_.end() ? nullptr : it->second;
+}
+
+void Feed::remember(const std::string& key, const std::shared_ptr<const FeedPage>& page) {
+    std::lock_guard lock(mutex_);
+    // Pages of older generations are never asked for again.
+    for (auto it = memory_.begin(); it != memory_.end();)
+        it = it->second->generation != page->generation ? memory_.erase(it) : std::next(it);
+    if (memory_.size() >= kMaxPagesInMemory) memory_.clear();
+    memory_[key] = page;
+}
+
+FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
+    const auto key = key_for(generation, before, limit);
+    // Single flight: one query per key at a time in this process; the others wait here and
+    // then find the page the first one stored.
+    std::shared_ptr<std::mutex> flight;
+    {
+        std::lock_guard lock(mutex_);
+        auto& slot = flights_[key];
+        if (!slot) slot = std::make_shared<std::mutex>();
+        flight = slot;
+    }
+    std::lock_guard flight_lock(*flight);
+    struct Release {
+        Feed* feed;
+        const std::string& key;
+        ~Release() {
+            std::lock_guard lock(feed->mutex_);
+            auto it = feed->flights_.find(key);
+            if (it != feed->flights_.end() && it->second.use_count() <= 2) feed->flights_.erase(it);
+        }
+    } release{this, key};
+
+    if (auto page = from_memory(key)) return {page, "cache"};
+    if (generation >= 0) {
+        try {
+            if (auto cached = cache_.get(key)) {
+                if (auto page = decode(*cached)) {
+                    page->generation = generation;
+                    page->before = before;
+                    page->limit = limit;
+                    std::shared_ptr<const FeedPage> shared = std::move(page);
+                    remember(key, shared);
+                    return {shared, "cache"};
+                }
+            }
+        } catch (const kv::Unavailable& e) {
+            errors_.inc();
+            spdlog::warn("feed cache unavailable: {}", e.what());
+        }
+    }
+
+    misses_.inc();
+    auto page = std::make_shared<FeedPage>();
+    page->generation = generation;
+    page->before = before;
+    page->limit = limit;
+    page->photos = query_(before, limit + 1);  // one extra row tells whether older photos exist
+    if (static_cast<int>(page->photos.size()) > limit) {
+        page->photos.resize(static_cast<std::size_t>(limit));
+        page->next = page->photos.back().seq;
+    }
+    if (generation >= 0) {
+        try {
+            cache_.set(key, encode(*page), ttl_);
+        } catch (const kv::Unavailable& e) {
+            errors_.inc();
+            spdlog::warn("feed cache unavailable: {}", e.what());
+        }
+        std::shared_ptr<const FeedPage> shared = page;
+        remember(key, shared);
+        return {shared, "database"};
+    }
+    return {page, "database"};
+}
+
+asio::awaitable<FeedView> Feed::page(std::optional<std::int64_t> before, int limit) {
+    // The common case, a warm page with an in-process cache, costs no thread hop.
+    if (cache_.local()) {
+        const auto generation = generation_now();
+        if (auto page = from_memory(key_for(generation, before, limit))) {
+            hits_.inc();
+            co_return FeedView{page, "cache"};
+        }
+        co_return co_await workers_.call([this, generation, before, limit] {
+            auto view = load(generation, before, limit);
+            if (std::string_view(view.source) == "cache") hits_.inc();
+            return view;
+        });
+    }
+    co_return co_await workers_.call([this, before, limit] {
+        auto view = load(generation_now(), before, limit);
+        if (std::string_view(view.source) == "cache") hits_.inc();
+        return view;
+    });
+}
+
+asio::awaitable<void> Feed::invalidate() {
+    auto bump = [this] {
+        try {
+            cache_.incr(kGenerationKey, 1, std::chrono::seconds(0));
+        } catch (const kv::Unavailable& e) {
+            errors_.inc();
+            spdlog::warn("feed cache unavailable, could not invalidate: {}", e.what());
+        }
+        std::lock_guard lock(mutex_);
+        memory_.clear();
+    };
+    if (cache_.local())
+        bump();
+    else
+        co_await workers_.run(bump);
+}
+
+}  // namespace photoshare::app

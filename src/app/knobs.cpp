@@ -1,0 +1,34 @@
+#include "app/knobs.hpp"
+
+#include "auth/tokens.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <string>
+
+namespace photoshare::app {
+
+namespace {
+std::chrono::nanoseconds thread_cpu_time() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+}  // namespace
+
+void burn_cpu(std::uint64_t ms) {
+    // Thread CPU time, not wall time: under load the work takes longer to finish, which
+    // is the point of the knob.
+    const auto until = thread_cpu_time() + std::chrono::milliseconds(ms);
+    std::string state = "photoshare";
+    while (thread_cpu_time() < until) {
+        for (int i = 0; i < 64; ++i) state = auth::sha256_hex(state);
+    }
+}
+
+asio::awaitable<void> Knobs::apply(http::Workers& workers) const {
+    if (auto cpu = cpu_ms.load(std::memory_order_relaxed)) co_await workers.run([cpu] { burn_cpu(cpu); });
+    if (auto delay = latency_ms.load(std::memory_order_relaxed)) co_await http::sleep_for(std::chrono::milliseconds(delay));
+}
+
+}  // namespace photoshare::app

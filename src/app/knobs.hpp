@@ -1,0 +1,27 @@
+// The seed's latency knob and a CPU-work knob, changeable while the server runs (through
+// /admin/knobs). Latency is an asynchronous timer that holds no thread; CPU work is real
+// computation on a worker, so latency rises with load as it would for a real page.
+#pragma once
+
+#include "http/runtime.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+namespace photoshare::app {
+
+namespace asio = boost::asio;
+
+class Knobs {
+public:
+    std::atomic<std::uint64_t> latency_ms{0};
+    std::atomic<std::uint64_t> cpu_ms{0};
+
+    // Applies both knobs to the current request.
+    asio::awaitable<void> apply(http::Workers& workers) const;
+};
+
+// Spins on real work (hashing) for about `ms` milliseconds of this thread's CPU time.
+void burn_cpu(std::uint64_t ms);
+
+}  // namespace photoshare::app

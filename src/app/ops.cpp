@@ -1,0 +1,124 @@
+// Operational endpoints: liveness, readiness (dependencies reachable and not draining),
+// Prometheus metrics and the run-time knobs.
+#include "app/app.hpp"
+#include "app/responses.hpp"
+#include "auth/tokens.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <dirent.h>
+#include <fstream>
+#include <unistd.h>
+
+namespace photoshare::app {
+
+namespace {
+
+asio::awaitable<http::Response> healthz(App&, http::Request&) { co_return http::Response(200, "text/plain; charset=utf-8", "ok\n"); }
+
+asio::awaitable<http::Response> readyz(App& app, http::Request&) {
+    boost::json::object checks;
+    bool ready = true;
+    if (app.draining.load()) {
+        ready = false;
+        checks["server"] = "draining";
+    } else {
+        auto check = [&](const char* name, auto fn) -> asio::awaitable<void> {
+            try {
+                co_await app.workers.run(fn);
+                checks[name] = "ok";
+            } catch (const std::exception& e) {
+                ready = false;
+                checks[name] = e.what();
+            }
+        };
+        co_await check("database", [&] { app.repo->ping(); });
+        co_await check("storage", [&] { app.blobs->check(); });
+        co_await check("cache", [&] { app.cache_store->check(); });
+        if (app.session_kv) co_await check("sessions", [&] { app.session_kv->check(); });
+    }
+    auto res = json_response(ready ? 200 : 503, boost::json::object{{"status", ready ? "ready" : "not ready"}, {"checks", checks}});
+    co_return res;
+}
+
+std::uint64_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t size = 0, resident = 0;
+    statm >> size >> resident;
+    return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::uint64_t open_fds() {
+    std::uint64_t n = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (readdir(d)) ++n;
+        closedir(d);
+    }
+    return n > 3 ? n - 3 : 0;  // ".", ".." and the directory itself
+}
+
+asio::awaitable<http::Response> metrics_page(App& app, http::Request&) {
+    auto& m = app.metrics;
+    if (app.server) {
+        m.gauge("http_requests_in_flight", "Requests being handled").set(static_cast<double>(app.server->in_flight()));
+        m.gauge("http_connections_open", "Open client connections").set(static_cast<double>(app.server->connections()));
+    }
+    m.gauge("process_resident_memory_bytes", "Resident memory").set(static_cast<double>(resident_bytes()));
+    m.gauge("process_open_fds", "Open file descriptors").set(static_cast<double>(open_fds()));
+    m.gauge("photoshare_knob_latency_ms", "Latency knob").set(static_cast<double>(app.knobs.latency_ms.load()));
+    m.gauge("photoshare_knob_cpu_ms", "CPU knob").set(static_cast<double>(app.knobs.cpu_ms.load()));
+    m.gauge("photoshare_draining", "1 while shutting down").set(app.draining.load() ? 1 : 0);
+    http::Response res(200, "text/plain; version=0.0.4; charset=utf-8", m.render());
+    res.set("Cache-Control", "no-store");
+    co_return res;
+}
+
+void require_admin(App& app, const http::Request& req) {
+    auto header = req.header("Authorization");
+    constexpr std::string_view prefix = "Bearer ";
+    if (!header.starts_with(prefix) || !auth::equal_constant_time(header.substr(prefix.size()), app.admin_token))
+        throw http::HttpError(401, "admin_token_required", "Send the admin token as 'Authorization: Bearer <token>'.",
+                              {{"WWW-Authenticate", "Bearer"}});
+}
+
+boost::json::object knobs_json(App& app) {
+    return {{"latency_ms", app.knobs.latency_ms.load()}, {"cpu_ms", app.knobs.cpu_ms.load()}, {"server", app.info.name}};
+}
+
+asio::awaitable<http::Response> get_knobs(App& app, http::Request& req) {
+    require_admin(app, req);
+    co_return json_response(200, knobs_json(app));
+}
+
+asio::awaitable<http::Response> set_knobs(App& app, http::Request& req) {
+    require_admin(app, req);
+    boost::system::error_code ec;
+    auto v = boost::json::parse(req.body, ec);
+    if (ec || !v.is_object()) throw http::HttpError(400, "bad_json", "Send a JSON object like {\"latency_ms\": 50, \"cpu_ms\": 0}.");
+    constexpr std::uint64_t kMax = 60'000;  // a minute: more is a typo, not an experiment
+    for (const auto& [name, value] : v.as_object()) {
+        std::atomic<std::uint64_t>* knob = name == "latency_ms" ? &app.knobs.latency_ms : name == "cpu_ms" ? &app.knobs.cpu_ms : nullptr;
+        if (!knob) throw http::HttpError(422, "unknown_knob", fmt::format("There is no knob named '{}'.", std::string_view(name)));
+        if (!value.is_int64() || value.as_int64() < 0 || static_cast<std::uint64_t>(value.as_int64()) > kMax)
+            throw http::HttpError(422, "bad_knob_value", fmt::format("'{}' must be a whole number of milliseconds from 0 to {}.",
+                                                                     std::string_view(name), kMax));
+        knob->store(static_cast<std::uint64_t>(value.as_int64()));
+    }
+    co_return json_response(200, knobs_json(app));
+}
+
+}  // namespace
+
+void add_ops_routes(App& app, http::Router& router) {
+    using http::Method;
+    auto route = [&app](auto fn) { return app.ops_route([&app, fn](http::Request& req) { return fn(app, req); }); };
+    router.add(Method::get, "/healthz", route(healthz));
+    router.add(Method::get, "/readyz", route(readyz));
+    router.add(Method::get, "/metrics", route(metrics_page));
+    router.add(Method::get, "/admin/knobs", route(get_knobs));
+    router.add(Method::put, "/admin/knobs", route(set_knobs));
+    router.add(Method::post, "/admin/knobs", route(set_knobs));
+}
+
+}  // namespace photoshare::app

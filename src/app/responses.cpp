@@ -1,0 +1,65 @@
+#include "app/responses.hpp"
+
+#include "app/uploads.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <ctime>
+
+namespace photoshare::app {
+
+http::Response json_response(int status, const boost::json::value& body) {
+    http::Response res(status, "application/json", boost::json::serialize(body));
+    res.set("Cache-Control", "no-store");
+    return res;
+}
+
+http::Response json_error(int status, std::string_view code, std::string_view message) {
+    return json_response(status, boost::json::object{{"error", boost::json::object{{"code", code}, {"message", message}}}});
+}
+
+http::Response html_response(int status, std::string body) {
+    http::Response res(status, "text/html; charset=utf-8", std::move(body));
+    res.set("Cache-Control", "no-store");
+    return res;
+}
+
+http::Response redirect(std::string location) {
+    http::Response res(303, "text/plain; charset=utf-8", "See " + location + "\n");
+    res.set("Location", std::move(location));
+    res.set("Cache-Control", "no-store");
+    return res;
+}
+
+namespace {
+std::string format_time(std::int64_t t, const char* fmt) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    auto n = std::strftime(buf, sizeof buf, fmt, &tm);
+    return std::string(buf, n);
+}
+}  // namespace
+
+std::string rfc3339(std::int64_t t) { return format_time(t, "%Y-%m-%dT%H:%M:%SZ"); }
+std::string human_time(std::int64_t t) { return format_time(t, "%d %b %Y, %H:%M UTC"); }
+
+std::string media_url(const std::string& key) { return "/media/" + key; }
+
+boost::json::object photo_json(const store::Photo& p) {
+    return boost::json::object{{"id", p.id},
+                               {"url", media_url(Uploads::display_key(p.id))},
+                               {"thumbnail_url", media_url(Uploads::thumbnail_key(p.id))},
+                               {"page_url", "/photos/" + p.id},
+                               {"width", p.width},
+                               {"height", p.height},
+                               {"thumbnail_width", p.thumb_width},
+                               {"thumbnail_height", p.thumb_height},
+                               {"uploaded_by", p.username},
+                               {"uploaded_at", rfc3339(p.created_at)}};
+}
+
+bool is_api(const http::Request& req) { return req.path.starts_with("/api/"); }
+
+}  // namespace photoshare::app

@@ -1,0 +1,32 @@
+// Small builders for the responses handlers return, and the JSON shape of a photo.
+#pragma once
+
+#include "http/message.hpp"
+#include "store/repository.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace photoshare::app {
+
+http::Response json_response(int status, const boost::json::value& body);
+// {"error":{"code","message"}}
+http::Response json_error(int status, std::string_view code, std::string_view message);
+http::Response html_response(int status, std::string body);
+// 303 See Other: after a form post, the browser fetches the page with GET.
+http::Response redirect(std::string location);
+
+std::string rfc3339(std::int64_t unix_seconds);
+std::string human_time(std::int64_t unix_seconds);
+
+std::string media_url(const std::string& key);
+boost::json::object photo_json(const store::Photo& photo);
+
+// Whether a request wants JSON errors (the API) rather than HTML pages.
+bool is_api(const http::Request& req);
+
+}  // namespace photoshare::app

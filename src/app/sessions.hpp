@@ -1,0 +1,75 @@
+// Login sessions: a random id in an HttpOnly cookie, only its hash stored (in the database
+// or a key-value store), with the session's CSRF token beside it. Visitors who are not
+// logged in get a CSRF token in a cookie of its own (double submit), so the login and
+// register forms are protected too.
+#pragma once
+
+#include "config/config.hpp"
+#include "http/message.hpp"
+#include "http/runtime.hpp"
+#include "kv/kv.hpp"
+#include "store/repository.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace photoshare::app {
+
+namespace asio = boost::asio;
+
+// Where session records live. Calls block.
+class SessionStore {
+public:
+    virtual ~SessionStore() = default;
+    virtual std::optional<store::Session> find(const std::string& id_hash, std::int64_t now) = 0;
+    virtual void put(const store::Session& session) = 0;
+    virtual void erase(const std::string& id_hash) = 0;
+};
+
+std::unique_ptr<SessionStore> database_sessions(store::Repository& repo);
+std::unique_ptr<SessionStore> kv_sessions(kv::Store& store);
+
+struct NewSession {
+    store::Session session;
+    std::string set_cookie;  // header value that gives the browser its id
+};
+
+class Sessions {
+public:
+    Sessions(std::unique_ptr<SessionStore> store, http::Workers& workers, bool secure_cookies, config::Duration ttl);
+
+    const std::string& cookie_name() const { return cookie_name_; }
+    const std::string& csrf_cookie_name() const { return csrf_cookie_name_; }
+
+    // The session the request's cookie names, if it is valid and not expired.
+    asio::awaitable<std::optional<store::Session>> load(const http::Request& req);
+    // A new session with a new id: ids are never reused, so one set before login (session
+    // fixation) dies at login. Destroys the session the request had, if any.
+    asio::awaitable<NewSession> create(const http::Request& req, std::int64_t user_id, const std::string& username);
+    // Destroys the request's session; returns the header value that clears the cookie.
+    asio::awaitable<std::string> destroy(const http::Request& req);
+
+    // The anonymous visitor's CSRF token from its cookie, if well-formed.
+    std::optional<std::string> visitor_token(const http::Request& req) const;
+    // A new visitor token and the Set-Cookie header value for it.
+    std::pair<std::string, std::string> new_visitor_token() const;
+
+    // Checks a submitted token: against the session's when logged in, else the visitor's.
+    bool csrf_ok(const http::Request& req, const std::optional<store::Session>& session, std::string_view submitted) const;
+
+    // A short, non-secret label for a session (for the page footer).
+    static std::string fingerprint(const store::Session& session);
+
+private:
+    std::optional<std::string> cookie_value(const http::Request& req, const std::string& name) const;
+
+    std::unique_ptr<SessionStore> store_;
+    http::Workers& workers_;
+    bool secure_;
+    config::Duration ttl_;
+    std::string cookie_name_;
+    std::string csrf_cookie_name_;
+};
+
+}  // namespace photoshare::app

@@ -1,0 +1,206 @@
+#include "app/uploads.hpp"
+
+#include "auth/tokens.hpp"
+#include "http/multipart.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace photoshare::app {
+
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kMaxFieldBytes = 4096;
+
+struct FileCloser {
+    void operator()(std::FILE* f) const {
+        if (f) std::fclose(f);
+    }
+};
+
+std::string shown_name(const std::string& name) {
+    if (name.empty()) return "the file";
+    std::string clean;
+    for (char c : name.substr(0, 80))
+        clean += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    return "'" + clean + "'";
+}
+
+}  // namespace
+
+Uploads::Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, http::Workers& io_workers, http::Workers& image_workers,
+                 UploadLimits limits, metrics::Registry& metrics)
+    : tmp_dir_(std::move(tmp_dir)),
+      blobs_(blobs),
+      io_workers_(io_workers),
+      image_workers_(image_workers),
+      limits_(limits),
+      accepted_(metrics.counter("photoshare_uploads_total", "Upload requests by result", {{"result", "accepted"}})),
+      rejected_(metrics.counter("photoshare_uploads_total", "Upload requests by result", {{"result", "rejected"}})),
+      photos_(metrics.counter("photoshare_uploaded_photos_total", "Photos stored")),
+      bytes_(metrics.counter("photoshare_uploaded_bytes_total", "Bytes of variants stored")),
+      processing_(metrics.histogram("photoshare_image_processing_seconds", "Time to validate one image and make its variants")) {}
+
+asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
+    auto boundary = http::multipart_boundary(req.header("Content-Type"));
+    if (!boundary)
+        throw http::HttpError(415, "unsupported_media_type", "Send photos as multipart/form-data with a field named 'photo'.");
+
+    UploadForm form;
+    std::unique_ptr<std::FILE, FileCloser> current;
+    std::string field_name;
+    std::string field_value;
+    bool in_file = false;
+    bool in_field = false;
+    std::string write_error;
+
+    auto fail_cleanup = [&] {
+        current.reset();
+        discard(form);
+    };
+
+    http::MultipartCallbacks callbacks;
+    callbacks.on_part_begin = [&](const http::PartHeaders& part) {
+        in_file = in_field = false;
+        if (part.name == "photo" && part.filename) {
+            if (part.filename->empty()) return;  // a file input left empty
+            if (form.files.size() >= limits_.max_files)
+                throw http::HttpError(413, "too_many_files", fmt::format("Send at most {} photos at a time.", limits_.max_files));
+            auto path = tmp_dir_ / ("upload-" + auth::random_hex(16));
+            current.reset(std::fopen(path.c_str(), "wbx"));
+            if (!current) throw std::runtime_error(fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+            form.files.push_back(path);
+            form.file_names.push_back(*part.filename);
+            in_file = true;
+        } else if (!part.filename) {
+            field_name = part.name;
+            field_value.clear();
+            in_field = true;
+        }
+    };
+    callbacks.on_part_data = [&](std::string_view data) {
+        if (in_file) {
+            if (std::fwrite(data.data(), 1, data.size(), current.get()) != data.size())
+                throw std::runtime_error(fmt::format("writing an upload failed: {}", std::strerror(errno)));
+        } else if (in_field) {
+            if (field_value.size() + data.size() > kMaxFieldBytes)
+                throw http::HttpError(413, "payload_too_large", fmt::format("The form field '{}' is too long.", field_name));
+            field_value.append(data);
+        }
+    };
+    callbacks.on_part_end = [&] {
+        if (in_file) {
+            if (std::fclose(current.release()) != 0) throw std::runtime_error("closing an upload failed");
+        } else if (in_field && field_name == "csrf_token") {
+            form.csrf_token = field_value;
+        }
+        in_file = in_field = false;
+    };
+
+    try {
+        http::MultipartParser parser(*boundary, std::move(callbacks));
+        std::vector<char> buffer(kChunk);
+        for (;;) {
+            auto n = co_await req.body_reader->read_some(buffer);
+            if (n == 0) break;
+            parser.feed(std::string_view(buffer.data(), n));
+        }
+        parser.finish();
+    } catch (...) {
+        fail_cleanup();
+        throw;
+    }
+    co_return form;
+}
+
+void Uploads::discard(const UploadForm& form) const {
+    for (const auto& f : form.files) {
+        std::error_code ec;
+        std::filesystem::remove(f, ec);
+    }
+}
+
+asio::awaitable<std::vector<store::Photo>> Uploads::store(const UploadForm& form, std::int64_t user_id, Store insert) {
+    if (form.files.empty()) {
+        rejected_.inc();
+        throw http::HttpError(422, "no_photo", "Choose at least one photo to upload (form field 'photo').");
+    }
+
+    // 1. Decode and make the variants of every file before storing any.
+    std::vector<image::Processed> processed(form.files.size());
+    for (std::size_t i = 0; i < form.files.size(); ++i) {
+        try {
+            processed[i] = co_await image_workers_.call([&, i] {
+                const auto start = std::chrono::steady_clock::now();
+                auto result = image::process_file(form.files[i], limits_.image);
+                processing_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+                return result;
+            });
+        } catch (const image::Unsupported& e) {
+            rejected_.inc();
+            throw http::HttpError(415, "unsupported_image",
+                                  fmt::format("{} is not a photo we can read: {} Send a JPEG, PNG, GIF or WebP image.",
+                                              shown_name(form.file_names[i]), e.what()));
+        } catch (const image::TooLarge& e) {
+            rejected_.inc();
+            throw http::HttpError(422, "image_too_large", fmt::format("{} is too large: {}", shown_name(form.file_names[i]), e.what()));
+        }
+    }
+
+    // 2. Store the variants durably, then commit every row in one transaction.
+    std::vector<store::NewPhoto> rows;
+    std::vector<std::string> written;
+    std::int64_t total_bytes = 0;
+    std::exception_ptr error;
+    try {
+        co_await io_workers_.run([&] {
+            for (auto& p : processed) {
+                store::NewPhoto row;
+                row.id = auth::random_token(16);  // 128 random bits: names the files, unguessable
+                row.user_id = user_id;
+                row.width = p.display.width;
+                row.height = p.display.height;
+                row.thumb_width = p.thumbnail.width;
+                row.thumb_height = p.thumbnail.height;
+                row.bytes = static_cast<std::int64_t>(p.display.data.size() + p.thumbnail.data.size());
+                const blob::ObjectInfo info{"image/jpeg", "public, max-age=31536000, immutable"};
+                blobs_.put(display_key(row.id), p.display.data, info);
+                written.push_back(display_key(row.id));
+                blobs_.put(thumbnail_key(row.id), p.thumbnail.data, info);
+                written.push_back(thumbnail_key(row.id));
+                total_bytes += row.bytes;
+                rows.push_back(std::move(row));
+            }
+        });
+        auto stored = co_await io_workers_.call([&] { return insert(rows); });
+        accepted_.inc();
+        photos_.inc(stored.size());
+        bytes_.inc(static_cast<std::uint64_t>(total_bytes));
+        co_return stored;
+    } catch (...) {
+        error = std::current_exception();
+    }
+    rejected_.inc();
+    {
+        // Undo: the request failed, so none of its files may stay.
+        co_await io_workers_.run([&] {
+            for (const auto& key : written) {
+                try {
+                    blobs_.remove(key);
+                } catch (const std::exception& e) {
+                    spdlog::error("could not remove {} after a failed upload: {}", key, e.what());
+                }
+            }
+        });
+        std::rethrow_exception(error);
+    }
+}
+
+}  // namespace photoshare::app

@@ -1,0 +1,68 @@
+// The upload path: the multipart body is streamed to temporary files (never held in
+// memory whole), every file is validated and turned into its variants by decoding, and only
+// when all of them are good are the variants stored (durably) and the rows committed in one
+// transaction. Any failure removes what was written: no file without a row, no row without
+// its files.
+#pragma once
+
+#include "blob/blob.hpp"
+#include "http/message.hpp"
+#include "http/runtime.hpp"
+#include "image/image.hpp"
+#include "metrics/metrics.hpp"
+#include "store/repository.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace photoshare::app {
+
+namespace asio = boost::asio;
+
+struct UploadLimits {
+    std::size_t max_files = 20;
+    image::Limits image;
+};
+
+// What came with the files: the form's other fields (small ones only).
+struct UploadForm {
+    std::vector<std::filesystem::path> files;
+    std::vector<std::string> file_names;  // as the client sent them: shown in messages, never used in paths
+    std::string csrf_token;
+};
+
+class Uploads {
+public:
+    using Store = std::function<std::vector<store::Photo>(const std::vector<store::NewPhoto>&)>;
+
+    Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, http::Workers& io_workers, http::Workers& image_workers,
+            UploadLimits limits, metrics::Registry& metrics);
+
+    // Streams the request body into temporary files. The caller removes them with discard().
+    asio::awaitable<UploadForm> receive(http::Request& req);
+    // Validates and stores every file of the form for user_id, calling insert to commit the
+    // rows. Throws HttpError (415, 422) for bad files and rethrows backend failures, leaving
+    // nothing behind either way.
+    asio::awaitable<std::vector<store::Photo>> store(const UploadForm& form, std::int64_t user_id, Store insert);
+    void discard(const UploadForm& form) const;
+
+    // Blob keys of a photo's variants.
+    static std::string display_key(const std::string& photo_id) { return photo_id + "_d.jpg"; }
+    static std::string thumbnail_key(const std::string& photo_id) { return photo_id + "_t.jpg"; }
+
+private:
+    std::filesystem::path tmp_dir_;
+    blob::Store& blobs_;
+    http::Workers& io_workers_;
+    http::Workers& image_workers_;
+    UploadLimits limits_;
+    metrics::Counter& accepted_;
+    metrics::Counter& rejected_;
+    metrics::Counter& photos_;
+    metrics::Counter& bytes_;
+    metrics::Histogram& processing_;
+};
+
+}  // namespace photoshare::app

@@ -1,0 +1,629 @@
+#include "http/server.hpp"
+
+#include "http/target.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/file_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/span_body.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <ctime>
+#include <list>
+#include <random>
+#include <thread>
+
+namespace photoshare::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+Method to_method(bhttp::verb v) {
+    switch (v) {
+        case bhttp::verb::get: return Method::get;
+        case bhttp::verb::head: return Method::head;
+        case bhttp::verb::post: return Method::post;
+        case bhttp::verb::put: return Method::put;
+        case bhttp::verb::patch: return Method::patch;
+        case bhttp::verb::delete_: return Method::del;
+        case bhttp::verb::options: return Method::options;
+        default: return Method::other;
+    }
+}
+
+class BeastHeaders final : public Headers {
+public:
+    explicit BeastHeaders(const bhttp::fields& f) : fields_(f) {}
+    std::string_view get(std::string_view name) const override {
+        auto it = fields_.find(name);
+        return it == fields_.end() ? std::string_view{} : std::string_view(it->value());
+    }
+    bool has(std::string_view name) const override { return fields_.find(name) != fields_.end(); }
+
+private:
+    const bhttp::fields& fields_;
+};
+
+// Request ids need to be unique, not secret: a per-thread generator seeded once.
+std::string next_request_id() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    char out[17];
+    auto v = rng();
+    static constexpr char hex[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i, v >>= 4) out[i] = hex[v & 15];
+    out[16] = 0;
+    return std::string(out, 16);
+}
+
+// The Date header changes once a second; formatting it per request would be wasted work.
+std::string_view http_date() {
+    thread_local std::time_t cached_second = 0;
+    thread_local char buf[64];
+    thread_local std::size_t len = 0;
+    std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        cached_second = now;
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        len = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    }
+    return {buf, len};
+}
+
+std::string_view reason_code(int status) {
+    switch (status) {
+        case 400: return "bad_request";
+        case 404: return "not_found";
+        case 405: return "method_not_allowed";
+        case 408: return "request_timeout";
+        case 413: return "payload_too_large";
+        case 414: return "uri_too_long";
+        case 431: return "headers_too_large";
+        case 503: return "unavailable";
+        default: return "internal_error";
+    }
+}
+
+}  // namespace
+
+struct Server::Impl {
+    ServerOptions opts;
+    const Router& router;
+    ServerHooks hooks;
+
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::unique_ptr<tcp::acceptor> acceptor;
+    std::atomic<std::size_t> connection_count{0};
+    std::atomic<std::size_t> in_flight_count{0};
+    std::atomic<bool> draining_flag{false};
+    std::atomic<bool> closing{false};  // listener closed: finish and close connections
+    std::atomic<bool> shutdown_started{false};
+    std::size_t next_context = 0;
+
+    // Connections that wait for a request, per I/O context (touched only by its thread),
+    // so shutdown can close them at once instead of waiting for the idle timeout.
+    struct Connection {
+        beast::tcp_stream* stream = nullptr;
+        bool idle = false;
+    };
+    std::vector<std::list<Connection*>> idle_registry;
+
+    Impl(ServerOptions o, const Router& r, ServerHooks h) : opts(std::move(o)), router(r), hooks(std::move(h)) {
+        unsigned n = opts.io_threads ? opts.io_threads : std::max(1u, std::thread::hardware_concurrency());
+        for (unsigned i = 0; i < n; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+        idle_registry.resize(n);
+    }
+
+    bool trusted(const std::string& peer) const {
+        return std::find(opts.trusted_proxies.begin(), opts.trusted_proxies.end(), peer) != opts.trusted_proxies.end();
+    }
+
+    // The client behind trusted proxies: the right-most X-Forwarded-For entry that is not
+    // itself a trusted proxy.
+    std::string client_address(const std::string& peer, const bhttp::fields& f) const {
+        if (!trusted(peer)) return peer;
+        auto it = f.find("X-Forwarded-For");
+        if (it == f.end()) return peer;
+        std::string_view xff = it->value();
+        while (!xff.empty()) {
+            auto comma = xff.rfind(',');
+            std::string_view part = comma == std::string_view::npos ? xff : xff.substr(comma + 1);
+            while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+            while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
+            std::string candidate(part);
+            if (!candidate.empty() && !trusted(candidate)) return candidate.size() <= 64 ? candidate : peer;
+            if (comma == std::string_view::npos) break;
+            xff = xff.substr(0, comma);
+        }
+        return peer;
+    }
+
+    Response error(const Request& req, int status, const std::string& message) {
+        return error(req, status, std::string(reason_code(status)), message);
+    }
+    Response error(const Request& req, int status, const std::string& code, const std::string& message) {
+        if (hooks.error_response) return hooks.error_response(req, status, code, message);
+        return Response(status, "text/plain; charset=utf-8", message + "\n");
+    }
+
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> session(tcp::socket socket);
+    asio::awaitable<void> handle(beast::tcp_stream& stream, beast::flat_buffer& buffer, struct Exchange& x);
+    asio::awaitable<std::pair<beast::error_code, std::uint64_t>> send(beast::tcp_stream& stream, struct Exchange& x);
+    asio::awaitable<void> linger_close(beast::tcp_stream& stream);
+    std::size_t context_index(const asio::any_io_executor& ex) const;
+    asio::awaitable<void> drain();
+    void reject_overloaded(tcp::socket& socket);
+};
+
+// Streams a request body through the Beast parser into the handler's buffer.
+class StreamingBody final : public BodyReader {
+public:
+    StreamingBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::buffer_body>& parser,
+                  std::chrono::steady_clock::time_point deadline)
+        : stream_(stream), buffer_(buffer), parser_(parser), deadline_(deadline) {}
+
+    asio::awaitable<std::size_t> read_some(std::span<char> out) override {
+        if (out.empty()) co_return 0;
+        while (!parser_.is_done()) {
+            auto& body = parser_.get().body();
+            body.data = out.data();
+            body.size = out.size();
+            stream_.expires_at(deadline_);
+            auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, use_tuple);
+            (void)n;
+            if (ec == bhttp::error::need_buffer) ec = {};
+            if (ec == bhttp::error::body_limit) throw HttpError(413, "payload_too_large", "The request body is larger than this route accepts.");
+            if (ec == beast::error::timeout) throw HttpError(408, "request_timeout", "The request body took too long to arrive.");
+            if (ec) throw HttpError(400, "bad_request", "The request body ended early or is malformed.");
+            std::size_t got = out.size() - parser_.get().body().size;
+            if (got > 0) co_return got;
+        }
+        co_return 0;
+    }
+
+    std::optional<std::uint64_t> content_length() const override {
+        auto len = parser_.content_length();
+        if (!len) return std::nullopt;
+        return *len;
+    }
+
+    bool finished() const { return parser_.is_done(); }
+
+private:
+    beast::tcp_stream& stream_;
+    beast::flat_buffer& buffer_;
+    bhttp::request_parser<bhttp::buffer_body>& parser_;
+    std::chrono::steady_clock::time_point deadline_;
+};
+
+namespace {
+
+template <class Body>
+void fill_headers(bhttp::response<Body>& out, const Response& res, bool keep_alive) {
+    out.result(static_cast<unsigned>(res.status));
+    out.set(bhttp::field::server, "photoshare");
+    out.set(bhttp::field::date, http_date());
+    if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
+    for (const auto& [name, value] : res.headers) out.insert(name, value);
+    out.keep_alive(keep_alive);
+}
+
+}  // namespace
+
+// One request's parsers. Each body parser takes over the header parser's message, so the
+// views in Request are re-pointed at whichever parser owns it now; all of them live until
+// the response has been sent and logged.
+struct Exchange {
+    bhttp::request_parser<bhttp::empty_body> header_parser;
+    std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser;
+    std::optional<bhttp::request_parser<bhttp::string_body>> body_parser;
+    std::optional<StreamingBody> streaming;
+    std::optional<BeastHeaders> headers;
+    Request req;
+    Response res;
+    bool close_after = false;
+    bool linger = false;  // the client may still be sending a body we will not read
+
+    template <class Message>
+    void adopt(const Message& message) {
+        headers.emplace(message.base());
+        req.headers = &*headers;
+        req.method_name = message.method_string();
+        req.target = message.target();
+    }
+};
+
+asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::flat_buffer& buffer, Exchange& x) {
+    auto& req = x.req;
+    auto& msg = x.header_parser.get();
+    x.adopt(msg);
+    req.method = to_method(msg.method());
+    const std::string peer = req.client_address;
+    req.client_address = client_address(peer, msg.base());
+    if (trusted(peer)) {
+        auto rid = msg.base().find("X-Request-Id");
+        if (rid != msg.base().end() && !rid->value().empty() && rid->value().size() <= 64) req.request_id = std::string(rid->value());
+    }
+    x.close_after = !msg.keep_alive();
+    const bool has_body = x.header_parser.content_length().value_or(0) > 0 || x.header_parser.chunked();
+
+    if (req.target.size() > opts.max_target_bytes) {
+        x.res = error(req, 414, "The URL is longer than this server accepts.");
+        x.close_after = x.linger = true;
+        co_return;
+    }
+    auto target = parse_target(req.target);
+    if (!target) {
+        x.res = error(req, 400, "The URL is not valid.");
+        x.close_after = x.linger = true;
+        co_return;
+    }
+    req.path = std::move(target->path);
+    req.query = target->query;
+
+    auto match = router.match(req);
+    if (!match.route) {
+        x.res = match.path_known ? error(req, 405, "This method is not allowed here.") : error(req, 404, "There is nothing at this address.");
+        if (has_body) x.close_after = x.linger = true;
+        co_return;
+    }
+    const auto& route = *match.route;
+    const std::size_t limit = route.options.body_limit ? route.options.body_limit : opts.max_body_bytes;
+    const auto declared = x.header_parser.content_length();
+    if (declared && *declared > limit) {
+        // Refuse before reading a byte of the body.
+        x.res = error(req, 413, fmt::format("The request body is larger than {} bytes.", limit));
+        x.close_after = x.linger = true;
+        co_return;
+    }
+    if (has_body && beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+        static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+        stream.expires_after(opts.write_timeout);
+        co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), use_tuple);
+    }
+
+    const auto body_deadline = std::chrono::steady_clock::now() + opts.body_timeout;
+    if (route.options.stream_body) {
+        x.stream_parser.emplace(std::move(x.header_parser));
+        x.stream_parser->body_limit(limit);
+        x.adopt(x.stream_parser->get());
+        x.streaming.emplace(stream, buffer, *x.stream_parser, body_deadline);
+        req.body_reader = &*x.streaming;
+    } else if (has_body) {
+        x.body_parser.emplace(std::move(x.header_parser));
+        x.body_parser->body_limit(limit);
+        x.adopt(x.body_parser->get());
+        stream.expires_at(body_deadline);
+        auto [ec, n] = co_await bhttp::async_read(stream, buffer, *x.body_parser, use_tuple);
+        (void)n;
+        if (ec) {
+            x.close_after = true;
+            if (ec == bhttp::error::body_limit) {
+                x.linger = true;
+                x.res = error(req, 413, fmt::format("The request body is larger than {} bytes.", limit));
+            } else if (ec == beast::error::timeout) {
+                x.res = error(req, 408, "The request body took too long to arrive.");
+            } else {
+                x.res = error(req, 400, "The request body ended early or is malformed.");
+            }
+            co_return;
+        }
+        req.body = std::move(x.body_parser->get().body());
+    }
+
+    try {
+        x.res = co_await route.handler(req);
+    } catch (const HttpError& e) {
+        x.res = error(req, e.status(), e.code(), e.what());
+        for (const auto& h : e.headers()) x.res.headers.push_back(h);
+        if (e.status() == 413 || e.status() == 408 || e.status() == 400) x.close_after = x.linger = true;
+    } catch (const std::exception& e) {
+        spdlog::error("request {} {} {} failed: {}", req.request_id, req.method_name, req.path, e.what());
+        x.res = error(req, 500, "Something went wrong on our side. Please try again.");
+    }
+    // A body the handler did not read to the end leaves the connection unusable.
+    if (x.streaming && !x.streaming->finished()) x.close_after = x.linger = true;
+}
+
+// Writes the response; returns the error and the body bytes sent.
+asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send(beast::tcp_stream& stream, Exchange& x) {
+    auto& res = x.res;
+    const bool keep_alive = !x.close_after;
+    stream.expires_after(opts.write_timeout);
+    if (!res.file_path.empty() && x.req.method != Method::head) {
+        bhttp::response<bhttp::file_body> out;
+        beast::error_code ec;
+        out.body().open(res.file_path.c_str(), beast::file_mode::scan, ec);
+        if (!ec) {
+            fill_headers(out, res, keep_alive);
+            out.prepare_payload();
+            const auto size = out.body().size();
+            auto [wec, n] = co_await bhttp::async_write(stream, out, use_tuple);
+            (void)n;
+            co_return std::pair{wec, size};
+        }
+        // Gone between the handler's check and now (deleted): answer as if it never was.
+        res = error(x.req, 404, "There is nothing at this address.");
+        if (hooks.decorate) hooks.decorate(x.req, res);
+    }
+    std::string_view body = res.body_view();
+    if (x.req.method == Method::head) {
+        bhttp::response<bhttp::empty_body> out;
+        fill_headers(out, res, keep_alive);
+        out.content_length(body.size());
+        bhttp::response_serializer<bhttp::empty_body> sr(out);
+        auto [wec, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
+        (void)n;
+        co_return std::pair{wec, std::uint64_t{0}};
+    }
+    bhttp::response<bhttp::span_body<const char>> out;
+    fill_headers(out, res, keep_alive);
+    out.body() = {body.data(), body.size()};
+    out.prepare_payload();
+    auto [wec, n] = co_await bhttp::async_write(stream, out, use_tuple);
+    (void)n;
+    co_return std::pair{wec, std::uint64_t{body.size()}};
+}
+
+asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
+    struct CountGuard {
+        std::atomic<std::size_t>& n;
+        ~CountGuard() { n.fetch_sub(1); }
+    } count_guard{connection_count};
+
+    beast::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    auto remote = socket.remote_endpoint(ec);
+    const std::string peer = ec ? std::string("unknown") : remote.address().to_string();
+
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+
+    // Registered so that shutdown can close the connection while it waits between requests.
+    auto& registry = idle_registry[context_index(stream.get_executor())];
+    Connection self{&stream, false};
+    registry.push_back(&self);
+    struct Unregister {
+        std::list<Connection*>& list;
+        Connection* c;
+        ~Unregister() { list.remove(c); }
+    } unregister{registry, &self};
+
+    for (;;) {
+        // Wait for the first byte of a request under the idle timeout.
+        if (buffer.size() == 0) {
+            if (closing.load()) break;
+            self.idle = true;
+            stream.expires_after(opts.idle_timeout);
+            auto [rec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+            self.idle = false;
+            if (rec) break;  // closed by the client, idle timeout or shutdown
+            buffer.commit(n);
+        }
+
+        const auto started = std::chrono::steady_clock::now();
+        in_flight_count.fetch_add(1);
+        struct InFlight {
+            std::atomic<std::size_t>& n;
+            ~InFlight() { n.fetch_sub(1); }
+        } in_flight_guard{in_flight_count};
+
+        Exchange x;
+        x.req.request_id = next_request_id();
+        x.req.client_address = peer;
+        x.header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts.max_header_bytes, UINT32_MAX)));
+        stream.expires_after(opts.header_timeout);
+        auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, x.header_parser, use_tuple);
+        (void)hn;
+        if (!hec) {
+            co_await handle(stream, buffer, x);
+        } else if (hec == bhttp::error::end_of_stream || hec == asio::error::eof || hec == asio::error::connection_reset ||
+                   hec == asio::error::operation_aborted) {
+            break;
+        } else {
+            x.close_after = x.linger = true;
+            if (hec == bhttp::error::header_limit)
+                x.res = error(x.req, 431, "The request headers are larger than this server accepts.");
+            else if (hec == beast::error::timeout)
+                x.res = error(x.req, 408, "The request headers took too long to arrive.");
+            else
+                x.res = error(x.req, 400, "The request is not valid HTTP/1.1.");
+        }
+
+        if (closing.load() || x.res.close) x.close_after = true;
+        if (hooks.decorate) hooks.decorate(x.req, x.res);
+        auto [wec, sent] = co_await send(stream, x);
+        if (hooks.completed) hooks.completed(Completed{x.req, x.res.status, sent, std::chrono::steady_clock::now() - started});
+        if (wec) break;
+        if (x.close_after) {
+            if (x.linger) co_await linger_close(stream);
+            break;
+        }
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().close(ignored);
+}
+
+// After refusing a request whose body we did not read, closing at once would make the
+// kernel answer the unread bytes with a reset that can destroy our response before the
+// client reads it. So: stop sending, then read and discard for a short while.
+asio::awaitable<void> Server::Impl::linger_close(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    stream.expires_after(opts.linger_timeout);
+    std::array<char, 16384> sink;
+    for (;;) {
+        auto [e, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+        (void)n;
+        if (e) break;
+    }
+}
+
+std::size_t Server::Impl::context_index(const asio::any_io_executor& ex) const {
+    const auto* ctx = &asio::query(ex, asio::execution::context);
+    for (std::size_t i = 0; i < contexts.size(); ++i)
+        if (contexts[i].get() == ctx) return i;
+    return 0;
+}
+
+void Server::Impl::reject_overloaded(tcp::socket& socket) {
+    static constexpr std::string_view busy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 37\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+        "The server is busy. Try again later.\n";
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(busy.data(), busy.size()), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+}
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+    while (!closing.load()) {
+        auto& target_ctx = *contexts[next_context];
+        next_context = (next_context + 1) % contexts.size();
+        auto [ec, accepted] = co_await acceptor->async_accept(target_ctx, use_tuple);
+        tcp::socket socket(std::move(accepted));
+        if (ec) {
+            if (ec == asio::error::operation_aborted || closing.load()) break;
+            // Out of descriptors or similar: back off instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
+            co_await t.async_wait(use_tuple);
+            continue;
+        }
+        if (connection_count.load() >= opts.max_connections) {
+            reject_overloaded(socket);
+            continue;
+        }
+        connection_count.fetch_add(1);
+        asio::co_spawn(target_ctx, session(std::move(socket)), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::error("connection failed: {}", ex.what());
+            }
+        });
+    }
+}
+
+asio::awaitable<void> Server::Impl::drain() {
+    auto ex = co_await asio::this_coro::executor;
+    draining_flag.store(true);
+    if (hooks.draining) hooks.draining();
+    spdlog::info("shutting down: readiness failing, {} connection(s) open", connection_count.load());
+    if (opts.shutdown_delay.count() > 0) {
+        asio::steady_timer t(ex, opts.shutdown_delay);
+        co_await t.async_wait(use_tuple);
+    }
+    closing.store(true);
+    beast::error_code ec;
+    acceptor->close(ec);
+    // Close connections that sit idle between requests; busy ones close after their response.
+    for (std::size_t i = 0; i < contexts.size(); ++i) {
+        asio::post(*contexts[i], [this, i] {
+            for (auto* c : idle_registry[i])
+                if (c->idle) c->stream->socket().cancel();
+        });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + opts.shutdown_timeout;
+    while (connection_count.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        asio::steady_timer t(ex, 20ms);
+        co_await t.async_wait(use_tuple);
+    }
+    if (connection_count.load() > 0)
+        spdlog::warn("shutdown deadline passed with {} connection(s) still open", connection_count.load());
+    else
+        spdlog::info("all requests finished");
+    for (auto& c : contexts) c->stop();
+}
+
+Server::Server(ServerOptions options, const Router& router, ServerHooks hooks)
+    : impl_(std::make_unique<Impl>(std::move(options), router, std::move(hooks))) {}
+
+Server::~Server() = default;
+
+void Server::listen() {
+    auto& ctx = *impl_->contexts[0];
+    auto address = asio::ip::make_address(impl_->opts.host);
+    tcp::endpoint endpoint(address, impl_->opts.port);
+    auto acceptor = std::make_unique<tcp::acceptor>(ctx);
+    acceptor->open(endpoint.protocol());
+    acceptor->set_option(asio::socket_base::reuse_address(true));
+    acceptor->bind(endpoint);
+    acceptor->listen(asio::socket_base::max_listen_connections);
+    impl_->acceptor = std::move(acceptor);
+}
+
+std::string Server::local_address() const {
+    auto ep = impl_->acceptor->local_endpoint();
+    auto host = ep.address().to_string();
+    if (ep.address().is_v6()) host = "[" + host + "]";
+    return host + ":" + std::to_string(ep.port());
+}
+
+void Server::run() {
+    auto& impl = *impl_;
+    auto& main_ctx = *impl.contexts[0];
+    asio::signal_set signals(main_ctx, SIGINT, SIGTERM);
+    signals.async_wait([this](const beast::error_code& ec, int sig) {
+        if (ec) return;
+        spdlog::info("received signal {}", sig);
+        shutdown();
+    });
+    asio::co_spawn(main_ctx, impl.accept_loop(), asio::detached);
+
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < impl.contexts.size(); ++i) {
+        threads.emplace_back([&impl, i] {
+            auto guard = asio::make_work_guard(*impl.contexts[i]);
+            impl.contexts[i]->run();
+        });
+    }
+    {
+        auto guard = asio::make_work_guard(main_ctx);
+        main_ctx.run();
+    }
+    for (auto& c : impl.contexts) c->stop();
+    for (auto& t : threads) t.join();
+}
+
+void Server::shutdown() {
+    if (impl_->shutdown_started.exchange(true)) return;
+    asio::co_spawn(*impl_->contexts[0], impl_->drain(), asio::detached);
+}
+
+bool Server::draining() const { return impl_->draining_flag.load(); }
+std::size_t Server::connections() const { return impl_->connection_count.load(); }
+std::size_t Server::in_flight() const { return impl_->in_flight_count.load(); }
+
+}  // namespace photoshare::http

@@ -1,0 +1,54 @@
+#include "http/target.hpp"
+
+#include "http/form.hpp"
+
+#include <boost/url/parse.hpp>
+
+namespace photoshare::http {
+
+namespace {
+
+// A decoded segment is acceptable when it cannot change which file or route it names.
+bool safe_segment(std::string_view s) {
+    if (s == "." || s == "..") return false;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f || c == '\\' || c == '/') return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<Target> parse_target(std::string_view target, std::size_t max_length) {
+    if (target.size() > max_length) return std::nullopt;
+    // parse_origin_form, not parse_uri_reference: the latter crashes on "?#'?" in Boost 1.81
+    // and would accept forms (absolute URIs, fragments) that are not a request target.
+    auto url = boost::urls::parse_origin_form(boost::urls::string_view(target.data(), target.size()));
+    if (!url) return std::nullopt;
+
+    std::string_view encoded_path(url->encoded_path().data(), url->encoded_path().size());
+    Target out;
+    out.path.reserve(encoded_path.size());
+    // Split before decoding so that "%2F" can never join or create segments.
+    std::size_t pos = 1;  // origin-form paths always start with '/'
+    while (true) {
+        std::size_t slash = encoded_path.find('/', pos);
+        std::string_view raw = encoded_path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        auto segment = percent_decode(raw, false);
+        if (!segment || !safe_segment(*segment)) return std::nullopt;
+        out.path.push_back('/');
+        out.path.append(*segment);
+        if (slash == std::string_view::npos) break;
+        pos = slash + 1;
+    }
+
+    if (url->has_query()) {
+        std::string_view query(url->encoded_query().data(), url->encoded_query().size());
+        if (query.find("%00") != std::string_view::npos) return std::nullopt;
+        out.query = query;
+    }
+    return out;
+}
+
+}  // namespace photoshare::http

@@ -1,0 +1,27 @@
+// The request target of an HTTP request line, in origin form ("/path?query").
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace photoshare::http {
+
+struct Target {
+    std::string path;        // percent-decoded, always starts with '/'
+    std::string_view query;  // raw (still encoded), without '?'; a view into the parsed input
+};
+
+inline constexpr std::size_t default_max_target_length = 8192;
+
+// nullopt unless `target` is a valid RFC 7230 origin-form no longer than max_length whose
+// path decodes to something a router and a file system can both take at face value:
+// no NUL or other control characters, no backslash, no "." or ".." segment, and no encoded
+// '/' (so that the decoded path splits into exactly the segments the client sent).
+// Empty segments ("/a//b", "/photos/") are kept: routing decides what they mean.
+// The query is checked for the same grammar and for %00 but is not decoded.
+std::optional<Target> parse_target(std::string_view target,
+                                   std::size_t max_length = default_max_target_length);
+
+}  // namespace photoshare::http

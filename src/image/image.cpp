@@ -1,0 +1,341 @@
+// The upload pipeline: recognise the format from the bytes, check the declared size, then
+// decode once into the display variant and derive the thumbnail from it in memory.
+#include "image/image.hpp"
+
+#include "image/memory_budget.hpp"
+#include "image/png_text_filter.hpp"
+#include "image/runtime.hpp"
+
+#include <vips/vips8>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace photoshare::image {
+namespace {
+
+using vips::VError;
+using vips::VImage;
+using vips::VSource;
+
+constexpr const char* kNotAccepted = "not a JPEG, PNG, GIF or WebP image";
+constexpr const char* kDamaged =
+    "the image is damaged or incomplete: it is not a valid JPEG, PNG, GIF or WebP image";
+
+enum class Format { jpeg, png, gif, webp };
+
+// The only loaders we run, keyed by the class libvips picks from the content. Anything
+// else libvips could open (TIFF, HEIF, SVG, PDF, ICO via ImageMagick, PPM, FITS, CSV,
+// matrix, vips, ...) is refused: each is one more parser exposed to the internet, and none
+// is a format the site promises to take.
+struct Accepted {
+    std::string_view loader;
+    Format format;
+    const char* name;
+};
+constexpr Accepted kAccepted[] = {
+    {"VipsForeignLoadJpegSource", Format::jpeg, "jpeg"},
+    {"VipsForeignLoadPngSource", Format::png, "png"},
+    {"VipsForeignLoadNsgifSource", Format::gif, "gif"},
+    {"VipsForeignLoadWebpSource", Format::webp, "webp"},
+};
+
+const Accepted& detect(const VSource& source) {
+    // Sniffs the first bytes only; the file name and declared type play no part.
+    const char* loader = vips_foreign_find_load_source(source.get_source());
+    if (loader == nullptr) {
+        vips_error_clear();
+        throw Unsupported(kNotAccepted);
+    }
+    for (const Accepted& accepted : kAccepted) {
+        if (accepted.loader == loader) return accepted;
+    }
+    throw Unsupported(kNotAccepted);
+}
+
+// How the decoder may reduce the image while decoding, which is far cheaper than
+// decoding everything and resizing.
+struct ShrinkOnLoad {
+    int jpeg_shrink = 1;       // 1, 2, 4 or 8: DCT scaling inside libjpeg
+    double webp_scale = 1.0;   // libwebp's own rescaler, also spares its full-size frame
+};
+
+VImage open(Format format, const VSource& source, const ShrinkOnLoad& shrink) {
+    // Sequential: pixels stream through in strips, so memory does not grow with the image.
+    // fail_on=truncated: without it libvips fills a truncated file with grey and reports
+    // success; recoverable oddities (junk before a marker, a short APP14) remain accepted.
+    vips::VOption* options = VImage::option()
+                                   ->set("access", VIPS_ACCESS_SEQUENTIAL)
+                                   ->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
+    switch (format) {
+    case Format::jpeg:
+        if (shrink.jpeg_shrink > 1) options->set("shrink", shrink.jpeg_shrink);
+        return VImage::jpegload_source(source, options);
+    case Format::png:
+        return VImage::pngload_source(without_png_text(source), options);
+    case Format::gif:
+        // n=1, page=0 are the defaults: the first frame, composed on the full canvas.
+        return VImage::gifload_source(source, options);
+    case Format::webp:
+        if (shrink.webp_scale < 1.0) options->set("scale", shrink.webp_scale);
+        return VImage::webpload_source(source, options);
+    }
+    throw Unsupported(kNotAccepted);  // unreachable: the switch covers every Format
+}
+
+struct Size {
+    int width;
+    int height;
+};
+
+// The largest size with the same aspect ratio whose longest edge is at most `longest`;
+// never larger than the input.
+Size fit(Size in, int longest) {
+    const int in_longest = std::max(in.width, in.height);
+    if (in_longest <= longest) return in;
+    const double scale = static_cast<double>(longest) / in_longest;
+    auto edge = [&](int v) { return std::max(1, static_cast<int>(std::lround(v * scale))); };
+    return in.width >= in.height ? Size{longest, edge(in.height)} : Size{edge(in.width), longest};
+}
+
+ShrinkOnLoad choose_shrink(Format format, Size original, Size target) {
+    ShrinkOnLoad shrink;
+    const double factor = static_cast<double>(original.width) / target.width;
+    if (format == Format::jpeg) {
+        // Like vips_thumbnail: DCT scaling is a crude box filter, so leave at least a
+        // factor of two for the real (Lanczos) resize that follows.
+        shrink.jpeg_shrink = factor >= 16 ? 8 : factor >= 8 ? 4 : factor >= 4 ? 2 : 1;
+    } else if (format == Format::webp && factor > 1.0) {
+        // libwebp averages while it scales, which is a good downscaler; aim just above
+        // the target so the final resize only has to correct rounding.
+        shrink.webp_scale = std::min(1.0, 1.0 / factor + 1.0 / original.width);
+    }
+    return shrink;
+}
+
+bool header_flag(const VImage& header, const char* name) {
+    return header.get_typeof(name) != 0 && header.get_int(name) != 0;
+}
+
+// Peak memory to process one image, from its header alone, so it can be charged to the
+// decode budget before any pixel is decoded. Calibrated on libvips 8.14 against the peak
+// RSS of one image (bench/image_pipeline --runs 0 --input ...): 12 MP baseline JPEG
+// +35 MB, 27 MP progressive 4:4:4 JPEG +198 MB, 27 MP progressive 4:2:0 +120 MB,
+// 12 MP interlaced PNG (33 MB file) +95 MB, 12 MP GIF +90 MB, 12 MP lossless WebP +82 MB. It errs
+// high: too high only makes an upload wait, too low would break the bound.
+std::uint64_t estimate_memory(Format format, const VImage& header, Size display,
+                              std::uint64_t input_size) {
+    const std::uint64_t width = static_cast<std::uint64_t>(header.width());
+    const std::uint64_t pixels = width * static_cast<std::uint64_t>(header.height());
+    const std::uint64_t bands = static_cast<std::uint64_t>(header.bands());
+    const std::uint64_t sample = header.format() == VIPS_FORMAT_USHORT ? 2 : 1;
+
+    // Every image: the display variant held in memory, plus the strips of full-width lines
+    // in flight between decoder, resize and colour conversion on every libvips thread.
+    std::uint64_t bytes = static_cast<std::uint64_t>(display.width) * display.height * 3 +
+                          width * bands * sample * 2560 + (8u << 20);
+    switch (format) {
+    case Format::jpeg:
+        // Progressive JPEGs are decoded from a full set of DCT coefficients (2 bytes each)
+        // kept for the whole image, shrink-on-load or not; chroma subsampling shrinks it.
+        if (header_flag(header, "jpeg-multiscan")) {
+            double components = static_cast<double>(bands);
+            if (bands == 3 && header.get_typeof("jpeg-chroma-subsample") != 0) {
+                const std::string_view subsample = header.get_string("jpeg-chroma-subsample");
+                if (subsample == "4:2:0") components = 1.5;
+                else if (subsample == "4:2:2" || subsample == "4:4:0") components = 2;
+            }
+            bytes += static_cast<std::uint64_t>(static_cast<double>(pixels) * 2 * components);
+        }
+        break;
+    case Format::png:
+        // Adam7 interlacing cannot be streamed: libvips decodes the whole image first,
+        // and reads the whole file into memory when it comes through the (unseekable)
+        // text filter (+33 MB measured for a 33 MB file).
+        if (header_flag(header, "interlaced")) bytes += pixels * bands * sample + input_size;
+        break;
+    case Format::gif:
+        // libnsgif composes frames on a full RGBA canvas, and keeps a second one for
+        // "restore to previous" disposal.
+        bytes += pixels * 8;
+        break;
+    case Format::webp:
+        // libwebp decodes a whole RGBA frame, and lossless images keep a second copy
+        // while the transforms are undone; the header does not say which kind this is.
+        bytes += pixels * 8;
+        break;
+    }
+    return bytes;
+}
+
+// 8-bit sRGB whatever the input: CMYK (Adobe inverted or not), grey, 16-bit, or pixels
+// tagged with another profile (Display P3 from phones, Adobe RGB from cameras).
+VImage to_srgb(const VImage& in) {
+    if (in.get_typeof(VIPS_META_ICC_NAME) != 0) {
+        try {
+            return in.icc_transform("srgb", VImage::option()
+                                                ->set("embedded", true)
+                                                ->set("intent", VIPS_INTENT_RELATIVE)
+                                                ->set("depth", 8));
+        } catch (const VError&) {
+            // A profile lcms cannot use (icc-after-SOF.jpg carries the 7 bytes "profile"):
+            // the pixels are still good, so fall back to converting by interpretation.
+            vips_error_clear();
+        }
+    }
+    VImage out = in.colourspace(VIPS_INTERPRETATION_sRGB);
+    return out.format() == VIPS_FORMAT_UCHAR ? out : out.cast(VIPS_FORMAT_UCHAR);
+}
+
+VImage flatten_on_white(const VImage& srgb) {
+    VImage flat = srgb.flatten(VImage::option()->set("background", std::vector<double>{255, 255, 255}));
+    return flat.format() == VIPS_FORMAT_UCHAR ? flat : flat.cast(VIPS_FORMAT_UCHAR);
+}
+
+VImage resize_to(const VImage& in, Size target) {
+    if (in.width() == target.width && in.height() == target.height) return in;
+    // Separate scales so rounding lands on exactly the target size in both directions.
+    return in.resize(static_cast<double>(target.width) / in.width(),
+                     VImage::option()->set("vscale",
+                                           static_cast<double>(target.height) / in.height()));
+}
+
+// Strip by construction rather than trusting the saver's flag alone: every metadata item
+// (EXIF and its GPS block, XMP, IPTC, ICC, orientation, comments, PNG text, GIF palette...)
+// is removed from the image before it is encoded, and the encoder is also told to strip.
+VImage without_metadata(const VImage& in) {
+    VImage out = in.copy();
+    gchar** fields = vips_image_get_fields(out.get_image());
+    for (gchar** field = fields; *field != nullptr; ++field) {
+        vips_image_remove(out.get_image(), *field);  // no-op for width, height, bands...
+    }
+    g_strfreev(fields);
+    return out;
+}
+
+Variant encode(const VImage& image, const Limits& limits) {
+    VipsBlob* blob = image.jpegsave_buffer(VImage::option()
+                                               ->set("Q", limits.jpeg_quality)
+                                               ->set("strip", true)
+                                               ->set("optimize_coding", true));
+    const std::unique_ptr<VipsBlob, void (*)(VipsBlob*)> owner(
+        blob, [](VipsBlob* b) { vips_area_unref(VIPS_AREA(b)); });
+    Variant variant;
+    variant.data.assign(static_cast<const char*>(VIPS_AREA(blob)->data), VIPS_AREA(blob)->length);
+    variant.width = image.width();
+    variant.height = image.height();
+    return variant;
+}
+
+Processed process(const VSource& source, const Limits& limits) {
+    const Accepted& accepted = detect(source);
+
+    // Declared before every image so that it is released after them, when the decoder's
+    // buffers are really gone.
+    std::optional<MemoryBudget::Reservation> reservation;
+
+    // Opening reads the header only; no pixel has been decoded yet.
+    VImage header;
+    try {
+        header = open(accepted.format, source, ShrinkOnLoad{});
+    } catch (const VError&) {
+        throw Unsupported(kDamaged);
+    }
+    // For GIF and WebP animations this is the canvas (the first frame is composed on it),
+    // which is what the decoder allocates, whatever the frames declare.
+    const Size original{header.width(), header.height()};
+    const std::uint64_t pixels =
+        static_cast<std::uint64_t>(original.width) * static_cast<std::uint64_t>(original.height);
+    if (pixels > limits.max_pixels) {
+        throw TooLarge("the image is too large: " + std::to_string(original.width) + "x" +
+                       std::to_string(original.height) + " pixels is more than the limit of " +
+                       std::to_string(limits.max_pixels) + " pixels");
+    }
+    const bool swaps_sides = vips_image_get_orientation_swap(header.get_image()) != 0;
+
+    // Sizes are fixed from the stored (unrotated) frame; rotation happens last.
+    const Size display_size = fit(original, limits.display_size);
+    const ShrinkOnLoad shrink = choose_shrink(accepted.format, original, display_size);
+
+    MemoryBudget& budget = decode_budget();
+    const gint64 input_size = vips_source_length(source.get_source());
+    const std::uint64_t memory = estimate_memory(accepted.format, header, display_size,
+                                                 input_size > 0 ? input_size : 0);
+    if (memory > budget.capacity()) {
+        throw TooLarge("the image is too large to process: decoding it would need about " +
+                       std::to_string(memory >> 20) + " MB, more than the " +
+                       std::to_string(budget.capacity() >> 20) + " MB allowed");
+    }
+    // Waits while other uploads hold the memory.
+    reservation.emplace(budget.acquire(memory));
+
+    Processed result;
+    result.format = accepted.name;
+    result.original_width = swaps_sides ? original.height : original.width;
+    result.original_height = swaps_sides ? original.width : original.height;
+
+    // libvips evaluates lazily: decoding, and so every decode error, happens inside
+    // copy_memory() and the encoders. All of it must be inside this try.
+    try {
+        VImage image = (shrink.jpeg_shrink > 1 || shrink.webp_scale < 1.0)
+                           ? open(accepted.format, source, shrink)
+                           : header;
+        bool converted = false;
+        if (image.has_alpha()) {
+            // Flatten before resizing: resizing the flattened pixels equals resizing
+            // premultiplied ones and then flattening, and avoids dark fringes from the
+            // colour of fully transparent pixels.
+            image = flatten_on_white(to_srgb(image));
+            converted = true;
+        }
+        image = resize_to(image, display_size);
+        // Colour conversion after the resize touches 4x fewer pixels for a 12 MP photo.
+        if (!converted) image = to_srgb(image);
+
+        // The one full decode. The display variant stays in memory (~9 MB at 2048x1536)
+        // so the thumbnail is made from it without reading the upload again, and so the
+        // rotation below can read it in any order (a sequential decoder cannot).
+        const VImage display = without_metadata(image.copy_memory().autorot());
+        result.display = encode(display, limits);
+
+        const Size thumbnail_size =
+            fit(Size{display.width(), display.height()}, limits.thumbnail_size);
+        result.thumbnail = encode(resize_to(display, thumbnail_size), limits);
+    } catch (const VError&) {
+        vips_error_clear();
+        throw Unsupported(kDamaged);
+    }
+    return result;
+}
+
+}  // namespace
+
+Processed process_file(const std::filesystem::path& path, const Limits& limits) {
+    initialize();
+    // A source opens the path as given: unlike vips_image_new_from_file, no "[options]"
+    // suffix in the name is parsed, so a stored name cannot smuggle loader options.
+    VipsSource* source = vips_source_new_from_file(path.c_str());
+    if (source == nullptr) {
+        vips_error_clear();
+        throw std::runtime_error("cannot read uploaded file " + path.string());
+    }
+    return process(VSource(source), limits);
+}
+
+Processed process_buffer(const std::string& bytes, const Limits& limits) {
+    initialize();
+    // Wraps the caller's bytes without copying them; they outlive every image made here.
+    VipsSource* source = vips_source_new_from_memory(bytes.data(), bytes.size());
+    if (source == nullptr) {
+        vips_error_clear();
+        throw Unsupported(kNotAccepted);
+    }
+    return process(VSource(source), limits);
+}
+
+}  // namespace photoshare::image

@@ -1,0 +1,102 @@
+// Process-wide libvips start-up: the settings that make libvips fit a server that decodes
+// untrusted uploads on a small, bounded pool of worker threads.
+#include "image/runtime.hpp"
+
+#include "image/image.hpp"
+
+#include <malloc.h>
+#include <vips/vips8>
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace photoshare::image {
+namespace {
+
+std::once_flag once;
+// Written once inside call_once, read only after it.
+bool started = false;
+std::string start_failure;
+std::unique_ptr<MemoryBudget> budget;
+
+// libvips reports recoverable decoder complaints ("extraneous bytes before marker", bad
+// chunk CRCs in ancillary chunks...) as GLib warnings on stderr. They are caused by
+// whoever uploads, so printing them would let any visitor fill the server log; the
+// decision that matters is already made by fail_on=truncated and surfaces as an exception.
+void drop_log_message(const gchar*, GLogLevelFlags, const gchar*, gpointer) {}
+
+void start_libvips(std::uint64_t decode_memory) {
+    // libvips loads its optional modules (ImageMagick, poppler, libheif, OpenSlide, JPEG XL)
+    // from <prefix>/lib/vips-modules-8.14, and takes <prefix> from VIPSHOME when set. None of
+    // those formats is accepted here, and loading them costs ~6 MB of idle RSS (the server
+    // must idle under 30 MB) and puts ImageMagick's and poppler's parsers in the process.
+    // A prefix under /dev/null cannot contain a directory, so no module is found. The
+    // variable is restored at once; it is read only during vips_init. setenv is not
+    // thread-safe, hence "call initialize() from main before starting threads".
+    const char* previous = std::getenv("VIPSHOME");
+    const std::optional<std::string> saved =
+        previous ? std::optional<std::string>(previous) : std::nullopt;
+    ::setenv("VIPSHOME", "/dev/null", 1);
+    const int rc = vips_init("photoshare");
+    if (saved) {
+        ::setenv("VIPSHOME", saved->c_str(), 1);
+    } else {
+        ::unsetenv("VIPSHOME");
+    }
+    if (rc != 0) {
+        start_failure = vips_error_buffer();
+        vips_error_clear();
+        return;
+    }
+    started = true;
+    budget = std::make_unique<MemoryBudget>(decode_memory);
+
+    g_log_set_handler("VIPS",
+                      static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE),
+                      drop_log_message, nullptr);
+
+    // Defence in depth behind the allow-list in image.cpp: loaders libvips itself marks as
+    // unsafe for untrusted input (svg, pdf, magick, matrix, csv, fits, ...) cannot run at all.
+    vips_block_untrusted_set(TRUE);
+
+    // The operation cache exists to reuse results when the same operation runs again on the
+    // same input; every upload is new, so a cache would only pin decoded images and open
+    // files in memory after the request is over. Off: memory follows the work in flight.
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    vips_cache_set_max_files(0);
+
+    // Concurrency is left at libvips' default (VIPS_CONCURRENCY or the number of cores):
+    // one upload then uses every core, which keeps its latency near vipsthumbnail's, and the
+    // worker pool (not libvips) bounds how many images are in flight. The extra threads cost
+    // little memory because every pipeline here is sequential (strips of lines, not whole
+    // images); the per-image memory is dominated by the in-memory display variant (~9 MB
+    // for 2048x1536) and by the decoders that must hold a whole frame, which the decode
+    // budget accounts for (see estimate_memory in image.cpp).
+
+    // glibc raises its mmap threshold each time a large block is freed, after which the
+    // multi-megabyte buffers of a pipeline (decoded strips, the display variant, encoded
+    // JPEGs) come from per-thread heaps that fragment and are not given back: measured
+    // with 4 workers on 12 MP JPEGs, peak RSS 284 MB instead of 182 MB. A fixed threshold
+    // keeps blocks over 1 MiB in their own mappings, returned to the system on free. This
+    // is process-wide; it is set here because these buffers are what it is for.
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
+}  // namespace
+
+MemoryBudget& decode_budget() {
+    return *budget;
+}
+
+void initialize(std::uint64_t decode_memory) {
+    std::call_once(once, start_libvips, decode_memory);
+    if (!started) {
+        throw std::runtime_error("libvips failed to start: " + start_failure);
+    }
+}
+
+}  // namespace photoshare::image

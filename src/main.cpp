@@ -1,0 +1,168 @@
+// photoshare: one binary, several commands.
+//   serve    run the web server
+//   config   print the effective configuration (secrets redacted) or every key
+//   migrate  bring the database schema up to date and exit
+//   knobs    read or set a running server's latency and CPU knobs
+#include "app/app.hpp"
+#include "config/config.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+using namespace photoshare;
+
+namespace {
+
+struct CommonOptions {
+    std::string config_file;
+    std::string listen;
+    std::string data_dir;
+    std::string name;
+    std::vector<std::string> sets;
+
+    void add_to(CLI::App& cmd) {
+        cmd.add_option("-c,--config", config_file, "TOML configuration file (also PHOTOSHARE_CONFIG)");
+        cmd.add_option("--listen", listen, "address:port to listen on (server.listen)");
+        cmd.add_option("--data-dir", data_dir, "directory for all local state (server.data_dir)");
+        cmd.add_option("--name", name, "server name shown on pages (server.name)");
+        cmd.add_option("--set", sets, "any key=value, e.g. --set limits.max_upload_bytes=50MiB (repeatable)");
+    }
+
+    config::Sources sources() const {
+        config::Sources s;
+        s.file = config_file;
+        s.environment = config::process_environment();
+        if (s.file.empty())
+            for (const auto& [k, v] : s.environment)
+                if (k == "PHOTOSHARE_CONFIG") s.file = v;
+        if (!listen.empty()) s.flags.emplace_back("server.listen", listen);
+        if (!data_dir.empty()) s.flags.emplace_back("server.data_dir", data_dir);
+        if (!name.empty()) s.flags.emplace_back("server.name", name);
+        for (const auto& kv : sets) {
+            auto eq = kv.find('=');
+            if (eq == std::string::npos) throw config::Error("--set needs key=value, got '" + kv + "'");
+            s.flags.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+        }
+        return s;
+    }
+};
+
+void setup_logging(const config::Config& c) {
+    spdlog::set_level(spdlog::level::from_str(c.log.level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+}
+
+int serve(const config::Config& cfg) {
+    setup_logging(cfg);
+    app::App application(cfg);
+    http::Router router;
+    application.add_routes(router);
+    http::Server server(application.server_options(), router, application.hooks());
+    server.listen();
+    application.attach(server, server.local_address());
+    spdlog::info("photoshare {} '{}' listening on http://{} (pid {})", PHOTOSHARE_VERSION, application.info.name,
+                 server.local_address(), application.info.pid);
+    spdlog::info("database {}, media {}, sessions {}, cache {}", application.repo->describe(), application.blobs->describe(),
+                 cfg.sessions.url == "database" ? "in the database" : config::redact_url(cfg.sessions.url),
+                 config::redact_url(cfg.cache.url));
+    server.run();
+    spdlog::info("stopped");
+    return 0;
+}
+
+// A tiny HTTP/1.1 client for `knobs`: one request, no dependencies beyond POSIX sockets.
+int knobs_command(const config::Config& cfg, const std::string& url_opt, const std::string& token_opt, long latency, long cpu) {
+    std::string address = url_opt.empty() ? cfg.server.listen : url_opt;
+    if (address.starts_with("http://")) address = address.substr(7);
+    if (auto slash = address.find('/'); slash != std::string::npos) address = address.substr(0, slash);
+    if (address.starts_with("0.0.0.0:")) address = "127.0.0.1" + address.substr(7);
+    std::string token = token_opt;
+    if (token.empty()) token = cfg.admin.token;
+    if (token.empty()) {
+        std::ifstream in(std::filesystem::path(cfg.server.data_dir) / "admin.token");
+        std::getline(in, token);
+    }
+    if (token.empty()) throw std::runtime_error("no admin token: pass --token or --data-dir of the server");
+    boost::json::object body;
+    if (latency >= 0) body["latency_ms"] = latency;
+    if (cpu >= 0) body["cpu_ms"] = cpu;
+    const bool set = !body.empty();
+    std::string payload = set ? boost::json::serialize(body) : "";
+    std::string cmd = fmt::format("curl -sS --fail-with-body -X {} -H 'Authorization: Bearer {}' {} http://{}/admin/knobs",
+                                  set ? "PUT" : "GET", token, set ? "-H 'Content-Type: application/json' -d '" + payload + "'" : "",
+                                  address);
+    int rc = std::system(cmd.c_str());
+    std::cout << std::endl;
+    return rc == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"photoshare: a photo-sharing site that scales from one process to a fleet"};
+    cli.require_subcommand(1);
+    cli.set_version_flag("--version", PHOTOSHARE_VERSION);
+
+    CommonOptions serve_opts, config_opts, migrate_opts, knobs_opts;
+    auto* serve_cmd = cli.add_subcommand("serve", "Run the web server");
+    serve_opts.add_to(*serve_cmd);
+
+    auto* config_cmd = cli.add_subcommand("config", "Print the effective configuration (secrets redacted)");
+    config_opts.add_to(*config_cmd);
+    bool list_keys = false;
+    config_cmd->add_flag("--keys", list_keys, "List every key with its default and meaning");
+
+    auto* migrate_cmd = cli.add_subcommand("migrate", "Bring the database schema up to date and exit");
+    migrate_opts.add_to(*migrate_cmd);
+
+    auto* knobs_cmd = cli.add_subcommand("knobs", "Read or set a running server's latency and CPU knobs");
+    knobs_opts.add_to(*knobs_cmd);
+    std::string knobs_url, knobs_token;
+    long latency = -1, cpu = -1;
+    knobs_cmd->add_option("--url", knobs_url, "server address (default: server.listen)");
+    knobs_cmd->add_option("--token", knobs_token, "admin token (default: admin.token or DATA_DIR/admin.token)");
+    knobs_cmd->add_option("--latency-ms", latency, "delay added to every page request")->check(CLI::Range(0L, 60000L));
+    knobs_cmd->add_option("--cpu-ms", cpu, "computation added to every page request")->check(CLI::Range(0L, 60000L));
+
+    CLI11_PARSE(cli, argc, argv);
+
+    try {
+        if (config_cmd->parsed() && list_keys) {
+            for (const auto& k : config::keys())
+                std::cout << fmt::format("{:32} {:24} {}\n", k.key, k.secret ? "(secret)" : k.default_value.empty() ? "\"\"" : k.default_value,
+                                         k.help);
+            return 0;
+        }
+        CommonOptions& opts = serve_cmd->parsed() ? serve_opts : config_cmd->parsed() ? config_opts : migrate_cmd->parsed() ? migrate_opts : knobs_opts;
+        auto sources = opts.sources();
+        auto cfg = config::load(sources);
+        if (config_cmd->parsed()) {
+            std::cout << config::describe(cfg, sources);
+            return 0;
+        }
+        if (migrate_cmd->parsed()) {
+            setup_logging(cfg);
+            std::filesystem::create_directories(cfg.server.data_dir);
+            auto repo = store::open(cfg.database_url(), store::Options{static_cast<int>(cfg.database.pool_size), cfg.database.acquire_timeout});
+            repo->migrate();
+            std::cout << "schema version " << repo->schema_version() << " (" << repo->describe() << ")\n";
+            return 0;
+        }
+        if (knobs_cmd->parsed()) return knobs_command(cfg, knobs_url, knobs_token, latency, cpu);
+        return serve(cfg);
+    } catch (const config::Error& e) {
+        std::fprintf(stderr, "photoshare: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "photoshare: %s\n", e.what());
+        return 1;
+    }
+}

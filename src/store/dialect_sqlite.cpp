@@ -1,0 +1,81 @@
+// SQLite's spelling of the schema and of the few statements that differ between databases.
+#include <array>
+
+#include "store/dialect.hpp"
+
+namespace photoshare::store {
+namespace {
+
+constexpr std::array<std::string_view, 6> schema_v1{
+    // username keeps the spelling the user chose; username_key (lower-cased by the
+    // repository, the same way for every dialect) is what makes "Alice" and "alice" clash.
+    // AUTOINCREMENT so that an id is never handed out twice, even after a delete.
+    R"sql(CREATE TABLE users (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        username      TEXT    NOT NULL,
+        username_key  TEXT    NOT NULL UNIQUE,
+        password_hash TEXT    NOT NULL,
+        created_at    INTEGER NOT NULL
+    ))sql",
+    // seq is the rowid, so the front page ("seq < ? ORDER BY seq DESC LIMIT ?") walks the
+    // table's own b-tree backwards: no extra index and no sort. AUTOINCREMENT keeps seq
+    // growing after deletes, which the paging cursor relies on.
+    R"sql(CREATE TABLE photos (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        id           TEXT    NOT NULL UNIQUE,
+        user_id      INTEGER NOT NULL REFERENCES users (id),
+        width        INTEGER NOT NULL,
+        height       INTEGER NOT NULL,
+        thumb_width  INTEGER NOT NULL,
+        thumb_height INTEGER NOT NULL,
+        bytes        INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL
+    ))sql",
+    // Foreign keys are not indexed by themselves; without it deleting a user scans photos.
+    "CREATE INDEX photos_user_id ON photos (user_id)",
+    // WITHOUT ROWID: looked up only by the text key, so store the rows in that key's b-tree.
+    R"sql(CREATE TABLE sessions (
+        id_hash    TEXT    NOT NULL PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        username   TEXT    NOT NULL,
+        csrf_token TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID)sql",
+    // For purging expired sessions without reading every session.
+    "CREATE INDEX sessions_expires_at ON sessions (expires_at)",
+    "CREATE INDEX sessions_user_id ON sessions (user_id)",
+};
+
+constexpr std::array<Migration, 1> migrations{
+    Migration{1, "users, photos, sessions", schema_v1},
+};
+
+constexpr Dialect dialect{
+    .name = "sqlite",
+    .placeholders = Placeholders::question,
+    .returning = "",  // sqlite3_last_insert_rowid() reports the key
+    .create_migrations_table = R"sql(CREATE TABLE IF NOT EXISTS schema_migrations (
+        version     INTEGER PRIMARY KEY,
+        description TEXT    NOT NULL,
+        applied_at  INTEGER NOT NULL
+    ))sql",
+    .table_exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+    .upsert_session = R"sql(INSERT INTO sessions (id_hash, user_id, username, csrf_token, expires_at)
+        VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (id_hash) DO UPDATE SET
+            user_id = excluded.user_id,
+            username = excluded.username,
+            csrf_token = excluded.csrf_token,
+            expires_at = excluded.expires_at)sql",
+    // Reads the schema page: fails on an unreadable or foreign file, unlike SELECT 1.
+    .ping = "SELECT count(*) FROM sqlite_master",
+    .migrations = migrations,
+};
+
+}  // namespace
+
+const Dialect& sqlite_dialect() {
+    return dialect;
+}
+
+}  // namespace photoshare::store

@@ -1,0 +1,297 @@
+#include "store/sql_repository.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+#include "store/migrations.hpp"
+#include "store/sql.hpp"
+
+namespace photoshare::store {
+namespace {
+
+using sql::as_int;
+using sql::as_text;
+using sql::Value;
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Case folding is done here rather than with the database's LOWER() or collations, so that
+// every dialect agrees on which names clash. ASCII only: other bytes compare exactly, as
+// folding Unicode correctly needs tables no database here applies identically.
+std::string username_key(std::string_view username) {
+    std::string key(username);
+    for (char& c : key) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return key;
+}
+
+// The shared SQL, translated once into the dialect's placeholders.
+struct Statements {
+    explicit Statements(const Dialect& d)
+        : insert_user(with_placeholders(
+              std::string("INSERT INTO users (username, username_key, password_hash, created_at) "
+                          "VALUES (?, ?, ?, ?)") +
+                  (d.returning.empty() ? "" : std::string(d.returning) + "id"),
+              d.placeholders)),
+          find_user(with_placeholders(
+              "SELECT id, username, password_hash, created_at FROM users WHERE username_key = ?",
+              d.placeholders)),
+          username_of(with_placeholders("SELECT username FROM users WHERE id = ?", d.placeholders)),
+          insert_photo(with_placeholders(
+              std::string("INSERT INTO photos (id, user_id, width, height, thumb_width, thumb_height, "
+                          "bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") +
+                  (d.returning.empty() ? "" : std::string(d.returning) + "seq"),
+              d.placeholders)),
+          latest_photos(with_placeholders(std::string(photo_columns) +
+                                              " WHERE p.seq < ? ORDER BY p.seq DESC LIMIT ?",
+                                          d.placeholders)),
+          find_photo(with_placeholders(std::string(photo_columns) + " WHERE p.id = ?", d.placeholders)),
+          delete_photo(with_placeholders("DELETE FROM photos WHERE id = ? AND user_id = ?", d.placeholders)),
+          all_photo_ids("SELECT id FROM photos ORDER BY seq"),
+          find_session(with_placeholders(
+              "SELECT id_hash, user_id, username, csrf_token, expires_at FROM sessions "
+              "WHERE id_hash = ? AND expires_at > ?",
+              d.placeholders)),
+          delete_session(with_placeholders("DELETE FROM sessions WHERE id_hash = ?", d.placeholders)),
+          purge_sessions(with_placeholders("DELETE FROM sessions WHERE expires_at <= ?", d.placeholders)) {}
+
+    // The photo and its owner's current name, in the order photo_from() reads them.
+    static constexpr std::string_view photo_columns =
+        "SELECT p.seq, p.id, p.user_id, u.username, p.width, p.height, p.thumb_width, "
+        "p.thumb_height, p.bytes, p.created_at FROM photos p JOIN users u ON u.id = p.user_id";
+
+    std::string insert_user;
+    std::string find_user;
+    std::string username_of;
+    std::string insert_photo;
+    std::string latest_photos;
+    std::string find_photo;
+    std::string delete_photo;
+    std::string all_photo_ids;
+    std::string find_session;
+    std::string delete_session;
+    std::string purge_sessions;
+};
+
+Photo photo_from(const sql::Row& row) {
+    return Photo{
+        .seq = as_int(row.at(0)),
+        .id = as_text(row.at(1)),
+        .user_id = as_int(row.at(2)),
+        .username = as_text(row.at(3)),
+        .width = static_cast<int>(as_int(row.at(4))),
+        .height = static_cast<int>(as_int(row.at(5))),
+        .thumb_width = static_cast<int>(as_int(row.at(6))),
+        .thumb_height = static_cast<int>(as_int(row.at(7))),
+        .bytes = as_int(row.at(8)),
+        .created_at = as_int(row.at(9)),
+    };
+}
+
+class SqlRepository final : public Repository {
+public:
+    SqlRepository(const Dialect& dialect, Pool::Factory connect, const Options& options,
+                  std::string description)
+        : dialect_(dialect),
+          sql_(dialect),
+          description_(std::move(description)),
+          pool_(std::move(connect), static_cast<std::size_t>(std::max(options.pool_size, 0)),
+                options.acquire_timeout, description_) {}
+
+    void migrate() override {
+        auto connection = pool_.acquire();
+        store::migrate(*connection, dialect_);
+    }
+
+    int schema_version() override {
+        auto connection = pool_.acquire();
+        return store::schema_version(*connection, dialect_);
+    }
+
+    std::optional<User> create_user(const std::string& username, const std::string& password_hash) override {
+        const std::int64_t created_at = now_seconds();
+        const std::array<Value, 4> row{username, username_key(username), password_hash, created_at};
+        auto connection = pool_.acquire();
+        try {
+            const std::int64_t id = connection->insert(sql_.insert_user, row);
+            return User{.id = id, .username = username, .password_hash = password_hash, .created_at = created_at};
+        } catch (const sql::UniqueViolation&) {
+            return std::nullopt;  // the name (in any letter case) is taken
+        }
+    }
+
+    std::optional<User> find_user(const std::string& username) override {
+        const std::array<Value, 1> key{username_key(username)};
+        auto connection = pool_.acquire();
+        const sql::Rows rows = connection->query(sql_.find_user, key);
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        const sql::Row& row = rows.front();
+        return User{.id = as_int(row.at(0)),
+                    .username = as_text(row.at(1)),
+                    .password_hash = as_text(row.at(2)),
+                    .created_at = as_int(row.at(3))};
+    }
+
+    std::vector<Photo> insert_photos(std::span<const NewPhoto> photos) override {
+        std::vector<Photo> stored;
+        if (photos.empty()) {
+            return stored;
+        }
+        stored.reserve(photos.size());
+        const std::int64_t created_at = now_seconds();
+        auto connection = pool_.acquire();
+        sql::Transaction transaction(*connection, sql::TxKind::write);
+        std::map<std::int64_t, std::string> usernames;  // a batch usually has one owner
+        for (const NewPhoto& photo : photos) {
+            auto owner = usernames.find(photo.user_id);
+            if (owner == usernames.end()) {
+                const std::array<Value, 1> id{photo.user_id};
+                const sql::Rows rows = connection->query(sql_.username_of, id);
+                if (rows.empty()) {
+                    throw sql::ConstraintViolation("store: no user with id " + std::to_string(photo.user_id));
+                }
+                owner = usernames.emplace(photo.user_id, as_text(rows.front().at(0))).first;
+            }
+            const std::array<Value, 8> row{photo.id,           photo.user_id,
+                                           std::int64_t{photo.width},       std::int64_t{photo.height},
+                                           std::int64_t{photo.thumb_width}, std::int64_t{photo.thumb_height},
+                                           photo.bytes,        created_at};
+            std::int64_t seq = 0;
+            try {
+                seq = connection->insert(sql_.insert_photo, row);
+            } catch (const sql::UniqueViolation&) {
+                throw sql::UniqueViolation("store: photo id \"" + photo.id + "\" is already taken");
+            }
+            stored.push_back(Photo{.seq = seq,
+                                   .id = photo.id,
+                                   .user_id = photo.user_id,
+                                   .username = owner->second,
+                                   .width = photo.width,
+                                   .height = photo.height,
+                                   .thumb_width = photo.thumb_width,
+                                   .thumb_height = photo.thumb_height,
+                                   .bytes = photo.bytes,
+                                   .created_at = created_at});
+        }
+        transaction.commit();
+        return stored;
+    }
+
+    std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) override {
+        if (limit < 0) {
+            // Several databases read a negative LIMIT as "no limit": refuse it outright.
+            throw std::invalid_argument("store: a photo limit cannot be negative");
+        }
+        std::vector<Photo> photos;
+        if (limit == 0) {
+            return photos;
+        }
+        // One statement for both cases: no cursor means "before the end of time".
+        const std::array<Value, 2> params{before.value_or(std::numeric_limits<std::int64_t>::max()),
+                                          std::int64_t{limit}};
+        auto connection = pool_.acquire();
+        const sql::Rows rows = connection->query(sql_.latest_photos, params);
+        photos.reserve(rows.size());
+        for (const sql::Row& row : rows) {
+            photos.push_back(photo_from(row));
+        }
+        return photos;
+    }
+
+    std::optional<Photo> find_photo(const std::string& id) override {
+        const std::array<Value, 1> key{id};
+        auto connection = pool_.acquire();
+        const sql::Rows rows = connection->query(sql_.find_photo, key);
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        return photo_from(rows.front());
+    }
+
+    bool delete_photo(const std::string& id, std::int64_t user_id) override {
+        const std::array<Value, 2> key{id, user_id};
+        auto connection = pool_.acquire();
+        return connection->execute(sql_.delete_photo, key) > 0;
+    }
+
+    std::vector<std::string> all_photo_ids() override {
+        auto connection = pool_.acquire();
+        const sql::Rows rows = connection->query(sql_.all_photo_ids, {});
+        std::vector<std::string> ids;
+        ids.reserve(rows.size());
+        for (const sql::Row& row : rows) {
+            ids.push_back(as_text(row.at(0)));
+        }
+        return ids;
+    }
+
+    void put_session(const Session& session) override {
+        const std::array<Value, 5> row{session.id_hash, session.user_id, session.username,
+                                       session.csrf_token, session.expires_at};
+        auto connection = pool_.acquire();
+        connection->execute(dialect_.upsert_session, row);
+    }
+
+    std::optional<Session> find_session(const std::string& id_hash, std::int64_t now) override {
+        const std::array<Value, 2> key{id_hash, now};
+        auto connection = pool_.acquire();
+        const sql::Rows rows = connection->query(sql_.find_session, key);
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        const sql::Row& row = rows.front();
+        return Session{.id_hash = as_text(row.at(0)),
+                       .user_id = as_int(row.at(1)),
+                       .username = as_text(row.at(2)),
+                       .csrf_token = as_text(row.at(3)),
+                       .expires_at = as_int(row.at(4))};
+    }
+
+    void delete_session(const std::string& id_hash) override {
+        const std::array<Value, 1> key{id_hash};
+        auto connection = pool_.acquire();
+        connection->execute(sql_.delete_session, key);
+    }
+
+    int purge_expired_sessions(std::int64_t now) override {
+        const std::array<Value, 1> cutoff{now};
+        auto connection = pool_.acquire();
+        return static_cast<int>(connection->execute(sql_.purge_sessions, cutoff));
+    }
+
+    void ping() override {
+        auto connection = pool_.acquire();
+        connection->query(dialect_.ping, {});
+    }
+
+    std::string describe() const override { return description_; }
+
+private:
+    const Dialect& dialect_;
+    const Statements sql_;
+    const std::string description_;
+    Pool pool_;  // last: its connections go before anything they might refer to
+};
+
+}  // namespace
+
+std::unique_ptr<Repository> make_sql_repository(const Dialect& dialect, Pool::Factory connect,
+                                                const Options& options, std::string description) {
+    return std::make_unique<SqlRepository>(dialect, std::move(connect), options, std::move(description));
+}
+
+}  // namespace photoshare::store

@@ -1,0 +1,49 @@
+// What the repository contract suite needs from a backend: a fresh, empty database per
+// test. SQLite provides one in test_sqlite_repository.cpp; PostgreSQL and MariaDB will
+// provide theirs (a database created on a test server and dropped afterwards) and
+// instantiate the same suite.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "store/repository.hpp"
+
+namespace photoshare::store::testing {
+
+class TestDatabase {
+public:
+    virtual ~TestDatabase() = default;  // drops the database
+    virtual std::string url() const = 0;
+};
+
+struct Backend {
+    std::string name;
+    std::function<std::unique_ptr<TestDatabase>()> create;
+};
+
+inline std::ostream& operator<<(std::ostream& out, const Backend& backend) {
+    return out << backend.name;
+}
+
+class RepositoryContract : public ::testing::TestWithParam<Backend> {
+protected:
+    void SetUp() override { database_ = GetParam().create(); }
+
+    std::string url() const { return database_->url(); }
+
+    std::unique_ptr<Repository> open_migrated(const Options& options = {}) {
+        auto repository = open(url(), options);
+        repository->migrate();
+        return repository;
+    }
+
+private:
+    std::unique_ptr<TestDatabase> database_;
+};
+
+}  // namespace photoshare::store::testing

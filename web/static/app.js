@@ -1,0 +1,95 @@
+// Progressive enhancement for the upload form: drag and drop, several files, and a progress
+// bar per file. Without JavaScript the form posts to /upload as plain multipart.
+'use strict';
+
+document.addEventListener('DOMContentLoaded', () => {
+  const form = document.querySelector('.upload-form');
+  if (!form || !window.XMLHttpRequest || !window.FormData) return;
+  const input = form.querySelector('input[type=file]');
+  const drop = form.querySelector('.drop');
+  const list = form.querySelector('.progress-list');
+  const button = form.querySelector('button[type=submit]');
+  const csrf = form.dataset.csrf;
+  const maxBytes = Number(form.dataset.maxBytes) || Infinity;
+
+  const row = (file) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = file.name;
+    const bar = document.createElement('progress');
+    bar.max = 100;
+    bar.value = 0;
+    const status = document.createElement('span');
+    status.className = 'status';
+    status.textContent = 'waiting';
+    li.append(name, bar, status);
+    list.append(li);
+    return { bar, status };
+  };
+
+  // One request per file, so each has its own progress and a bad file fails alone.
+  const upload = (file, ui) => new Promise((resolve) => {
+    if (file.size > maxBytes) {
+      ui.status.textContent = 'too large';
+      ui.status.className = 'status failed';
+      resolve(false);
+      return;
+    }
+    const data = new FormData();
+    data.append('photo', file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/v1/photos');
+    xhr.setRequestHeader('X-CSRF-Token', csrf);
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable) ui.bar.value = Math.round((e.loaded / e.total) * 100);
+      ui.status.textContent = ui.bar.value < 100 ? ui.bar.value + '%' : 'processing';
+    });
+    xhr.addEventListener('load', () => {
+      let ok = xhr.status === 201;
+      let message = ok ? 'done' : 'failed';
+      if (!ok) {
+        try { message = JSON.parse(xhr.responseText).error.message; } catch (_) { message = 'failed (' + xhr.status + ')'; }
+      }
+      ui.bar.value = 100;
+      ui.status.textContent = message;
+      ui.status.className = 'status ' + (ok ? 'done' : 'failed');
+      resolve(ok);
+    });
+    xhr.addEventListener('error', () => {
+      ui.status.textContent = 'network error';
+      ui.status.className = 'status failed';
+      resolve(false);
+    });
+    xhr.send(data);
+  });
+
+  const send = async (files) => {
+    if (!files.length) return;
+    button.disabled = true;
+    list.replaceChildren();
+    const jobs = Array.from(files, (f) => [f, row(f)]);
+    let succeeded = 0;
+    for (const [file, ui] of jobs) {
+      if (await upload(file, ui)) succeeded++;
+    }
+    button.disabled = false;
+    input.value = '';
+    if (succeeded === jobs.length) window.location.reload();
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    send(input.files);
+  });
+  input.addEventListener('change', () => send(input.files));
+  ['dragenter', 'dragover'].forEach((type) => drop.addEventListener(type, (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  }));
+  ['dragleave', 'drop'].forEach((type) => drop.addEventListener(type, (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+  }));
+  drop.addEventListener('drop', (e) => send(e.dataTransfer.files));
+});
