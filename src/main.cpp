@@ -5,6 +5,7 @@
 //   knobs    read or set a running server's latency and CPU knobs
 #include "app/app.hpp"
 #include "config/config.hpp"
+#include "http/client.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -78,30 +79,31 @@ int serve(const config::Config& cfg) {
     return 0;
 }
 
-// A tiny HTTP/1.1 client for `knobs`: one request, no dependencies beyond POSIX sockets.
+// `photoshare knobs`: reads or sets a running server's knobs through /admin/knobs.
 int knobs_command(const config::Config& cfg, const std::string& url_opt, const std::string& token_opt, long latency, long cpu) {
     std::string address = url_opt.empty() ? cfg.server.listen : url_opt;
     if (address.starts_with("http://")) address = address.substr(7);
     if (auto slash = address.find('/'); slash != std::string::npos) address = address.substr(0, slash);
     if (address.starts_with("0.0.0.0:")) address = "127.0.0.1" + address.substr(7);
-    std::string token = token_opt;
-    if (token.empty()) token = cfg.admin.token;
+    std::string token = token_opt.empty() ? cfg.admin.token : token_opt;
     if (token.empty()) {
         std::ifstream in(std::filesystem::path(cfg.server.data_dir) / "admin.token");
         std::getline(in, token);
     }
-    if (token.empty()) throw std::runtime_error("no admin token: pass --token or --data-dir of the server");
+    if (token.empty()) throw std::runtime_error("no admin token: pass --token, or --data-dir of the server");
     boost::json::object body;
     if (latency >= 0) body["latency_ms"] = latency;
     if (cpu >= 0) body["cpu_ms"] = cpu;
-    const bool set = !body.empty();
-    std::string payload = set ? boost::json::serialize(body) : "";
-    std::string cmd = fmt::format("curl -sS --fail-with-body -X {} -H 'Authorization: Bearer {}' {} http://{}/admin/knobs",
-                                  set ? "PUT" : "GET", token, set ? "-H 'Content-Type: application/json' -d '" + payload + "'" : "",
-                                  address);
-    int rc = std::system(cmd.c_str());
-    std::cout << std::endl;
-    return rc == 0 ? 0 : 1;
+    std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + token}};
+    http::ClientResponse res;
+    if (body.empty()) {
+        res = http::fetch(address, "GET", "/admin/knobs", headers);
+    } else {
+        headers.emplace_back("Content-Type", "application/json");
+        res = http::fetch(address, "PUT", "/admin/knobs", headers, boost::json::serialize(body));
+    }
+    std::cout << res.body << std::endl;
+    return res.status == 200 ? 0 : 1;
 }
 
 }  // namespace

@@ -146,11 +146,10 @@ asio::awaitable<std::vector<store::Photo>> Uploads::store(const UploadForm& form
         } catch (const image::Unsupported& e) {
             rejected_.inc();
             throw http::HttpError(415, "unsupported_image",
-                                  fmt::format("{} is not a photo we can read: {} Send a JPEG, PNG, GIF or WebP image.",
-                                              shown_name(form.file_names[i]), e.what()));
+                                  fmt::format("{} was refused: {}.", shown_name(form.file_names[i]), e.what()));
         } catch (const image::TooLarge& e) {
             rejected_.inc();
-            throw http::HttpError(422, "image_too_large", fmt::format("{} is too large: {}", shown_name(form.file_names[i]), e.what()));
+            throw http::HttpError(422, "image_too_large", fmt::format("{} was refused: {}.", shown_name(form.file_names[i]), e.what()));
         }
     }
 

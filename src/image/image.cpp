@@ -125,11 +125,12 @@ bool header_flag(const VImage& header, const char* name) {
 // Peak memory to process one image, from its header alone, so it can be charged to the
 // decode budget before any pixel is decoded. Calibrated on libvips 8.14 against the peak
 // RSS of one image (bench/image_pipeline --runs 0 --input ...): 12 MP baseline JPEG
-// +35 MB, 27 MP progressive 4:4:4 JPEG +198 MB, 27 MP progressive 4:2:0 +120 MB,
-// 12 MP interlaced PNG (33 MB file) +95 MB, 12 MP GIF +90 MB, 12 MP lossless WebP +82 MB. It errs
-// high: too high only makes an upload wait, too low would break the bound.
+// +35 MB, 27 MP baseline +41 MB, 27 MP progressive 4:4:4 JPEG +198 MB, progressive 4:2:0
+// +120 MB, 12 MP interlaced PNG (33 MB file) +95 MB, 12 MP GIF +90 MB, 12 MP lossless
+// WebP (21 MB file) +82 MB. It errs high: too high only makes an upload wait (or, past
+// the whole budget, be refused), too low would break the bound.
 std::uint64_t estimate_memory(Format format, const VImage& header, Size display,
-                              std::uint64_t input_size) {
+                              const ShrinkOnLoad& shrink, std::uint64_t input_size) {
     const std::uint64_t width = static_cast<std::uint64_t>(header.width());
     const std::uint64_t pixels = width * static_cast<std::uint64_t>(header.height());
     const std::uint64_t bands = static_cast<std::uint64_t>(header.bands());
@@ -138,7 +139,7 @@ std::uint64_t estimate_memory(Format format, const VImage& header, Size display,
     // Every image: the display variant held in memory, plus the strips of full-width lines
     // in flight between decoder, resize and colour conversion on every libvips thread.
     std::uint64_t bytes = static_cast<std::uint64_t>(display.width) * display.height * 3 +
-                          width * bands * sample * 2560 + (8u << 20);
+                          width * bands * sample * 2048 + (8u << 20);
     switch (format) {
     case Format::jpeg:
         // Progressive JPEGs are decoded from a full set of DCT coefficients (2 bytes each)
@@ -156,19 +157,23 @@ std::uint64_t estimate_memory(Format format, const VImage& header, Size display,
     case Format::png:
         // Adam7 interlacing cannot be streamed: libvips decodes the whole image first,
         // and reads the whole file into memory when it comes through the (unseekable)
-        // text filter (+33 MB measured for a 33 MB file).
+        // text filter.
         if (header_flag(header, "interlaced")) bytes += pixels * bands * sample + input_size;
         break;
     case Format::gif:
-        // libnsgif composes frames on a full RGBA canvas, and keeps a second one for
-        // "restore to previous" disposal.
-        bytes += pixels * 8;
+        // libnsgif works on the whole file in memory and composes frames on a full RGBA
+        // canvas, keeping a second one for "restore to previous" disposal.
+        bytes += input_size + pixels * 8;
         break;
-    case Format::webp:
-        // libwebp decodes a whole RGBA frame, and lossless images keep a second copy
-        // while the transforms are undone; the header does not say which kind this is.
-        bytes += pixels * 8;
+    case Format::webp: {
+        // libwebp works on the whole file in memory; libvips composes the (scaled) frame
+        // into an RGBA canvas of the same size; a lossless bitstream is first decoded at
+        // full size, 4 bytes a pixel, whatever the scale. Lossy or lossless is not in the
+        // header, so lossless is assumed.
+        const double scaled = static_cast<double>(pixels) * shrink.webp_scale * shrink.webp_scale;
+        bytes += input_size + pixels * 4 + static_cast<std::uint64_t>(scaled * 8);
         break;
+    }
     }
     return bytes;
 }
@@ -208,10 +213,13 @@ VImage resize_to(const VImage& in, Size target) {
 // Strip by construction rather than trusting the saver's flag alone: every metadata item
 // (EXIF and its GPS block, XMP, IPTC, ICC, orientation, comments, PNG text, GIF palette...)
 // is removed from the image before it is encoded, and the encoder is also told to strip.
+// libvips' own "vips-" bookkeeping stays: no saver writes it, and dropping "vips-sequential"
+// makes the thumbnail's resize of the display variant six times slower (measured).
 VImage without_metadata(const VImage& in) {
     VImage out = in.copy();
     gchar** fields = vips_image_get_fields(out.get_image());
     for (gchar** field = fields; *field != nullptr; ++field) {
+        if (std::string_view(*field).starts_with("vips-")) continue;
         vips_image_remove(out.get_image(), *field);  // no-op for width, height, bands...
     }
     g_strfreev(fields);
@@ -264,8 +272,9 @@ Processed process(const VSource& source, const Limits& limits) {
 
     MemoryBudget& budget = decode_budget();
     const gint64 input_size = vips_source_length(source.get_source());
-    const std::uint64_t memory = estimate_memory(accepted.format, header, display_size,
-                                                 input_size > 0 ? input_size : 0);
+    const std::uint64_t memory =
+        estimate_memory(accepted.format, header, display_size, shrink,
+                        input_size > 0 ? static_cast<std::uint64_t>(input_size) : 0);
     if (memory > budget.capacity()) {
         throw TooLarge("the image is too large to process: decoding it would need about " +
                        std::to_string(memory >> 20) + " MB, more than the " +

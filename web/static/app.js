@@ -3,6 +3,13 @@
 'use strict';
 
 document.addEventListener('DOMContentLoaded', () => {
+  const deleteForm = document.querySelector('.delete-form');
+  if (deleteForm) {
+    deleteForm.addEventListener('submit', (e) => {
+      if (!window.confirm('Delete this photo? This cannot be undone.')) e.preventDefault();
+    });
+  }
+
   const form = document.querySelector('.upload-form');
   if (!form || !window.XMLHttpRequest || !window.FormData) return;
   const input = form.querySelector('input[type=file]');
@@ -11,6 +18,8 @@ document.addEventListener('DOMContentLoaded', () => {
   const button = form.querySelector('button[type=submit]');
   const csrf = form.dataset.csrf;
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
+  // Choosing files starts their upload, so the button is only for the form without script.
+  form.classList.add('enhanced');
 
   const row = (file) => {
     const li = document.createElement('li');
@@ -25,7 +34,7 @@ document.addEventListener('DOMContentLoaded', () => {
     status.textContent = 'waiting';
     li.append(name, bar, status);
     list.append(li);
-    return { bar, status };
+    return { li, bar, status };
   };
 
   // One request per file, so each has its own progress and a bad file fails alone.
@@ -33,6 +42,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (file.size > maxBytes) {
       ui.status.textContent = 'too large';
       ui.status.className = 'status failed';
+      ui.li.classList.add('failed');
       resolve(false);
       return;
     }
@@ -54,11 +64,13 @@ document.addEventListener('DOMContentLoaded', () => {
       ui.bar.value = 100;
       ui.status.textContent = message;
       ui.status.className = 'status ' + (ok ? 'done' : 'failed');
+      if (!ok) ui.li.classList.add('failed');
       resolve(ok);
     });
     xhr.addEventListener('error', () => {
       ui.status.textContent = 'network error';
       ui.status.className = 'status failed';
+      ui.li.classList.add('failed');
       resolve(false);
     });
     xhr.send(data);

@@ -1,0 +1,304 @@
+// The site as a browser without JavaScript uses it: server-rendered pages and plain HTML
+// forms, each protected by a CSRF token, with everything the user typed escaped.
+#include "harness.hpp"
+
+#include <regex>
+
+using namespace itest;
+
+namespace {
+
+const fs::path kCamera = testdata("images/edge/exif-samples/DSCN0010.jpg");
+
+// The value of the first hidden csrf_token field of a page.
+std::string csrf_field(const std::string& html) {
+    std::smatch m;
+    if (std::regex_search(html, m, std::regex(R"re(name="csrf_token"\s+value="([^"]+)")re"))) return m[1];
+    if (std::regex_search(html, m, std::regex(R"re(value="([^"]+)"\s+name="csrf_token")re"))) return m[1];
+    return {};
+}
+
+std::string set_cookie_for(const Response& res, const std::string& name) {
+    for (const auto& v : res.all("Set-Cookie"))
+        if (v.starts_with(name + "=")) return v;
+    return {};
+}
+
+bool is_html(const Response& res) { return res.header("Content-Type").starts_with("text/html"); }
+
+// A browser that has loaded the front page (and so holds its CSRF cookie and token).
+struct Browser {
+    HttpClient http;
+    std::string csrf;
+    explicit Browser(const ServerProcess& s) : http(s.base_url()) { reload(); }
+    std::string reload() {
+        auto res = http.get("/");
+        EXPECT_EQ(res.status, 200) << res.describe();
+        csrf = csrf_field(res.body);
+        EXPECT_FALSE(csrf.empty()) << "no csrf_token field on the front page";
+        return res.body;
+    }
+};
+
+std::vector<std::string> newest_ids(const ServerProcess& s, const std::string& username) {
+    HttpClient c(s.base_url());
+    std::vector<std::string> ids;
+    auto v = c.get("/api/v1/photos?limit=100").json();
+    for (const auto& p : v.at("photos").as_array())
+        if (p.at("uploaded_by").as_string() == username) ids.emplace_back(p.at("id").as_string());
+    return ids;
+}
+
+Browser registered_browser(const ServerProcess& s, std::string& username) {
+    Browser b(s);
+    username = unique_username("form");
+    auto res = b.http.post_form("/register", {{"csrf_token", b.csrf}, {"username", username}, {"password", kPassword}});
+    EXPECT_EQ(res.status, 303) << res.describe();
+    b.reload();
+    return b;
+}
+
+}  // namespace
+
+ITEST_SHARED_SERVER_FIXTURE(Forms, .name = "itest-forms");
+
+TEST_F(Forms, RegisterUploadViewDeleteLogoutLoginWithoutJavaScript) {
+    HttpClient b(server().base_url());
+
+    // A visitor sees the photos and the login and register forms, with a CSRF token that is
+    // also set as a cookie.
+    auto home = b.get("/");
+    ASSERT_EQ(home.status, 200) << home.describe();
+    EXPECT_TRUE(is_html(home));
+    EXPECT_TRUE(contains(home.body, "action=\"/login\""));
+    EXPECT_TRUE(contains(home.body, "action=\"/register\""));
+    EXPECT_FALSE(contains(home.body, "action=\"/upload\""));
+    const auto token = csrf_field(home.body);
+    ASSERT_GE(token.size(), 22u) << home.body;
+    const auto csrf_cookie = set_cookie_for(home, "ps_csrf");
+    ASSERT_FALSE(csrf_cookie.empty()) << home.describe();
+    EXPECT_EQ(b.cookie("ps_csrf").value_or(""), token);
+
+    // Register: 303 to the front page, logged in.
+    const auto name = unique_username("Flow");
+    auto reg = b.post_form("/register", {{"csrf_token", token}, {"username", name}, {"password", kPassword}});
+    ASSERT_EQ(reg.status, 303) << reg.describe();
+    EXPECT_EQ(reg.header("Location"), "/");
+    EXPECT_FALSE(set_cookie_for(reg, "ps_session").empty()) << reg.describe();
+
+    // Logged in: the upload form and the user's name.
+    auto mine = b.get("/");
+    ASSERT_EQ(mine.status, 200);
+    EXPECT_TRUE(contains(mine.body, name)) << "the page shows who is logged in";
+    EXPECT_TRUE(contains(mine.body, "action=\"/upload\""));
+    EXPECT_TRUE(contains(mine.body, "multipart/form-data"));
+    EXPECT_TRUE(contains(mine.body, "name=\"photo\""));
+    EXPECT_TRUE(contains(mine.body, "action=\"/logout\""));
+    EXPECT_FALSE(contains(mine.body, "action=\"/register\""));
+    const auto session_token = csrf_field(mine.body);
+    ASSERT_FALSE(session_token.empty());
+
+    // Upload through the form: the token travels as a form field.
+    auto up = b.upload("/upload", {Part::field("csrf_token", session_token), Part::file(kCamera, "beach.jpg", "image/jpeg")});
+    ASSERT_EQ(up.status, 303) << up.describe();
+    EXPECT_EQ(up.header("Location"), "/");
+    auto ids = newest_ids(server(), name);
+    ASSERT_EQ(ids.size(), 1u);
+    const auto id = ids[0];
+
+    // Everybody sees it on the front page, with its uploader.
+    HttpClient anon(server().base_url());
+    for (HttpClient* c : {&b, &anon}) {
+        auto page = c->get("/");
+        EXPECT_TRUE(contains(page.body, "/media/" + id)) << "thumbnail URL of the new photo";
+        EXPECT_TRUE(contains(page.body, "/photos/" + id));
+        EXPECT_TRUE(contains(page.body, name));
+        EXPECT_TRUE(contains(page.body, "<time")) << "upload time";
+    }
+
+    // Its page; only the owner gets the delete button.
+    auto photo = b.get("/photos/" + id);
+    ASSERT_EQ(photo.status, 200) << photo.describe();
+    EXPECT_TRUE(is_html(photo));
+    EXPECT_TRUE(contains(photo.body, "/media/" + id));
+    EXPECT_TRUE(contains(photo.body, name));
+    EXPECT_TRUE(contains(photo.body, "action=\"/photos/" + id + "/delete\""));
+    auto seen_by_anon = anon.get("/photos/" + id);
+    EXPECT_EQ(seen_by_anon.status, 200);
+    EXPECT_FALSE(contains(seen_by_anon.body, "/delete\""));
+
+    // Delete through the form.
+    auto del = b.post_form("/photos/" + id + "/delete", {{"csrf_token", session_token}});
+    ASSERT_EQ(del.status, 303) << del.describe();
+    EXPECT_TRUE(newest_ids(server(), name).empty());
+    EXPECT_EQ(anon.get("/photos/" + id).status, 404);
+    EXPECT_FALSE(contains(anon.get("/").body, "/photos/" + id));
+
+    // Log out: back to the visitor's page.
+    auto out = b.post_form("/logout", {{"csrf_token", session_token}});
+    ASSERT_EQ(out.status, 303) << out.describe();
+    EXPECT_FALSE(set_cookie_for(out, "ps_session").empty()) << "the session cookie is cleared";
+    auto after = b.get("/");
+    EXPECT_TRUE(contains(after.body, "action=\"/login\""));
+    EXPECT_FALSE(contains(after.body, "action=\"/upload\""));
+
+    // And log in again through the login form.
+    const auto visitor_token = csrf_field(after.body);
+    auto login = b.post_form("/login", {{"csrf_token", visitor_token}, {"username", name}, {"password", kPassword}});
+    ASSERT_EQ(login.status, 303) << login.describe();
+    EXPECT_FALSE(set_cookie_for(login, "ps_session").empty());
+    EXPECT_TRUE(contains(b.get("/").body, "action=\"/upload\""));
+}
+
+TEST_F(Forms, LoginAndRegisterPagesWork) {
+    HttpClient b(server().base_url());
+    for (const char* path : {"/login", "/register"}) {
+        auto res = b.get(path);
+        EXPECT_EQ(res.status, 200) << path << res.describe();
+        EXPECT_TRUE(is_html(res));
+        EXPECT_FALSE(csrf_field(res.body).empty()) << path;
+    }
+}
+
+TEST_F(Forms, EveryFormNeedsTheCsrfToken) {
+    // Visitor forms.
+    Browser v(server());
+    const auto name = unique_username("csrf");
+    for (const char* path : {"/register", "/login"}) {
+        SCOPED_TRACE(path);
+        auto none = v.http.post_form(path, {{"username", name}, {"password", kPassword}});
+        EXPECT_EQ(none.status, 403) << none.describe();
+        EXPECT_TRUE(is_html(none));
+        auto wrong = v.http.post_form(path, {{"csrf_token", "forged-forged-forged-forged"}, {"username", name}, {"password", kPassword}});
+        EXPECT_EQ(wrong.status, 403) << wrong.describe();
+        auto empty = v.http.post_form(path, {{"csrf_token", ""}, {"username", name}, {"password", kPassword}});
+        EXPECT_EQ(empty.status, 403) << empty.describe();
+    }
+    // The token is bound to the visitor's cookie: copied into another browser it is worthless.
+    HttpClient other(server().base_url());
+    EXPECT_EQ(other.post_form("/register", {{"csrf_token", v.csrf}, {"username", name}, {"password", kPassword}}).status, 403);
+    HttpClient api(server().base_url());
+    EXPECT_EQ(api.post_json("/api/v1/session", boost::json::serialize(boost::json::object{{"username", name}, {"password", kPassword}}))
+                  .status,
+              401)
+        << "no account was made by a refused form";
+
+    // Member forms.
+    std::string member;
+    auto b = registered_browser(server(), member);
+    ASSERT_EQ(b.http.upload("/upload", {Part::field("csrf_token", b.csrf), Part::file(kCamera)}).status, 303);
+    const auto id = newest_ids(server(), member).at(0);
+    const auto files_before = list_files(server().data_dir() / "media");
+
+    auto up_none = b.http.upload("/upload", {Part::file(kCamera)});
+    EXPECT_EQ(up_none.status, 403) << up_none.describe();
+    auto up_wrong = b.http.upload("/upload", {Part::field("csrf_token", v.csrf), Part::file(kCamera)});
+    EXPECT_EQ(up_wrong.status, 403) << up_wrong.describe();
+    EXPECT_EQ(newest_ids(server(), member).size(), 1u) << "refused uploads store nothing";
+    EXPECT_TRUE(eventually([&] { return list_files(server().data_dir() / "media") == files_before; }, 5s));
+    EXPECT_TRUE(eventually([&] { return list_files(server().data_dir() / "tmp").empty(); }, 5s));
+
+    EXPECT_EQ(b.http.post_form("/photos/" + id + "/delete", {}).status, 403);
+    EXPECT_EQ(b.http.post_form("/photos/" + id + "/delete", {{"csrf_token", v.csrf}}).status, 403);
+    EXPECT_EQ(newest_ids(server(), member).size(), 1u) << "refused delete deleted nothing";
+
+    EXPECT_EQ(b.http.post_form("/logout", {}).status, 403);
+    EXPECT_EQ(b.http.post_form("/logout", {{"csrf_token", "forged-forged-forged"}}).status, 403);
+    EXPECT_TRUE(contains(b.http.get("/").body, "action=\"/upload\"")) << "still logged in";
+}
+
+TEST_F(Forms, DeletingSomeoneElsesPhotoThroughTheFormIs403) {
+    std::string alice_name, bob_name;
+    auto alice = registered_browser(server(), alice_name);
+    auto bob = registered_browser(server(), bob_name);
+    ASSERT_EQ(alice.http.upload("/upload", {Part::field("csrf_token", alice.csrf), Part::file(kCamera)}).status, 303);
+    const auto id = newest_ids(server(), alice_name).at(0);
+    auto res = bob.http.post_form("/photos/" + id + "/delete", {{"csrf_token", bob.csrf}});
+    EXPECT_EQ(res.status, 403) << res.describe();
+    EXPECT_TRUE(is_html(res));
+    EXPECT_EQ(newest_ids(server(), alice_name).size(), 1u);
+}
+
+TEST_F(Forms, UploadFormWhenLoggedOutIs401) {
+    Browser v(server());
+    auto res = v.http.upload("/upload", {Part::field("csrf_token", v.csrf), Part::file(kCamera)});
+    EXPECT_TRUE(res.status == 401 || (res.status == 303 && res.header("Location").starts_with("/login"))) << res.describe();
+    EXPECT_TRUE(list_files(server().data_dir() / "tmp").empty() || eventually([&] { return list_files(server().data_dir() / "tmp").empty(); }));
+}
+
+TEST_F(Forms, RefusedFormUploadShowsAnHtmlError) {
+    std::string name;
+    auto b = registered_browser(server(), name);
+    auto res = b.http.upload("/upload", {Part::field("csrf_token", b.csrf), Part::bytes("plain text", "notes.txt", "text/plain")});
+    EXPECT_EQ(res.status, 415) << res.describe();
+    EXPECT_TRUE(is_html(res)) << res.describe();
+    EXPECT_TRUE(newest_ids(server(), name).empty());
+}
+
+TEST_F(Forms, TypedUsernameIsEscapedWhenShownAgain) {
+    Browser v(server());
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"<script>x</script>", "&lt;script&gt;x&lt;/script&gt;"},
+        {"\"><img src=x onerror=alert(1)>", "&gt;&lt;img src=x onerror=alert(1)&gt;"},
+    };
+    for (const auto& [typed, escaped] : cases) {
+        for (const char* path : {"/login", "/register"}) {
+            SCOPED_TRACE(std::string(path) + " " + typed);
+            auto res = v.http.post_form(path, {{"csrf_token", v.csrf}, {"username", typed}, {"password", "whatever password"}});
+            EXPECT_TRUE(res.status == 401 || res.status == 422) << res.describe();
+            EXPECT_TRUE(is_html(res));
+            EXPECT_TRUE(contains(res.body, escaped)) << "the typed username is shown again, escaped:\n" << res.body;
+            EXPECT_FALSE(contains(res.body, "<script>x")) << res.body;
+            EXPECT_FALSE(contains(res.body, "<img src=x")) << res.body;
+        }
+    }
+}
+
+TEST_F(Forms, InvalidUsernamesAreRefusedWith422) {
+    Browser v(server());
+    for (const std::string& name : {std::string("\xff\xfe" "abc"), std::string("ab\x07" "cd"), std::string("a b c"), std::string("ab")}) {
+        SCOPED_TRACE(url_encode(name));
+        auto res = v.http.post_form("/register", {{"csrf_token", v.csrf}, {"username", name}, {"password", kPassword}});
+        EXPECT_EQ(res.status, 422) << res.describe();
+        EXPECT_TRUE(is_html(res));
+        EXPECT_TRUE(set_cookie_for(res, "ps_session").empty());
+    }
+    auto short_pw = v.http.post_form("/register", {{"csrf_token", v.csrf}, {"username", unique_username()}, {"password", "short"}});
+    EXPECT_EQ(short_pw.status, 422) << short_pw.describe();
+    std::string taken;
+    registered_browser(server(), taken);
+    auto dup = v.http.post_form("/register", {{"csrf_token", v.csrf}, {"username", taken}, {"password", kPassword}});
+    EXPECT_EQ(dup.status, 409) << dup.describe();
+}
+
+TEST_F(Forms, WrongPasswordAndUnknownUserShowTheSameMessage) {
+    std::string name;
+    registered_browser(server(), name);
+    Browser v(server());
+    auto wrong = v.http.post_form("/login", {{"csrf_token", v.csrf}, {"username", name}, {"password", "not the password"}});
+    auto unknown = v.http.post_form("/login", {{"csrf_token", v.csrf}, {"username", unique_username("ghost")}, {"password", kPassword}});
+    EXPECT_EQ(wrong.status, 401) << wrong.describe();
+    EXPECT_EQ(unknown.status, 401) << unknown.describe();
+    const std::regex flash(R"re(role="alert">([^<]*)<)re");
+    std::smatch a, b;
+    ASSERT_TRUE(std::regex_search(wrong.body, a, flash)) << wrong.body;
+    ASSERT_TRUE(std::regex_search(unknown.body, b, flash)) << unknown.body;
+    EXPECT_EQ(a[1].str(), b[1].str());
+    EXPECT_TRUE(set_cookie_for(wrong, "ps_session").empty());
+}
+
+TEST_F(Forms, FormsAcceptOnlyUrlEncodedBodies) {
+    Browser v(server());
+    auto res = v.http.post_raw("/login", "{\"username\":\"x\"}", "application/json");
+    EXPECT_TRUE(res.status == 415 || res.status == 403) << res.describe();
+}
+
+TEST_F(Forms, UnknownPagesAreHtml404) {
+    HttpClient c(server().base_url());
+    for (const char* path : {"/photos/NoSuchPhoto", "/no/such/page", "/photos/"}) {
+        SCOPED_TRACE(path);
+        auto res = c.get(path);
+        EXPECT_EQ(res.status, 404) << res.describe();
+        EXPECT_TRUE(is_html(res));
+    }
+}

@@ -1,0 +1,294 @@
+// The process: graceful shutdown on SIGTERM/SIGINT with a request in flight, the run-time
+// knobs, sessions that survive a restart, health, readiness and metrics.
+#include "harness.hpp"
+
+#include <future>
+#include <regex>
+#include <sstream>
+
+using namespace itest;
+
+namespace {
+
+Headers admin(const ServerProcess& s) { return {{"Authorization", "Bearer " + s.admin_token()}}; }
+
+Response set_knobs(const ServerProcess& s, long latency_ms, long cpu_ms = 0) {
+    HttpClient c(s.base_url());
+    return c.put_json("/admin/knobs",
+                      boost::json::serialize(boost::json::object{{"latency_ms", latency_ms}, {"cpu_ms", cpu_ms}}), admin(s));
+}
+
+// The value of a metric line whose name and labels contain all of `parts`; nullopt if none.
+std::optional<double> metric(const std::string& text, const std::string& name, const std::vector<std::string>& parts = {}) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with("#") || !line.starts_with(name)) continue;
+        const char next = line.size() > name.size() ? line[name.size()] : 0;
+        if (next != '{' && next != ' ') continue;
+        bool all = true;
+        for (const auto& p : parts) all = all && contains(line, p);
+        if (!all) continue;
+        return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return std::nullopt;
+}
+
+std::string metrics_text(const ServerProcess& s) {
+    HttpClient c(s.base_url());
+    auto res = c.get("/metrics");
+    EXPECT_EQ(res.status, 200) << res.describe();
+    return res.body;
+}
+
+// Waits until a request is being handled besides the /metrics request asking.
+bool request_in_flight(const ServerProcess& s) {
+    return eventually([&] { return metric(metrics_text(s), "http_requests_in_flight").value_or(0) >= 2; }, 10s);
+}
+
+bool refuses_connections(int port) {
+    try {
+        RawConnection c(port);
+        c.send("GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        auto r = c.read_response(2s);
+        return !r.has_value();
+    } catch (const std::exception&) {
+        return true;
+    }
+}
+
+// /readyz says no (503) or nobody answers any more.
+bool not_ready(int port) {
+    try {
+        RawConnection c(port);
+        c.send("GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        auto r = c.read_response(2s);
+        return !r || r->status != 200;
+    } catch (const std::exception&) {
+        return true;
+    }
+}
+
+void graceful_shutdown_with_request_in_flight(int sig, std::vector<std::string> args, bool expect_readyz_503) {
+    ServerProcess s({.args = std::move(args)});
+    ASSERT_EQ(set_knobs(s, 2500).status, 200);
+    auto in_flight = std::async(std::launch::async, [url = s.base_url()] {
+        HttpClient c(url);
+        return c.get("/");
+    });
+    ASSERT_TRUE(request_in_flight(s));
+    const auto signalled = Clock::now();
+    s.signal(sig);
+
+    if (expect_readyz_503) {
+        // During server.shutdown_delay the server still answers, but not ready.
+        HttpClient probe(s.base_url());
+        Response ready;
+        EXPECT_TRUE(eventually([&] {
+            ready = probe.get("/readyz");
+            return ready.status != 200;
+        }, 3s));
+        EXPECT_EQ(ready.status, 503) << ready.describe();
+        EXPECT_TRUE(contains(ready.body, "draining")) << ready.body;
+    }
+    EXPECT_TRUE(eventually([&] { return not_ready(s.port()); }, 5s)) << "/readyz still says ready while draining";
+    EXPECT_TRUE(eventually([&] { return refuses_connections(s.port()); }, 10s)) << "the listener stays open during the drain";
+
+    auto res = in_flight.get();
+    EXPECT_EQ(res.status, 200) << "the request in flight must complete: " << res.describe();
+    EXPECT_TRUE(contains(res.body, "</html>"));
+    auto exit = s.wait_exit(20s);
+    ASSERT_TRUE(exit.has_value()) << "the server did not exit after the drain";
+    EXPECT_TRUE(exit->ok()) << exit->describe();
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - signalled).count(), 15.0);
+}
+
+}  // namespace
+
+TEST(Lifecycle, SigtermFinishesTheRequestInFlightFailsReadinessAndExits0) {
+    graceful_shutdown_with_request_in_flight(SIGTERM, {"--set", "server.shutdown_delay=1s"}, true);
+}
+
+TEST(Lifecycle, SigintLikewise) { graceful_shutdown_with_request_in_flight(SIGINT, {}, false); }
+
+TEST(Lifecycle, ShutdownDeadlineBoundsTheDrain) {
+    ServerProcess s({.args = {"--set", "server.shutdown_timeout=1s"}});
+    ASSERT_EQ(set_knobs(s, 30000).status, 200);
+    auto stuck = std::async(std::launch::async, [url = s.base_url()] {
+        HttpClient c(url);
+        c.set_timeout(40s);
+        return c.get("/");
+    });
+    ASSERT_TRUE(request_in_flight(s));
+    const auto start = Clock::now();
+    auto exit = s.stop(SIGTERM, 15s);
+    ASSERT_TRUE(exit.has_value()) << "server.shutdown_timeout=1s did not bound the drain";
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 8.0);
+    EXPECT_TRUE(exit->exited) << exit->describe();
+    auto res = stuck.get();
+    EXPECT_NE(res.status, 200) << "a 30 s request cannot have completed";
+}
+
+TEST(Lifecycle, IdleKeepAliveConnectionsDoNotDelayShutdown) {
+    ServerProcess s;  // idle_timeout 60 s
+    RawConnection idle(s.port());
+    idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = idle.read_response(5s);
+    ASSERT_TRUE(r && r->status == 200);
+    const auto start = Clock::now();
+    auto exit = s.stop(SIGTERM, 20s);
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_TRUE(exit->ok()) << exit->describe();
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 5.0) << "waited for an idle connection";
+    EXPECT_TRUE(idle.wait_closed(5s));
+}
+
+TEST(Knobs, LatencyKnobChangesAtRunTime) {
+    ServerProcess s;
+    HttpClient c(s.base_url());
+    EXPECT_EQ(c.get("/").status, 200);
+
+    // The admin endpoint wants the token.
+    const auto body = std::string("{\"latency_ms\": 700}");
+    expect_json_error(c.put_json("/admin/knobs", body), 401);
+    expect_json_error(c.put_json("/admin/knobs", body, {{"Authorization", "Bearer wrong-token"}}), 401);
+    expect_json_error(c.put_json("/admin/knobs", body, {{"Authorization", s.admin_token()}}), 401);
+    expect_json_error(c.get("/admin/knobs"), 401);
+    expect_json_error(c.get("/admin/knobs", {{"Authorization", "Bearer " + s.admin_token() + "x"}}), 401);
+    EXPECT_LT(c.get("/").seconds, 0.6) << "refused requests changed nothing";
+
+    auto set = c.put_json("/admin/knobs", body, admin(s));
+    ASSERT_EQ(set.status, 200) << set.describe();
+    EXPECT_EQ(set.json().at("latency_ms").as_int64(), 700);
+    auto got = c.get("/admin/knobs", admin(s));
+    ASSERT_EQ(got.status, 200);
+    EXPECT_EQ(got.json().at("latency_ms").as_int64(), 700);
+
+    auto slow = c.get("/");
+    EXPECT_EQ(slow.status, 200);
+    EXPECT_GE(slow.seconds, 0.68) << "GET / with latency_ms=700";
+    // The delay is a timer, not a thread: concurrent requests overlap.
+    std::vector<std::future<Response>> many;
+    const auto start = Clock::now();
+    for (int i = 0; i < 16; ++i)
+        many.push_back(std::async(std::launch::async, [url = s.base_url()] {
+            HttpClient h(url);
+            return h.get("/");
+        }));
+    for (auto& f : many) EXPECT_EQ(f.get().status, 200);
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 4.0) << "16 delayed requests ran one after another";
+
+    ASSERT_EQ(set_knobs(s, 0).status, 200);
+    EXPECT_LT(c.get("/").seconds, 0.5) << "fast again with latency_ms=0";
+}
+
+TEST(Knobs, BadKnobValuesAreRefused) {
+    ServerProcess s;
+    HttpClient c(s.base_url());
+    expect_json_error(c.put_json("/admin/knobs", "{\"latency_ms\": -1}", admin(s)), 422);
+    expect_json_error(c.put_json("/admin/knobs", "{\"latency_ms\": \"abc\"}", admin(s)), 422);
+    expect_json_error(c.put_json("/admin/knobs", "{\"latency_ms\": 99999999}", admin(s)), 422);
+    expect_json_error(c.put_json("/admin/knobs", "{\"no_such_knob\": 1}", admin(s)), 422);
+    expect_json_error(c.put_json("/admin/knobs", "not json", admin(s)), 400);
+    EXPECT_EQ(c.get("/admin/knobs", admin(s)).json().at("latency_ms").as_int64(), 0);
+}
+
+TEST(Knobs, CpuKnobAddsComputation) {
+    ServerProcess s;
+    HttpClient c(s.base_url());
+    ASSERT_EQ(set_knobs(s, 0, 300).status, 200);
+    auto slow = c.get("/");
+    EXPECT_EQ(slow.status, 200);
+    EXPECT_GE(slow.seconds, 0.28);
+    ASSERT_EQ(set_knobs(s, 0, 0).status, 200);
+    EXPECT_LT(c.get("/").seconds, 0.5);
+}
+
+TEST(Knobs, ConfiguredAdminTokenIsUsed) {
+    ServerProcess s({.args = {"--set", "admin.token=a-configured-token-0123456789"}});
+    HttpClient c(s.base_url());
+    EXPECT_EQ(c.get("/admin/knobs", {{"Authorization", "Bearer a-configured-token-0123456789"}}).status, 200);
+    EXPECT_EQ(c.get("/admin/knobs", {{"Authorization", "Bearer not-it"}}).status, 401);
+    EXPECT_FALSE(contains(s.log(), "a-configured-token-0123456789")) << "a secret in the log";
+}
+
+TEST(Lifecycle, LoginAndPhotosSurviveARestart) {
+    ServerProcess s;
+    auto u = register_user(s);
+    auto up = upload_photos(u, {Part::bytes(make_png(40, 30, true), "a.png", "image/png")});
+    ASSERT_EQ(up.status, 201) << up.describe();
+    const std::string id(up.json().at("photos").at(0).at("id").as_string());
+    const std::string url(up.json().at("photos").at(0).at("url").as_string());
+    const auto token = s.admin_token();
+
+    auto exit = s.stop(SIGTERM, 20s);
+    ASSERT_TRUE(exit && exit->ok()) << (exit ? exit->describe() : "did not exit");
+    s.restart();
+
+    u.http().set_base_url(s.base_url());
+    auto who = u.http().get("/api/v1/session");
+    ASSERT_EQ(who.status, 200) << "the session is in the database: " << who.describe();
+    EXPECT_EQ(who.json().at("username").as_string(), u.username);
+    EXPECT_EQ(feed_ids(s).at(0), id);
+    HttpClient anon(s.base_url());
+    EXPECT_EQ(anon.get(url).status, 200);
+    EXPECT_EQ(upload_photos(u, {Part::bytes(make_png(20, 20), "b.png", "image/png")}).status, 201) << "same CSRF token after restart";
+    EXPECT_EQ(s.admin_token(), token);
+}
+
+TEST(Operations, HealthzAndReadyz) {
+    ServerProcess s;
+    HttpClient c(s.base_url());
+    auto health = c.get("/healthz");
+    EXPECT_EQ(health.status, 200) << health.describe();
+    auto ready = c.get("/readyz");
+    ASSERT_EQ(ready.status, 200) << ready.describe();
+    auto v = ready.json();
+    ASSERT_TRUE(v.is_object());
+    ASSERT_TRUE(v.as_object().contains("checks")) << ready.body;
+    const auto& checks = v.at("checks").as_object();
+    EXPECT_TRUE(checks.contains("database")) << ready.body;
+    for (const auto& [name, value] : checks) EXPECT_EQ(value, "ok") << name;
+}
+
+TEST(Operations, MetricsInPrometheusTextFormat) {
+    ServerProcess s;
+    HttpClient c(s.base_url());
+    ASSERT_EQ(c.get("/").status, 200);  // feed cache miss
+    ASSERT_EQ(c.get("/").status, 200);  // hit
+    auto u = register_user(s);
+    ASSERT_EQ(upload_photos(u, {Part::bytes(make_png(16, 16), "a.png", "image/png")}).status, 201);
+    EXPECT_EQ(upload_photos(u, {Part::bytes("not an image", "a.png", "image/png")}).status, 415);
+    EXPECT_EQ(c.get("/no/such/page").status, 404);
+
+    auto res = c.get("/metrics");
+    ASSERT_EQ(res.status, 200);
+    EXPECT_TRUE(res.header("Content-Type").starts_with("text/plain")) << res.describe();
+    const auto& m = res.body;
+    EXPECT_GE(metric(m, "http_requests_total", {"route=\"/\"", "method=\"GET\"", "status=\"200\""}).value_or(0), 2) << m;
+    EXPECT_GE(metric(m, "http_requests_total", {"method=\"POST\"", "status=\"201\""}).value_or(0), 1) << m;
+    EXPECT_GE(metric(m, "http_requests_total", {"status=\"404\""}).value_or(0), 1) << m;
+    EXPECT_TRUE(metric(m, "http_request_duration_seconds_bucket", {"route=\"/\"", "le=\"+Inf\""}).has_value()) << m;
+    EXPECT_TRUE(metric(m, "http_request_duration_seconds_sum", {"route=\"/\""}).has_value()) << m;
+    EXPECT_GE(metric(m, "http_request_duration_seconds_count", {"route=\"/\""}).value_or(0), 2) << m;
+    EXPECT_GE(metric(m, "photoshare_feed_cache_requests_total", {"hit"}).value_or(0), 1) << m;
+    EXPECT_GE(metric(m, "photoshare_feed_cache_requests_total", {"miss"}).value_or(0), 1) << m;
+    EXPECT_TRUE(metric(m, "photoshare_db_query_duration_seconds_bucket").has_value() ||
+                metric(m, "photoshare_db_query_duration_seconds_count").has_value())
+        << m;
+    EXPECT_GE(metric(m, "photoshare_uploads_total", {"accepted"}).value_or(0), 1) << m;
+    EXPECT_GE(metric(m, "photoshare_uploads_total", {"rejected"}).value_or(0), 1) << m;
+    EXPECT_GE(metric(m, "http_requests_in_flight").value_or(0), 1) << m;
+    EXPECT_TRUE(contains(m, "# TYPE http_request_duration_seconds histogram")) << m;
+    EXPECT_TRUE(contains(m, "# TYPE http_requests_total counter")) << m;
+}
+
+TEST(Operations, AccessLogHasALinePerRequest) {
+    ServerProcess s;
+    HttpClient c(s.base_url());
+    ASSERT_EQ(c.get("/api/v1/photos?limit=3").status, 200);
+    EXPECT_TRUE(eventually([&] { return contains(s.log(), "/api/v1/photos"); }, 5s)) << s.log();
+    std::smatch m;
+    const auto log = s.log();
+    EXPECT_TRUE(std::regex_search(log, m, std::regex("GET /api/v1/photos\\S* 200"))) << log;
+}

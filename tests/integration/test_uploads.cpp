@@ -1,0 +1,373 @@
+// POST /api/v1/photos and what is served afterwards: validation by decoding, the error
+// statuses, nothing left behind by a refused upload, variants without metadata and
+// auto-rotated, immutable caching of media.
+#include "harness.hpp"
+
+using namespace itest;
+
+namespace {
+
+const fs::path kCamera = testdata("images/edge/exif-samples/DSCN0010.jpg");  // 640x480, EXIF with GPS
+const fs::path kTruncated = testdata("images/edge/pillow/truncated_jpeg.jpg");
+const fs::path kCorruptPng = testdata("images/pngsuite/xcrn0g04.png");
+
+// Everything in the data directory but the database itself: media, spool, temporaries.
+std::vector<std::string> state_files(const ServerProcess& s) {
+    std::vector<std::string> out;
+    for (auto& f : list_files(s.data_dir()))
+        if (!f.starts_with("photoshare.db") && f != "admin.token") out.push_back(f);
+    return out;
+}
+
+struct Snapshot {
+    std::vector<std::string> files;
+    std::vector<std::string> feed;
+};
+
+Snapshot snapshot(const ServerProcess& s) { return {state_files(s), feed_ids(s)}; }
+
+// Nothing half-written: no new file anywhere under the data directory, no new row.
+void expect_nothing_left(const ServerProcess& s, const Snapshot& before) {
+    // Spool files go when the request ends; the response may come a moment earlier.
+    EXPECT_TRUE(eventually([&] { return state_files(s) == before.files; }, 5s)) << [&] {
+        std::string msg = "files before:";
+        for (auto& f : before.files) msg += " " + f;
+        msg += "\nfiles after:";
+        for (auto& f : state_files(s)) msg += " " + f;
+        return msg;
+    }();
+    EXPECT_EQ(feed_ids(s), before.feed);
+}
+
+// JPEG markers before the scan (APPn, DQT, SOF...).
+std::vector<unsigned> jpeg_markers(std::string_view d) {
+    std::vector<unsigned> out;
+    std::size_t pos = 2;
+    while (pos + 4 <= d.size() && static_cast<unsigned char>(d[pos]) == 0xFF) {
+        const unsigned marker = static_cast<unsigned char>(d[pos + 1]);
+        out.push_back(marker);
+        if (marker == 0xDA) break;
+        pos += 2 + ((static_cast<unsigned char>(d[pos + 2]) << 8) | static_cast<unsigned char>(d[pos + 3]));
+    }
+    return out;
+}
+
+struct Served {
+    std::string id, url, thumbnail_url;
+    long width = 0, height = 0;
+};
+
+std::vector<Served> photos_of(const Response& res) {
+    std::vector<Served> out;
+    auto v = res.json();
+    if (!v.is_object() || !v.as_object().contains("photos")) return out;
+    for (const auto& p : v.at("photos").as_array()) {
+        Served s;
+        s.id = p.at("id").as_string();
+        s.url = p.at("url").as_string();
+        s.thumbnail_url = p.at("thumbnail_url").as_string();
+        s.width = static_cast<long>(p.at("width").as_int64());
+        s.height = static_cast<long>(p.at("height").as_int64());
+        out.push_back(s);
+    }
+    return out;
+}
+
+// A served variant: 200, a JPEG that decodes to its header, without metadata.
+std::string fetch_variant(const ServerProcess& s, const std::string& url) {
+    HttpClient c(s.base_url());
+    auto res = c.get(url);
+    EXPECT_EQ(res.status, 200) << url << "\n" << res.describe();
+    EXPECT_EQ(res.header("Content-Type"), "image/jpeg") << res.describe();
+    EXPECT_TRUE(looks_like_jpeg(res.body)) << url << " is not a complete JPEG";
+    return res.body;
+}
+
+}  // namespace
+
+ITEST_SHARED_SERVER_FIXTURE(Uploads, .name = "itest-uploads");
+
+TEST_F(Uploads, OnePhotoIs201WithItsVariants) {
+    auto u = register_user(server());
+    auto res = upload_photos(u, {Part::file(kCamera, "holiday.jpg", "image/jpeg")});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    EXPECT_TRUE(res.header("Content-Type").starts_with("application/json"));
+    auto photos = photos_of(res);
+    ASSERT_EQ(photos.size(), 1u) << res.body;
+    EXPECT_EQ(photos[0].width, 640);
+    EXPECT_EQ(photos[0].height, 480);
+    EXPECT_EQ(res.json().at("photos").at(0).at("uploaded_by").as_string(), u.username);
+    EXPECT_EQ(feed_ids(server()).at(0), photos[0].id);
+
+    auto display = fetch_variant(server(), photos[0].url);
+    EXPECT_EQ(jpeg_size(display), (std::pair{640, 480})) << "no upscaling, no cropping";
+    auto thumb = fetch_variant(server(), photos[0].thumbnail_url);
+    EXPECT_EQ(jpeg_size(thumb), (std::pair{480, 360})) << "thumbnail of about 480 px";
+}
+
+TEST_F(Uploads, PhotosOfSeveralMegabytesAreAccepted) {
+    // Well under the 25 MiB default of limits.max_upload_bytes: a phone photo is this big.
+    auto u = register_user(server());
+    const auto png = make_noise_png(1200, 900);
+    ASSERT_GT(png.size(), 3u << 20);
+    auto res = upload_photos(u, {Part::bytes(png, "noise.png", "image/png")});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    auto photos = photos_of(res);
+    ASSERT_EQ(photos.size(), 1u);
+    EXPECT_EQ(photos[0].width, 1200);
+    EXPECT_EQ(photos[0].height, 900);
+    // Also through the HTML form, and several medium files in one request (about 6 MB).
+    auto form = u.http().upload("/upload", {Part::field("csrf_token", u.csrf), Part::bytes(make_noise_png(1000, 1000, 2), "a.png"),
+                                            Part::bytes(make_noise_png(1000, 1000, 3), "b.png")});
+    EXPECT_EQ(form.status, 303) << form.describe();
+}
+
+TEST_F(Uploads, SeveralPhotosInOneRequest) {
+    auto u = register_user(server());
+    const auto before = feed_ids(server());
+    auto res = upload_photos(u, {
+                                    Part::file(kCamera, {}, "image/jpeg"),
+                                    Part::file(testdata("images/pngsuite/basn2c08.png")),
+                                    Part::file(testdata("images/edge/pillow/dispose_prev.gif")),
+                                    Part::file(testdata("images/edge/pillow/hopper_orientation_6.webp")),
+                                });
+    ASSERT_EQ(res.status, 201) << res.describe();
+    auto photos = photos_of(res);
+    ASSERT_EQ(photos.size(), 4u) << res.body;
+    const auto after = feed_ids(server());
+    EXPECT_EQ(after.size(), before.size() + 4);
+    for (const auto& p : photos) {
+        EXPECT_NE(std::find(after.begin(), after.end(), p.id), after.end()) << p.id;
+        fetch_variant(server(), p.url);
+        fetch_variant(server(), p.thumbnail_url);
+    }
+    EXPECT_EQ(photos[1].width, 32);
+    EXPECT_EQ(photos[2].width, 100);
+}
+
+TEST_F(Uploads, NotLoggedInIs401) {
+    const auto before = snapshot(server());
+    HttpClient anon(server().base_url());
+    expect_json_error(anon.upload("/api/v1/photos", {Part::file(kCamera)}), 401, "not_logged_in");
+    anon.get("/");  // a visitor token is not a session
+    expect_json_error(anon.upload("/api/v1/photos", {Part::file(kCamera)}, {{"X-CSRF-Token", anon.cookie("ps_csrf").value_or("")}}),
+                      401, "not_logged_in");
+    expect_nothing_left(server(), before);
+}
+
+TEST_F(Uploads, MissingOrWrongCsrfTokenIs403) {
+    auto u = register_user(server());
+    auto other = register_user(server());
+    const auto before = snapshot(server());
+    expect_json_error(u.http().upload("/api/v1/photos", {Part::file(kCamera)}), 403, "bad_csrf_token");
+    expect_json_error(u.http().upload("/api/v1/photos", {Part::file(kCamera)}, {{"X-CSRF-Token", "forged-token-forged-token"}}), 403,
+                      "bad_csrf_token");
+    expect_json_error(u.http().upload("/api/v1/photos", {Part::file(kCamera)}, other.csrf_header()), 403, "bad_csrf_token");
+    // The token as a form field does not replace the header on the API.
+    expect_json_error(u.http().upload("/api/v1/photos", {Part::field("csrf_token", "forged"), Part::file(kCamera)}), 403);
+    expect_nothing_left(server(), before);
+}
+
+TEST_F(Uploads, WhatIsNotAnImageIs415) {
+    auto u = register_user(server());
+    const auto before = snapshot(server());
+    struct Case {
+        const char* what;
+        Part part;
+    };
+    const std::vector<Case> cases = {
+        {"a text file", Part::bytes("just some words, not a photo\n", "notes.txt", "text/plain")},
+        {"HTML named .png", Part::bytes("<!doctype html><html><script>alert(1)</script></html>", "photo.png", "image/png")},
+        {"an empty file", Part::bytes("", "empty.jpg", "image/jpeg")},
+        {"a truncated JPEG", Part::file(kTruncated, {}, "image/jpeg")},
+        {"a corrupt PNG (xcrn0g04)", Part::file(kCorruptPng, {}, "image/png")},
+        {"a PNG signature and nothing else", Part::bytes("\x89PNG\r\n\x1a\n", "sig.png", "image/png")},
+        {"SVG", Part::bytes("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>", "x.svg", "image/svg+xml")},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        expect_json_error(upload_photos(u, {c.part}), 415);
+    }
+    expect_nothing_left(server(), before);
+}
+
+TEST_F(Uploads, TheRightContentTypeDoesNotMatterOnlyTheBytes) {
+    auto u = register_user(server());
+    // A real JPEG with a misleading name and type is still a JPEG.
+    auto res = upload_photos(u, {Part::file(kCamera, "document.txt", "text/plain")});
+    EXPECT_EQ(res.status, 201) << res.describe();
+}
+
+TEST_F(Uploads, BodyThatIsNotMultipartIs415) {
+    auto u = register_user(server());
+    const auto before = snapshot(server());
+    expect_json_error(u.http().post_raw("/api/v1/photos", read_file(kCamera), "image/jpeg", u.csrf_header()), 415);
+    expect_json_error(u.http().post_raw("/api/v1/photos", "{}", "application/json", u.csrf_header()), 415);
+    expect_nothing_left(server(), before);
+}
+
+TEST_F(Uploads, NoPhotoFieldIs422) {
+    auto u = register_user(server());
+    const auto before = snapshot(server());
+    expect_json_error(u.http().upload("/api/v1/photos", {Part::field("comment", "hello")}, u.csrf_header()), 422);
+    // A file under another field name is not a photo either.
+    expect_json_error(u.http().upload("/api/v1/photos", {[] {
+                                                              auto p = Part::file(kCamera);
+                                                              p.name = "picture";
+                                                              return p;
+                                                          }()},
+                                      u.csrf_header()),
+                      422);
+    expect_nothing_left(server(), before);
+}
+
+TEST_F(Uploads, OneBadFileRefusesTheWholeRequestAndLeavesNothing) {
+    auto u = register_user(server());
+    const auto before = snapshot(server());
+    expect_json_error(upload_photos(u, {Part::file(kCamera), Part::file(kTruncated)}), 415);
+    expect_nothing_left(server(), before);
+    expect_json_error(upload_photos(u, {Part::file(kCamera), Part::file(kCamera), Part::file(kCorruptPng)}), 415);
+    expect_nothing_left(server(), before);
+}
+
+TEST_F(Uploads, PixelBombIs422) {
+    auto u = register_user(server());
+    const auto before = snapshot(server());
+    // 8000x8000 = 64 MP, over the default 50 MP; about 100 KB of PNG.
+    const auto bomb = make_png(8000, 8000);
+    ASSERT_LT(bomb.size(), 2u << 20);
+    expect_json_error(upload_photos(u, {Part::bytes(bomb, "bomb.png", "image/png")}), 422, "image_too_large");
+    expect_nothing_left(server(), before);
+    // Pillow's GIF bomb declares a huge canvas; its header is truncated, so it may be refused
+    // as unreadable (415) before its size is believed (422). Either way: refused, nothing kept.
+    auto gif = upload_photos(u, {Part::file(testdata("images/edge/pillow/decompression_bomb.gif"))});
+    EXPECT_TRUE(gif.status == 415 || gif.status == 422) << gif.describe();
+    expect_json_error(gif, gif.status);
+    expect_nothing_left(server(), before);
+}
+
+TEST(UploadLimits, PixelLimitIsConfigurable) {
+    ServerProcess s({.args = {"--set", "limits.max_pixels=10000"}});
+    auto u = register_user(s);
+    const auto before = snapshot(s);
+    expect_json_error(upload_photos(u, {Part::bytes(make_png(101, 100), "big.png", "image/png")}), 422, "image_too_large");
+    expect_nothing_left(s, before);
+    EXPECT_EQ(upload_photos(u, {Part::bytes(make_png(100, 100), "ok.png", "image/png")}).status, 201);
+}
+
+TEST(UploadLimits, TooManyFilesInOneRequestIsRefused) {
+    ServerProcess s({.args = {"--set", "limits.max_files_per_upload=2"}});
+    auto u = register_user(s);
+    const auto before = snapshot(s);
+    auto res = upload_photos(u, {Part::bytes(make_png(8, 8, false, 1), "a.png"), Part::bytes(make_png(8, 8, false, 2), "b.png"),
+                                 Part::bytes(make_png(8, 8, false, 3), "c.png")});
+    EXPECT_TRUE(res.status == 413 || res.status == 422) << res.describe();
+    expect_json_error(res, res.status);
+    expect_nothing_left(s, before);
+    EXPECT_EQ(upload_photos(u, {Part::bytes(make_png(8, 8, false, 1), "a.png"), Part::bytes(make_png(8, 8, false, 2), "b.png")}).status,
+              201);
+}
+
+TEST_F(Uploads, TheUsersFileNameIsNeverPartOfAPath) {
+    auto u = register_user(server());
+    auto res = upload_photos(u, {Part::file(kCamera, "../../../../escaped-upload.jpg"),
+                                 Part::file(kCamera, "..\\..\\evil-upload.jpg"), Part::file(kCamera, "/tmp/absolute-upload.jpg")});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    for (const auto& f : list_files(server().data_dir().parent_path()))
+        EXPECT_FALSE(contains(f, "escaped") || contains(f, "evil") || contains(f, "absolute")) << f;
+    EXPECT_FALSE(fs::exists("/tmp/absolute-upload.jpg"));
+    for (const auto& p : photos_of(res)) {
+        EXPECT_FALSE(contains(p.url, "upload")) << p.url;
+        EXPECT_GE(p.id.size(), 16u) << "ids are not guessable";
+    }
+    auto ids = photos_of(res);
+    ASSERT_EQ(ids.size(), 3u);
+    EXPECT_NE(ids[0].id, ids[1].id);
+}
+
+TEST_F(Uploads, ServedVariantsCarryNoMetadata) {
+    auto u = register_user(server());
+    ASSERT_TRUE(contains(read_file(kCamera), "Exif"));
+    auto res = upload_photos(u, {Part::file(kCamera), Part::file(testdata("images/edge/pillow/exif_gps.jpg"))});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    for (const auto& p : photos_of(res)) {
+        for (const auto& url : {p.url, p.thumbnail_url}) {
+            SCOPED_TRACE(url);
+            auto data = fetch_variant(server(), url);
+            EXPECT_FALSE(contains(data, "Exif"));
+            EXPECT_FALSE(contains(data, "GPS"));
+            EXPECT_FALSE(contains(data, "NIKON")) << "camera make from the EXIF of DSCN0010";
+            for (unsigned m : jpeg_markers(data)) EXPECT_NE(m, 0xE1u) << "an APP1 (EXIF/XMP) segment is left";
+        }
+    }
+}
+
+TEST_F(Uploads, ExifOrientationIsApplied) {
+    auto u = register_user(server());
+    // DSCN0010 (640x480, landscape) told to be rotated 90° clockwise: shown 480x640.
+    auto rotated = with_exif_orientation(read_file(kCamera), 6);
+    ASSERT_TRUE(rotated.has_value()) << "DSCN0010.jpg has an Orientation tag";
+    auto res = upload_photos(u, {Part::bytes(*rotated, "portrait.jpg", "image/jpeg")});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    auto p = photos_of(res).at(0);
+    EXPECT_EQ(p.width, 480);
+    EXPECT_EQ(p.height, 640);
+    auto display = fetch_variant(server(), p.url);
+    EXPECT_EQ(jpeg_size(display), (std::pair{480, 640})) << "pixels rotated, not just a tag";
+    EXPECT_FALSE(contains(display, "Exif")) << "no orientation tag left to rotate it twice";
+    auto thumb = fetch_variant(server(), p.thumbnail_url);
+    EXPECT_EQ(jpeg_size(thumb), (std::pair{360, 480}));
+
+    // Pillow's hopper with orientation 6 (square, so only the decode can be checked).
+    auto hopper = upload_photos(u, {Part::file(testdata("images/edge/pillow/hopper_orientation_6.jpg"))});
+    ASSERT_EQ(hopper.status, 201) << hopper.describe();
+    auto h = photos_of(hopper).at(0);
+    EXPECT_EQ(h.width, 128);
+    EXPECT_EQ(h.height, 128);
+    EXPECT_EQ(jpeg_size(fetch_variant(server(), h.url)), (std::pair{128, 128}));
+}
+
+TEST_F(Uploads, DisplayVariantIsAtMost2048AndThumbnailAbout480) {
+    auto u = register_user(server());
+    auto res = upload_photos(u, {Part::bytes(make_png(3000, 1000, true), "wide.png", "image/png")});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    auto p = photos_of(res).at(0);
+    EXPECT_EQ(p.width, 2048);
+    EXPECT_NEAR(p.height, 683, 1);
+    auto display = jpeg_size(fetch_variant(server(), p.url));
+    ASSERT_TRUE(display);
+    EXPECT_EQ(display->first, p.width);
+    EXPECT_EQ(display->second, p.height);
+    auto thumb = jpeg_size(fetch_variant(server(), p.thumbnail_url));
+    ASSERT_TRUE(thumb);
+    EXPECT_EQ(thumb->first, 480);
+    EXPECT_NEAR(thumb->second, 160, 1);
+}
+
+TEST_F(Uploads, MediaIsImmutablyCachedWithValidators) {
+    auto u = register_user(server());
+    auto res = upload_photos(u, {Part::file(kCamera)});
+    ASSERT_EQ(res.status, 201);
+    auto p = photos_of(res).at(0);
+    HttpClient c(server().base_url());
+    for (const auto& url : {p.url, p.thumbnail_url}) {
+        SCOPED_TRACE(url);
+        auto first = c.get(url);
+        ASSERT_EQ(first.status, 200);
+        const auto cache = first.header("Cache-Control");
+        EXPECT_TRUE(contains(cache, "immutable")) << cache;
+        EXPECT_TRUE(contains(cache, "max-age=")) << cache;
+        const auto etag = first.header("ETag");
+        ASSERT_FALSE(etag.empty()) << first.describe();
+        auto again = c.get(url, {{"If-None-Match", etag}});
+        EXPECT_EQ(again.status, 304) << again.describe();
+        EXPECT_TRUE(again.body.empty());
+        EXPECT_EQ(again.header("ETag"), etag);
+        auto other = c.get(url, {{"If-None-Match", "\"something-else\""}});
+        EXPECT_EQ(other.status, 200);
+        EXPECT_EQ(other.body, first.body);
+    }
+    HttpClient anon(server().base_url());
+    EXPECT_EQ(anon.get("/media/NoSuchKey_d.jpg").status, 404);
+    EXPECT_EQ(anon.get("/media/" + p.id + "_x.jpg").status, 404);
+}
