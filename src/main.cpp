@@ -6,6 +6,7 @@
 #include "app/app.hpp"
 #include "config/config.hpp"
 #include "http/client.hpp"
+#include "image/image.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -63,6 +64,7 @@ void setup_logging(const config::Config& c) {
 
 int serve(const config::Config& cfg) {
     setup_logging(cfg);
+    image::initialize();  // before any other thread starts: it sets an environment variable
     app::App application(cfg);
     http::Router router;
     application.add_routes(router);
@@ -139,8 +141,8 @@ int main(int argc, char** argv) {
     try {
         if (config_cmd->parsed() && list_keys) {
             for (const auto& k : config::keys())
-                std::cout << fmt::format("{:32} {:24} {}\n", k.key, k.secret ? "(secret)" : k.default_value.empty() ? "\"\"" : k.default_value,
-                                         k.help);
+                std::cout << fmt::format("{:32} {:16} {}{}\n", k.key, k.default_value.empty() ? "\"\"" : k.default_value, k.help,
+                                         k.secret ? " [secret: redacted in output]" : "");
             return 0;
         }
         CommonOptions& opts = serve_cmd->parsed() ? serve_opts : config_cmd->parsed() ? config_opts : migrate_cmd->parsed() ? migrate_opts : knobs_opts;

@@ -183,7 +183,7 @@ const std::vector<Field>& fields() {
         field("log.access", Kind::boolean, &C::log, &C::Log::access, "one access log line per request"),
         field("knobs.latency_ms", Kind::count, &C::knobs, &C::Knobs::latency_ms, "delay added to every page request (changeable at run time)"),
         field("knobs.cpu_ms", Kind::count, &C::knobs, &C::Knobs::cpu_ms, "computation added to every page request (changeable at run time)"),
-        field("admin.token", Kind::text, &C::admin, &C::Admin::token, "bearer token for /admin/ (empty: loopback clients only)", true),
+        field("admin.token", Kind::text, &C::admin, &C::Admin::token, "bearer token for /admin/ (empty: one is made and kept in DATA_DIR/admin.token)", true),
     };
     return all;
 }

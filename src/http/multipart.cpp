@@ -83,10 +83,8 @@ void MultipartParser::finish() {
         if (state_ == State::epilogue) return;
         // "--boundary--" at the very end of the body, without the optional CRLF.
         if (suffix_ == Suffix::close) return on_close();
-        if (state_ == State::preamble) {
-            if (bare_lf_boundary_) bad("multipart boundary lines must end in CRLF, not a bare LF");
-            bad("multipart body contains no boundary line");
-        }
+        if (bare_lf_boundary_) bad("multipart boundary lines must end in CRLF, not a bare LF");
+        if (state_ == State::preamble) bad("multipart body contains no boundary line");
         bad("multipart body ends before its closing boundary");
     } catch (...) {
         state_ = State::failed;

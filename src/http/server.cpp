@@ -23,6 +23,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <sstream>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -117,8 +119,8 @@ struct Server::Impl {
     const Router& router;
     ServerHooks hooks;
 
-    std::vector<std::unique_ptr<asio::io_context>> contexts;
-    std::unique_ptr<tcp::acceptor> acceptor;
+    // Declared before the io_contexts: destroying a context destroys the coroutines still
+    // suspended in it, and their destructors update these.
     std::atomic<std::size_t> connection_count{0};
     std::atomic<std::size_t> in_flight_count{0};
     std::atomic<bool> draining_flag{false};
@@ -133,6 +135,10 @@ struct Server::Impl {
         bool idle = false;
     };
     std::vector<std::list<Connection*>> idle_registry;
+    std::string overloaded_response;  // the last 503 sent to a connection over the limit
+
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::unique_ptr<tcp::acceptor> acceptor;  // after contexts: destroyed before them
 
     Impl(ServerOptions o, const Router& r, ServerHooks h) : opts(std::move(o)), router(r), hooks(std::move(h)) {
         unsigned n = opts.io_threads ? opts.io_threads : std::max(1u, std::thread::hardware_concurrency());
@@ -275,12 +281,15 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
     const bool has_body = x.header_parser.content_length().value_or(0) > 0 || x.header_parser.chunked();
 
     if (req.target.size() > opts.max_target_bytes) {
+        req.path = std::string(req.target.substr(0, std::min<std::size_t>(req.target.find('?'), 256)));
         x.res = error(req, 414, "The URL is longer than this server accepts.");
         x.close_after = x.linger = true;
         co_return;
     }
-    auto target = parse_target(req.target);
+    auto target = parse_target(req.target, opts.max_target_bytes);
     if (!target) {
+        // Unvalidated: used only to choose the error's format (JSON under /api/) and logged escaped.
+        req.path = std::string(req.target.substr(0, req.target.find('?')));
         x.res = error(req, 400, "The URL is not valid.");
         x.close_after = x.linger = true;
         co_return;
@@ -439,9 +448,13 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
         x.req.request_id = next_request_id();
         x.req.client_address = peer;
         x.header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts.max_header_bytes, UINT32_MAX)));
+        // Body limits are per route, checked once the route is known.
+        x.header_parser.body_limit(boost::none);
         stream.expires_after(opts.header_timeout);
         auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, x.header_parser, use_tuple);
-        (void)hn;
+        // Beast checks its header limit only while it waits for more bytes, so a header block
+        // that arrives whole can pass it; the size consumed is checked here as well.
+        if (!hec && hn > opts.max_header_bytes) hec = bhttp::error::header_limit;
         if (!hec) {
             co_await handle(stream, buffer, x);
         } else if (hec == bhttp::error::end_of_stream || hec == asio::error::eof || hec == asio::error::connection_reset ||
@@ -496,12 +509,25 @@ std::size_t Server::Impl::context_index(const asio::any_io_executor& ex) const {
 }
 
 void Server::Impl::reject_overloaded(tcp::socket& socket) {
-    static constexpr std::string_view busy =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 37\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
-        "The server is busy. Try again later.\n";
+    {
+        // The same error page and headers as any other response.
+        Request req;
+        req.request_id = "-";
+        Response res = error(req, 503, "unavailable", "The server is busy. Please try again in a moment.");
+        res.set("Retry-After", "1");
+        if (hooks.decorate) hooks.decorate(req, res);
+        bhttp::response<bhttp::span_body<const char>> out;
+        fill_headers(out, res, false);
+        auto body = res.body_view();
+        out.body() = {body.data(), body.size()};
+        out.prepare_payload();
+        std::ostringstream text;
+        text << out;
+        overloaded_response = text.str();  // kept: the write below may finish after we return
+    }
     beast::error_code ec;
     socket.non_blocking(true, ec);
-    socket.write_some(asio::buffer(busy.data(), busy.size()), ec);
+    socket.write_some(asio::buffer(overloaded_response), ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
 }

@@ -773,7 +773,8 @@ std::vector<std::string> feed_ids(const ServerProcess& server) {
     return ids;
 }
 
-void expect_json_error(const Response& res, long status, std::string_view code) {
+void expect_json_error_at(const char* file, int line, const Response& res, long status, std::string_view code) {
+    ::testing::ScopedTrace trace(file, line, "expected a JSON error here");
     EXPECT_EQ(res.status, status) << res.describe();
     EXPECT_TRUE(res.header("Content-Type").starts_with("application/json")) << res.describe();
     boost::system::error_code ec;

@@ -251,8 +251,9 @@ Response upload_photos(User& user, const std::vector<Part>& parts);
 // The ids of the feed, newest first (GET /api/v1/photos?limit=100).
 std::vector<std::string> feed_ids(const ServerProcess& server);
 
-// Checks {"error":{"code","message"}} with a JSON content type.
-void expect_json_error(const Response& res, long status, std::string_view code = {});
+// Checks status and {"error":{"code","message"}} with a JSON content type (and code, if given).
+void expect_json_error_at(const char* file, int line, const Response& res, long status, std::string_view code = {});
+#define EXPECT_JSON_ERROR(...) ::itest::expect_json_error_at(__FILE__, __LINE__, __VA_ARGS__)
 
 // ---------------------------------------------------------------------------------------
 // Images

@@ -93,12 +93,12 @@ TEST_F(Api, RegisterTakenUsernameIs409AlsoWhenOnlyTheCaseDiffers) {
     HttpClient c(server().base_url());
     const auto name = unique_username("Taken");
     ASSERT_EQ(c.post_json("/api/v1/users", creds(name, kPassword)).status, 201);
-    expect_json_error(c.post_json("/api/v1/users", creds(name, "another password")), 409, "username_taken");
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", creds(name, "another password")), 409, "username_taken");
     std::string upper = name, lower_name = name;
     for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     for (auto& ch : lower_name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    expect_json_error(c.post_json("/api/v1/users", creds(upper, "another password")), 409, "username_taken");
-    expect_json_error(c.post_json("/api/v1/users", creds(lower_name, "another password")), 409, "username_taken");
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", creds(upper, "another password")), 409, "username_taken");
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", creds(lower_name, "another password")), 409, "username_taken");
     // The refused registrations changed nothing: the first password still works, theirs does not.
     HttpClient other(server().base_url());
     EXPECT_EQ(other.post_json("/api/v1/session", creds(name, "another password")).status, 401);
@@ -125,7 +125,7 @@ TEST_F(Api, RegisterInvalidUsernameIs422) {
     };
     for (const auto& name : bad) {
         SCOPED_TRACE("username: " + boost::json::serialize(boost::json::value(name)));
-        expect_json_error(c.post_json("/api/v1/users", creds(name, kPassword)), 422, "invalid_username");
+        EXPECT_JSON_ERROR(c.post_json("/api/v1/users", creds(name, kPassword)), 422, "invalid_username");
     }
     // Boundaries that are fine.
     EXPECT_EQ(c.post_json("/api/v1/users", creds("q7z", kPassword)).status, 201);
@@ -141,33 +141,33 @@ TEST_F(Api, RegisterInvalidUtf8IsRefused) {
     const std::string raw = std::string("{\"username\":\"bad\xff\xfe") + "name\",\"password\":\"" + kPassword + "\"}";
     auto res = c.post_json("/api/v1/users", raw);
     EXPECT_TRUE(res.status == 400 || res.status == 422) << res.describe();
-    expect_json_error(res, res.status);
+    EXPECT_JSON_ERROR(res, res.status);
     // A lone surrogate escape decodes to no valid character.
     auto surrogate = c.post_json("/api/v1/users", std::string("{\"username\":\"bad\\ud800name\",\"password\":\"") + kPassword + "\"}");
     EXPECT_TRUE(surrogate.status == 400 || surrogate.status == 422) << surrogate.describe();
     // Escaped non-ASCII is valid JSON and an invalid username: exactly 422.
-    expect_json_error(c.post_json("/api/v1/users", std::string("{\"username\":\"bad\\u00ffname\",\"password\":\"") + kPassword + "\"}"),
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", std::string("{\"username\":\"bad\\u00ffname\",\"password\":\"") + kPassword + "\"}"),
                       422, "invalid_username");
 }
 
 TEST_F(Api, RegisterShortPasswordIs422) {
     HttpClient c(server().base_url());
-    expect_json_error(c.post_json("/api/v1/users", creds(unique_username(), "")), 422, "invalid_password");
-    expect_json_error(c.post_json("/api/v1/users", creds(unique_username(), "short")), 422, "invalid_password");
-    expect_json_error(c.post_json("/api/v1/users", creds(unique_username(), "1234567")), 422, "invalid_password");
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", creds(unique_username(), "")), 422, "invalid_password");
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", creds(unique_username(), "short")), 422, "invalid_password");
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", creds(unique_username(), "1234567")), 422, "invalid_password");
     EXPECT_EQ(c.post_json("/api/v1/users", creds(unique_username(), "12345678")).status, 201);
 }
 
 TEST_F(Api, RegisterWithoutJsonIs415AndBadJsonIs400) {
     HttpClient c(server().base_url());
     const auto body = creds(unique_username(), kPassword);
-    expect_json_error(c.post_raw("/api/v1/users", body, "text/plain"), 415);
-    expect_json_error(c.post_raw("/api/v1/users", body, "application/x-www-form-urlencoded"), 415);
-    expect_json_error(c.post_raw("/api/v1/users", body, ""), 415);
-    expect_json_error(c.post_json("/api/v1/users", "{\"username\": "), 400);
-    expect_json_error(c.post_json("/api/v1/users", "[1,2]"), 400);
-    expect_json_error(c.post_json("/api/v1/users", "{\"username\":\"" + unique_username() + "\"}"), 422);
-    expect_json_error(c.post_json("/api/v1/users", "{\"username\":5,\"password\":\"12345678\"}"), 422);
+    EXPECT_JSON_ERROR(c.post_raw("/api/v1/users", body, "text/plain"), 415);
+    EXPECT_JSON_ERROR(c.post_raw("/api/v1/users", body, "application/x-www-form-urlencoded"), 415);
+    EXPECT_JSON_ERROR(c.post_raw("/api/v1/users", body, ""), 415);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", "{\"username\": "), 400);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", "[1,2]"), 400);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", "{\"username\":\"" + unique_username() + "\"}"), 422);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", "{\"username\":5,\"password\":\"12345678\"}"), 422);
 }
 
 // ---- POST /api/v1/session ----------------------------------------------------------------------
@@ -232,7 +232,7 @@ TEST_F(Api, SessionIdIsRotatedAtLogin) {
     HttpClient attacker(server().base_url());
     attacker.set_cookie("ps_session", planted);
     EXPECT_EQ(attacker.get("/api/v1/session").status, 401);
-    expect_json_error(attacker.upload("/api/v1/photos", {Part::bytes(make_png(8, 8), "a.png")}, {{"X-CSRF-Token", "x"}}), 401);
+    EXPECT_JSON_ERROR(attacker.upload("/api/v1/photos", {Part::bytes(make_png(8, 8), "a.png")}, {{"X-CSRF-Token", "x"}}), 401);
 }
 
 TEST_F(Api, WrongPasswordAndUnknownUserGetTheSame401) {
@@ -241,8 +241,8 @@ TEST_F(Api, WrongPasswordAndUnknownUserGetTheSame401) {
     ASSERT_EQ(c.post_json("/api/v1/users", creds(name, kPassword)).status, 201);
     auto wrong = c.post_json("/api/v1/session", creds(name, "not the password"));
     auto unknown = c.post_json("/api/v1/session", creds(unique_username("nobody"), kPassword));
-    expect_json_error(wrong, 401);
-    expect_json_error(unknown, 401);
+    EXPECT_JSON_ERROR(wrong, 401);
+    EXPECT_JSON_ERROR(unknown, 401);
     EXPECT_EQ(wrong.body, unknown.body) << "the answers must not tell whether the user exists";
     EXPECT_TRUE(set_cookie_for(wrong, "ps_session").empty()) << wrong.describe();
     EXPECT_FALSE(c.cookie("ps_session").has_value());
@@ -250,25 +250,25 @@ TEST_F(Api, WrongPasswordAndUnknownUserGetTheSame401) {
 
 TEST_F(Api, LoginWithoutJsonIs415AndMissingFieldsIs422) {
     HttpClient c(server().base_url());
-    expect_json_error(c.post_raw("/api/v1/session", "username=a&password=b", "application/x-www-form-urlencoded"), 415);
-    expect_json_error(c.post_raw("/api/v1/session", creds("abc", kPassword), "text/plain"), 415);
-    expect_json_error(c.post_json("/api/v1/session", "{\"username\":\"abc\"}"), 422);
-    expect_json_error(c.post_json("/api/v1/session", "nonsense"), 400);
+    EXPECT_JSON_ERROR(c.post_raw("/api/v1/session", "username=a&password=b", "application/x-www-form-urlencoded"), 415);
+    EXPECT_JSON_ERROR(c.post_raw("/api/v1/session", creds("abc", kPassword), "text/plain"), 415);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/session", "{\"username\":\"abc\"}"), 422);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/session", "nonsense"), 400);
 }
 
 TEST(ApiLoginRateLimit, RepeatedFailuresPerUserGet429WithRetryAfter) {
     ServerProcess s({.args = {"--set", "auth.max_failures_per_user=3"}});
     auto u = register_user(s);
     HttpClient c(s.base_url());
-    for (int i = 0; i < 3; ++i) expect_json_error(c.post_json("/api/v1/session", creds(u.username, "wrong password " + std::to_string(i))), 401);
+    for (int i = 0; i < 3; ++i) EXPECT_JSON_ERROR(c.post_json("/api/v1/session", creds(u.username, "wrong password " + std::to_string(i))), 401);
     auto limited = c.post_json("/api/v1/session", creds(u.username, "wrong password again"));
-    expect_json_error(limited, 429);
+    EXPECT_JSON_ERROR(limited, 429);
     const auto retry = limited.header("Retry-After");
     ASSERT_TRUE(std::regex_match(retry, std::regex("[0-9]+"))) << limited.describe();
     EXPECT_GT(std::stol(retry), 0);
     EXPECT_LE(std::stol(retry), 15 * 60) << "default lockout is 15 minutes";
     // Locked means locked: the right password waits too, and so does the same name in other case.
-    expect_json_error(c.post_json("/api/v1/session", creds(u.username, kPassword)), 429);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/session", creds(u.username, kPassword)), 429);
     // Other users are not affected.
     auto other = register_user(s);
     EXPECT_FALSE(other.csrf.empty());
@@ -277,9 +277,9 @@ TEST(ApiLoginRateLimit, RepeatedFailuresPerUserGet429WithRetryAfter) {
 TEST(ApiLoginRateLimit, RepeatedFailuresPerAddressGet429) {
     ServerProcess s({.args = {"--set", "auth.max_failures_per_address=4", "--set", "auth.max_failures_per_user=100"}});
     HttpClient c(s.base_url());
-    for (int i = 0; i < 4; ++i) expect_json_error(c.post_json("/api/v1/session", creds(unique_username("guess"), "wrong password")), 401);
+    for (int i = 0; i < 4; ++i) EXPECT_JSON_ERROR(c.post_json("/api/v1/session", creds(unique_username("guess"), "wrong password")), 401);
     auto limited = c.post_json("/api/v1/session", creds(unique_username("guess"), "wrong password"));
-    expect_json_error(limited, 429);
+    EXPECT_JSON_ERROR(limited, 429);
     EXPECT_FALSE(limited.header("Retry-After").empty()) << limited.describe();
 }
 
@@ -287,10 +287,10 @@ TEST(ApiLoginRateLimit, RepeatedFailuresPerAddressGet429) {
 
 TEST_F(Api, LogoutNeedsTheCsrfToken) {
     auto u = register_user(server());
-    expect_json_error(u.http().del("/api/v1/session"), 403, "bad_csrf_token");
-    expect_json_error(u.http().del("/api/v1/session", {{"X-CSRF-Token", "wrong-token-wrong-token-wrong"}}), 403, "bad_csrf_token");
+    EXPECT_JSON_ERROR(u.http().del("/api/v1/session"), 403, "bad_csrf_token");
+    EXPECT_JSON_ERROR(u.http().del("/api/v1/session", {{"X-CSRF-Token", "wrong-token-wrong-token-wrong"}}), 403, "bad_csrf_token");
     auto other = register_user(server());
-    expect_json_error(u.http().del("/api/v1/session", other.csrf_header()), 403, "bad_csrf_token");
+    EXPECT_JSON_ERROR(u.http().del("/api/v1/session", other.csrf_header()), 403, "bad_csrf_token");
     EXPECT_EQ(u.http().get("/api/v1/session").status, 200) << "a refused logout leaves the session alone";
 
     const auto old_cookie = u.http().cookie("ps_session").value_or("");
@@ -301,11 +301,11 @@ TEST_F(Api, LogoutNeedsTheCsrfToken) {
     EXPECT_FALSE(clear.empty()) << res.describe();
     EXPECT_TRUE(cookie_value(clear).empty() || contains(clear, "Max-Age=0")) << clear;
     EXPECT_EQ(u.http().get("/api/v1/session").status, 401);
-    expect_json_error(u.http().del("/api/v1/session", u.csrf_header()), 401);
+    EXPECT_JSON_ERROR(u.http().del("/api/v1/session", u.csrf_header()), 401);
 
     // The old cookie, sent again, is useless: the session is destroyed on the server.
     u.http().set_cookie("ps_session", old_cookie);
-    expect_json_error(upload_one(u), 401);
+    EXPECT_JSON_ERROR(upload_one(u), 401);
 }
 
 TEST_F(Api, StolenCookieIsUselessAfterLogout) {
@@ -319,9 +319,9 @@ TEST_F(Api, StolenCookieIsUselessAfterLogout) {
     ASSERT_EQ(u.http().del("/api/v1/session", u.csrf_header()).status, 204);
 
     EXPECT_EQ(thief.get("/api/v1/session").status, 401);
-    expect_json_error(thief.upload("/api/v1/photos", {Part::bytes(make_png(8, 8), "a.png", "image/png")}, u.csrf_header()), 401);
-    expect_json_error(thief.del("/api/v1/photos/" + photo, u.csrf_header()), 401);
-    expect_json_error(thief.del("/api/v1/session", u.csrf_header()), 401);
+    EXPECT_JSON_ERROR(thief.upload("/api/v1/photos", {Part::bytes(make_png(8, 8), "a.png", "image/png")}, u.csrf_header()), 401);
+    EXPECT_JSON_ERROR(thief.del("/api/v1/photos/" + photo, u.csrf_header()), 401);
+    EXPECT_JSON_ERROR(thief.del("/api/v1/session", u.csrf_header()), 401);
     EXPECT_EQ(feed_ids(server()).at(0), photo);
 }
 
@@ -389,11 +389,11 @@ TEST_F(Api, ListLimitAndCursorAreValidated) {
     HttpClient c(server().base_url());
     for (const char* q : {"limit=0", "limit=101", "limit=abc", "limit=-1", "limit=1.5", "limit=10x", "limit=99999999999999999999"}) {
         SCOPED_TRACE(q);
-        expect_json_error(c.get(std::string("/api/v1/photos?") + q), 400);
+        EXPECT_JSON_ERROR(c.get(std::string("/api/v1/photos?") + q), 400);
     }
     for (const char* q : {"before=abc", "before=-1", "before=0", "before=1e3", "before=99999999999999999999999"}) {
         SCOPED_TRACE(q);
-        expect_json_error(c.get(std::string("/api/v1/photos?") + q), 400);
+        EXPECT_JSON_ERROR(c.get(std::string("/api/v1/photos?") + q), 400);
     }
     EXPECT_EQ(c.get("/api/v1/photos?limit=1").status, 200);
     EXPECT_EQ(c.get("/api/v1/photos?limit=100").status, 200);
@@ -405,8 +405,8 @@ TEST_F(Api, ListLimitAndCursorAreValidated) {
 TEST_F(Api, MalformedQueryOnAnApiPathIsAJsonError) {
     // "Errors are JSON" holds for every /api/ URL, also when the URL itself is refused.
     HttpClient c(server().base_url());
-    expect_json_error(c.get("/api/v1/photos?limit=%00"), 400);
-    expect_json_error(c.get("/api/v1/photos?before=%zz"), 400);
+    EXPECT_JSON_ERROR(c.get("/api/v1/photos?limit=%00"), 400);
+    EXPECT_JSON_ERROR(c.get("/api/v1/photos?before=%zz"), 400);
 }
 
 // ---- DELETE /api/v1/photos/{id} ---------------------------------------------------------------
@@ -434,11 +434,11 @@ TEST_F(Api, DeletingOwnPhotoRemovesFilesRowAndFeedEntry) {
     EXPECT_EQ(res.status, 204) << res.describe();
     EXPECT_EQ(anon.get(url).status, 404);
     EXPECT_EQ(anon.get(thumb).status, 404);
-    expect_json_error(anon.get("/api/v1/photos/" + id), 404);
+    EXPECT_JSON_ERROR(anon.get("/api/v1/photos/" + id), 404);
     auto ids = feed_ids(server());
     EXPECT_EQ(std::find(ids.begin(), ids.end(), id), ids.end()) << "the cached feed must forget it too";
     EXPECT_FALSE(has_files()) << "no file of a deleted photo stays on disk";
-    expect_json_error(u.http().del("/api/v1/photos/" + id, u.csrf_header()), 404);
+    EXPECT_JSON_ERROR(u.http().del("/api/v1/photos/" + id, u.csrf_header()), 404);
 }
 
 TEST_F(Api, DeletingSomeoneElsesPhotoIs403) {
@@ -447,7 +447,7 @@ TEST_F(Api, DeletingSomeoneElsesPhotoIs403) {
     auto up = upload_one(alice, 3);
     ASSERT_EQ(up.status, 201);
     const auto id = first_photo_id(up);
-    expect_json_error(bob.http().del("/api/v1/photos/" + id, bob.csrf_header()), 403, "not_yours");
+    EXPECT_JSON_ERROR(bob.http().del("/api/v1/photos/" + id, bob.csrf_header()), 403, "not_yours");
     auto ids = feed_ids(server());
     EXPECT_NE(std::find(ids.begin(), ids.end(), id), ids.end());
     HttpClient anon(server().base_url());
@@ -456,8 +456,8 @@ TEST_F(Api, DeletingSomeoneElsesPhotoIs403) {
 
 TEST_F(Api, DeletingAnUnknownPhotoIs404) {
     auto u = register_user(server());
-    expect_json_error(u.http().del("/api/v1/photos/NoSuchPhotoId0000000", u.csrf_header()), 404);
-    expect_json_error(u.http().del("/api/v1/photos/x", u.csrf_header()), 404);
+    EXPECT_JSON_ERROR(u.http().del("/api/v1/photos/NoSuchPhotoId0000000", u.csrf_header()), 404);
+    EXPECT_JSON_ERROR(u.http().del("/api/v1/photos/x", u.csrf_header()), 404);
 }
 
 TEST_F(Api, DeletingNeedsSessionAndCsrfToken) {
@@ -467,19 +467,19 @@ TEST_F(Api, DeletingNeedsSessionAndCsrfToken) {
     ASSERT_EQ(up.status, 201);
     const auto id = first_photo_id(up);
     HttpClient anon(server().base_url());
-    expect_json_error(anon.del("/api/v1/photos/" + id), 401);
-    expect_json_error(anon.del("/api/v1/photos/" + id, alice.csrf_header()), 401);
-    expect_json_error(alice.http().del("/api/v1/photos/" + id), 403, "bad_csrf_token");
-    expect_json_error(alice.http().del("/api/v1/photos/" + id, {{"X-CSRF-Token", "not-the-token-not-the-token"}}), 403, "bad_csrf_token");
-    expect_json_error(alice.http().del("/api/v1/photos/" + id, bob.csrf_header()), 403, "bad_csrf_token");
+    EXPECT_JSON_ERROR(anon.del("/api/v1/photos/" + id), 401);
+    EXPECT_JSON_ERROR(anon.del("/api/v1/photos/" + id, alice.csrf_header()), 401);
+    EXPECT_JSON_ERROR(alice.http().del("/api/v1/photos/" + id), 403, "bad_csrf_token");
+    EXPECT_JSON_ERROR(alice.http().del("/api/v1/photos/" + id, {{"X-CSRF-Token", "not-the-token-not-the-token"}}), 403, "bad_csrf_token");
+    EXPECT_JSON_ERROR(alice.http().del("/api/v1/photos/" + id, bob.csrf_header()), 403, "bad_csrf_token");
     auto ids = feed_ids(server());
     EXPECT_NE(std::find(ids.begin(), ids.end(), id), ids.end()) << "nothing was deleted";
 }
 
 TEST_F(Api, UnknownApiPathIsJson404) {
     HttpClient c(server().base_url());
-    expect_json_error(c.get("/api/v1/nothing-here"), 404);
-    expect_json_error(c.get("/api/v1/photos/NoSuchPhoto"), 404);
+    EXPECT_JSON_ERROR(c.get("/api/v1/nothing-here"), 404);
+    EXPECT_JSON_ERROR(c.get("/api/v1/photos/NoSuchPhoto"), 404);
     auto m = c.request("PATCH", "/api/v1/photos", std::string("{}"), {{"Content-Type", "application/json"}});
     EXPECT_EQ(m.status, 405) << m.describe();
 }

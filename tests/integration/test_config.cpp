@@ -119,7 +119,7 @@ TEST(Config, TheServerUsesTheSamePrecedence) {
         // A limit set in the environment takes effect.
         ServerProcess s({.env = {{"PHOTOSHARE_LIMITS_MAX_BODY_BYTES", "2KiB"}}});
         HttpClient c(s.base_url());
-        expect_json_error(c.post_json("/api/v1/users", "{\"username\":\"" + std::string(3000, 'a') + "\"}"), 413);
+        EXPECT_JSON_ERROR(c.post_json("/api/v1/users", "{\"username\":\"" + std::string(3000, 'a') + "\"}"), 413);
     }
 }
 

@@ -150,11 +150,11 @@ TEST(Knobs, LatencyKnobChangesAtRunTime) {
 
     // The admin endpoint wants the token.
     const auto body = std::string("{\"latency_ms\": 700}");
-    expect_json_error(c.put_json("/admin/knobs", body), 401);
-    expect_json_error(c.put_json("/admin/knobs", body, {{"Authorization", "Bearer wrong-token"}}), 401);
-    expect_json_error(c.put_json("/admin/knobs", body, {{"Authorization", s.admin_token()}}), 401);
-    expect_json_error(c.get("/admin/knobs"), 401);
-    expect_json_error(c.get("/admin/knobs", {{"Authorization", "Bearer " + s.admin_token() + "x"}}), 401);
+    EXPECT_JSON_ERROR(c.put_json("/admin/knobs", body), 401);
+    EXPECT_JSON_ERROR(c.put_json("/admin/knobs", body, {{"Authorization", "Bearer wrong-token"}}), 401);
+    EXPECT_JSON_ERROR(c.put_json("/admin/knobs", body, {{"Authorization", s.admin_token()}}), 401);
+    EXPECT_JSON_ERROR(c.get("/admin/knobs"), 401);
+    EXPECT_JSON_ERROR(c.get("/admin/knobs", {{"Authorization", "Bearer " + s.admin_token() + "x"}}), 401);
     EXPECT_LT(c.get("/").seconds, 0.6) << "refused requests changed nothing";
 
     auto set = c.put_json("/admin/knobs", body, admin(s));
@@ -185,11 +185,11 @@ TEST(Knobs, LatencyKnobChangesAtRunTime) {
 TEST(Knobs, BadKnobValuesAreRefused) {
     ServerProcess s;
     HttpClient c(s.base_url());
-    expect_json_error(c.put_json("/admin/knobs", "{\"latency_ms\": -1}", admin(s)), 422);
-    expect_json_error(c.put_json("/admin/knobs", "{\"latency_ms\": \"abc\"}", admin(s)), 422);
-    expect_json_error(c.put_json("/admin/knobs", "{\"latency_ms\": 99999999}", admin(s)), 422);
-    expect_json_error(c.put_json("/admin/knobs", "{\"no_such_knob\": 1}", admin(s)), 422);
-    expect_json_error(c.put_json("/admin/knobs", "not json", admin(s)), 400);
+    EXPECT_JSON_ERROR(c.put_json("/admin/knobs", "{\"latency_ms\": -1}", admin(s)), 422);
+    EXPECT_JSON_ERROR(c.put_json("/admin/knobs", "{\"latency_ms\": \"abc\"}", admin(s)), 422);
+    EXPECT_JSON_ERROR(c.put_json("/admin/knobs", "{\"latency_ms\": 99999999}", admin(s)), 422);
+    EXPECT_JSON_ERROR(c.put_json("/admin/knobs", "{\"no_such_knob\": 1}", admin(s)), 422);
+    EXPECT_JSON_ERROR(c.put_json("/admin/knobs", "not json", admin(s)), 400);
     EXPECT_EQ(c.get("/admin/knobs", admin(s)).json().at("latency_ms").as_int64(), 0);
 }
 

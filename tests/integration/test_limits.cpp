@@ -182,8 +182,8 @@ TEST(LimitsBody, JsonAndFormBodiesOverTheLimitAre413) {
     ServerProcess s;  // limits.max_body_bytes defaults to 64 KiB
     HttpClient c(s.base_url());
     const std::string big = "{\"username\":\"" + std::string(70 * 1024, 'a') + "\",\"password\":\"x\"}";
-    expect_json_error(c.post_json("/api/v1/users", big), 413);
-    expect_json_error(c.post_json("/api/v1/session", big), 413);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/users", big), 413);
+    EXPECT_JSON_ERROR(c.post_json("/api/v1/session", big), 413);
     auto form = c.post_raw("/login", "csrf_token=x&username=" + std::string(70 * 1024, 'a'), "application/x-www-form-urlencoded");
     EXPECT_EQ(form.status, 413) << form.describe();
 

@@ -148,9 +148,9 @@ TEST_F(Uploads, SeveralPhotosInOneRequest) {
 TEST_F(Uploads, NotLoggedInIs401) {
     const auto before = snapshot(server());
     HttpClient anon(server().base_url());
-    expect_json_error(anon.upload("/api/v1/photos", {Part::file(kCamera)}), 401, "not_logged_in");
+    EXPECT_JSON_ERROR(anon.upload("/api/v1/photos", {Part::file(kCamera)}), 401, "not_logged_in");
     anon.get("/");  // a visitor token is not a session
-    expect_json_error(anon.upload("/api/v1/photos", {Part::file(kCamera)}, {{"X-CSRF-Token", anon.cookie("ps_csrf").value_or("")}}),
+    EXPECT_JSON_ERROR(anon.upload("/api/v1/photos", {Part::file(kCamera)}, {{"X-CSRF-Token", anon.cookie("ps_csrf").value_or("")}}),
                       401, "not_logged_in");
     expect_nothing_left(server(), before);
 }
@@ -159,12 +159,12 @@ TEST_F(Uploads, MissingOrWrongCsrfTokenIs403) {
     auto u = register_user(server());
     auto other = register_user(server());
     const auto before = snapshot(server());
-    expect_json_error(u.http().upload("/api/v1/photos", {Part::file(kCamera)}), 403, "bad_csrf_token");
-    expect_json_error(u.http().upload("/api/v1/photos", {Part::file(kCamera)}, {{"X-CSRF-Token", "forged-token-forged-token"}}), 403,
+    EXPECT_JSON_ERROR(u.http().upload("/api/v1/photos", {Part::file(kCamera)}), 403, "bad_csrf_token");
+    EXPECT_JSON_ERROR(u.http().upload("/api/v1/photos", {Part::file(kCamera)}, {{"X-CSRF-Token", "forged-token-forged-token"}}), 403,
                       "bad_csrf_token");
-    expect_json_error(u.http().upload("/api/v1/photos", {Part::file(kCamera)}, other.csrf_header()), 403, "bad_csrf_token");
+    EXPECT_JSON_ERROR(u.http().upload("/api/v1/photos", {Part::file(kCamera)}, other.csrf_header()), 403, "bad_csrf_token");
     // The token as a form field does not replace the header on the API.
-    expect_json_error(u.http().upload("/api/v1/photos", {Part::field("csrf_token", "forged"), Part::file(kCamera)}), 403);
+    EXPECT_JSON_ERROR(u.http().upload("/api/v1/photos", {Part::field("csrf_token", "forged"), Part::file(kCamera)}), 403);
     expect_nothing_left(server(), before);
 }
 
@@ -186,7 +186,7 @@ TEST_F(Uploads, WhatIsNotAnImageIs415) {
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.what);
-        expect_json_error(upload_photos(u, {c.part}), 415);
+        EXPECT_JSON_ERROR(upload_photos(u, {c.part}), 415);
     }
     expect_nothing_left(server(), before);
 }
@@ -201,17 +201,17 @@ TEST_F(Uploads, TheRightContentTypeDoesNotMatterOnlyTheBytes) {
 TEST_F(Uploads, BodyThatIsNotMultipartIs415) {
     auto u = register_user(server());
     const auto before = snapshot(server());
-    expect_json_error(u.http().post_raw("/api/v1/photos", read_file(kCamera), "image/jpeg", u.csrf_header()), 415);
-    expect_json_error(u.http().post_raw("/api/v1/photos", "{}", "application/json", u.csrf_header()), 415);
+    EXPECT_JSON_ERROR(u.http().post_raw("/api/v1/photos", read_file(kCamera), "image/jpeg", u.csrf_header()), 415);
+    EXPECT_JSON_ERROR(u.http().post_raw("/api/v1/photos", "{}", "application/json", u.csrf_header()), 415);
     expect_nothing_left(server(), before);
 }
 
 TEST_F(Uploads, NoPhotoFieldIs422) {
     auto u = register_user(server());
     const auto before = snapshot(server());
-    expect_json_error(u.http().upload("/api/v1/photos", {Part::field("comment", "hello")}, u.csrf_header()), 422);
+    EXPECT_JSON_ERROR(u.http().upload("/api/v1/photos", {Part::field("comment", "hello")}, u.csrf_header()), 422);
     // A file under another field name is not a photo either.
-    expect_json_error(u.http().upload("/api/v1/photos", {[] {
+    EXPECT_JSON_ERROR(u.http().upload("/api/v1/photos", {[] {
                                                               auto p = Part::file(kCamera);
                                                               p.name = "picture";
                                                               return p;
@@ -224,9 +224,9 @@ TEST_F(Uploads, NoPhotoFieldIs422) {
 TEST_F(Uploads, OneBadFileRefusesTheWholeRequestAndLeavesNothing) {
     auto u = register_user(server());
     const auto before = snapshot(server());
-    expect_json_error(upload_photos(u, {Part::file(kCamera), Part::file(kTruncated)}), 415);
+    EXPECT_JSON_ERROR(upload_photos(u, {Part::file(kCamera), Part::file(kTruncated)}), 415);
     expect_nothing_left(server(), before);
-    expect_json_error(upload_photos(u, {Part::file(kCamera), Part::file(kCamera), Part::file(kCorruptPng)}), 415);
+    EXPECT_JSON_ERROR(upload_photos(u, {Part::file(kCamera), Part::file(kCamera), Part::file(kCorruptPng)}), 415);
     expect_nothing_left(server(), before);
 }
 
@@ -236,13 +236,13 @@ TEST_F(Uploads, PixelBombIs422) {
     // 8000x8000 = 64 MP, over the default 50 MP; about 100 KB of PNG.
     const auto bomb = make_png(8000, 8000);
     ASSERT_LT(bomb.size(), 2u << 20);
-    expect_json_error(upload_photos(u, {Part::bytes(bomb, "bomb.png", "image/png")}), 422, "image_too_large");
+    EXPECT_JSON_ERROR(upload_photos(u, {Part::bytes(bomb, "bomb.png", "image/png")}), 422, "image_too_large");
     expect_nothing_left(server(), before);
     // Pillow's GIF bomb declares a huge canvas; its header is truncated, so it may be refused
     // as unreadable (415) before its size is believed (422). Either way: refused, nothing kept.
     auto gif = upload_photos(u, {Part::file(testdata("images/edge/pillow/decompression_bomb.gif"))});
     EXPECT_TRUE(gif.status == 415 || gif.status == 422) << gif.describe();
-    expect_json_error(gif, gif.status);
+    EXPECT_JSON_ERROR(gif, gif.status);
     expect_nothing_left(server(), before);
 }
 
@@ -250,7 +250,7 @@ TEST(UploadLimits, PixelLimitIsConfigurable) {
     ServerProcess s({.args = {"--set", "limits.max_pixels=10000"}});
     auto u = register_user(s);
     const auto before = snapshot(s);
-    expect_json_error(upload_photos(u, {Part::bytes(make_png(101, 100), "big.png", "image/png")}), 422, "image_too_large");
+    EXPECT_JSON_ERROR(upload_photos(u, {Part::bytes(make_png(101, 100), "big.png", "image/png")}), 422, "image_too_large");
     expect_nothing_left(s, before);
     EXPECT_EQ(upload_photos(u, {Part::bytes(make_png(100, 100), "ok.png", "image/png")}).status, 201);
 }
@@ -262,7 +262,7 @@ TEST(UploadLimits, TooManyFilesInOneRequestIsRefused) {
     auto res = upload_photos(u, {Part::bytes(make_png(8, 8, false, 1), "a.png"), Part::bytes(make_png(8, 8, false, 2), "b.png"),
                                  Part::bytes(make_png(8, 8, false, 3), "c.png")});
     EXPECT_TRUE(res.status == 413 || res.status == 422) << res.describe();
-    expect_json_error(res, res.status);
+    EXPECT_JSON_ERROR(res, res.status);
     expect_nothing_left(s, before);
     EXPECT_EQ(upload_photos(u, {Part::bytes(make_png(8, 8, false, 1), "a.png"), Part::bytes(make_png(8, 8, false, 2), "b.png")}).status,
               201);

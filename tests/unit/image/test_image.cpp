@@ -558,13 +558,14 @@ TEST(Damage, GifCutInALaterFrameKeepsItsCompleteFirstFrame) {
 }
 
 // Decision: a PNG whose only missing part is the empty IEND trailer is accepted: every
-// pixel was decoded. A cut one byte earlier, inside IDAT, is refused.
+// pixel was decoded. A cut into the compressed data of IDAT is refused. (A cut inside only
+// the IDAT's CRC is left out: libspng's verdict on a partial CRC varies with the bytes.)
 TEST(Damage, PngMissingOnlyItsEndChunkIsAccepted) {
     const std::string png = encode_as(photo(40, 30), ".png");
     ASSERT_EQ(png.substr(png.size() - 8, 4), "IEND");
     Processed p;
     EXPECT_EQ(process_bytes(png.substr(0, png.size() - 12), &p), Outcome::accepted);
-    EXPECT_EQ(name(process_bytes(png.substr(0, png.size() - 13))), std::string("Unsupported"));
+    EXPECT_EQ(name(process_bytes(png.substr(0, png.size() - 24))), std::string("Unsupported"));
 }
 
 // ---------------------------------------------------------------------------------------
