@@ -131,6 +131,7 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
     admin_token = load_admin_token(config);
     access_log = make_access_log(config.log);
     info = ServerInfo::make(config.server_name(), config.server.listen);
+    build_common_headers();
 }
 
 App::~App() {
@@ -141,6 +142,20 @@ App::~App() {
 void App::attach(const http::Server& s, const std::string& bound_address) {
     server = &s;
     info = ServerInfo::make(config.server_name(), bound_address);
+    build_common_headers();
+}
+
+void App::build_common_headers() {
+    // Every response carries these; they are serialized once.
+    common_headers = fmt::format(
+        "X-Served-By: {}\r\n"
+        "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "X-Frame-Options: DENY\r\n"
+        "Referrer-Policy: same-origin\r\n"
+        "Cross-Origin-Opener-Policy: same-origin\r\n",
+        info.header);
 }
 
 http::ServerOptions App::server_options() const {
@@ -227,16 +242,7 @@ http::ServerHooks App::hooks() {
         return html_response(status, render_page(*this, req, PageFrame{}, std::string(status_title(status)),
                                                  views.render("error", content)));
     };
-    h.decorate = [this](const http::Request&, http::Response& res) {
-        res.set("X-Served-By", info.header);
-        res.set("Content-Security-Policy",
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
-                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-        res.set("X-Content-Type-Options", "nosniff");
-        res.set("X-Frame-Options", "DENY");
-        res.set("Referrer-Policy", "same-origin");
-        res.set("Cross-Origin-Opener-Policy", "same-origin");
-    };
+    h.decorate = [this](const http::Request&, http::Response& res) { res.raw_headers = common_headers; };
     h.completed = [this](const http::Completed& c) {
         observe_request(metrics, c);
         if (access_log) access_log->write(c, info.name);

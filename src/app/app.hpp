@@ -61,6 +61,7 @@ public:
     std::string admin_token;
     std::unique_ptr<AccessLog> access_log;
     const http::Server* server = nullptr;
+    std::string common_headers;  // X-Served-By and the security headers, serialized
     std::atomic<bool> draining{false};
 
     // Wraps a page or API handler: the latency and CPU knobs, and backend failures
@@ -73,6 +74,9 @@ public:
     template <class F>
     auto db(const char* op, F f) -> asio::awaitable<std::invoke_result_t<F&>>;
     void record_db_time(const char* op, std::chrono::nanoseconds elapsed);
+
+private:
+    void build_common_headers();
 };
 
 void add_page_routes(App& app, http::Router& router);

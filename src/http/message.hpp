@@ -87,6 +87,9 @@ struct Response {
     int status = 200;
     std::string content_type;
     std::vector<std::pair<std::string, std::string>> headers;
+    // Pre-serialized header lines ("Name: value\r\n"...) added as they are: for headers that
+    // every response carries, built once instead of per response. Must outlive the response.
+    std::string_view raw_headers;
     // Exactly one body source is used: a file to stream, a shared immutable body (cached
     // pages and assets, sent without a copy), or the owned string.
     std::string body;
