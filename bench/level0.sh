@@ -138,12 +138,12 @@ vt_ms=$(sed -n 's/^vipsthumbnail.*median \([0-9.]*\) ms wall.*/\1/p' <<<"$pipeli
 pipe_ratio=$(sed -n 's/^ratio.*: \([0-9.]*\) wall.*/\1/p' <<<"$pipeline")
 
 echo "==> peak RSS under 32 concurrent ~10 MB uploads"
-vips gaussnoise "$work/n1.v" 4000 3000 --sigma 60 --mean 128
-vips gaussnoise "$work/n2.v" 4000 3000 --sigma 60 --mean 128
-vips gaussnoise "$work/n3.v" 4000 3000 --sigma 60 --mean 128
+vips gaussnoise "$work/n1.v" 4000 3000 --sigma 64 --mean 128
+vips gaussnoise "$work/n2.v" 4000 3000 --sigma 64 --mean 128
+vips gaussnoise "$work/n3.v" 4000 3000 --sigma 64 --mean 128
 vips bandjoin "$work/n1.v $work/n2.v $work/n3.v" "$work/n.v"
 vips cast "$work/n.v" "$work/nu.v" uchar
-vips jpegsave "$work/nu.v" "$work/big.jpg" --Q 92
+vips jpegsave "$work/nu.v" "$work/big.jpg" --Q 89
 rm -f "$work"/n*.v
 big_bytes=$(stat -c %s "$work/big.jpg")
 port=$(free_port)
@@ -171,7 +171,7 @@ mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 section=$(cat <<EOF
 <!-- level0:begin (written by bench/level0.sh) -->
 Measured $today on $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r);
-photoshare $("$bin" --version 2>/dev/null || echo dev) built RelWithDebInfo with $(basename "$(grep -m1 CMAKE_CXX_COMPILER: "$root/$build/CMakeCache.txt" | cut -d= -f2)");
+photoshare $("$bin" --version 2>/dev/null || echo dev) built RelWithDebInfo with $(sed -n 's/^set(CMAKE_CXX_COMPILER "\(.*\)")/\1/p' "$root/$build"/CMakeFiles/*/CMakeCXXCompiler.cmake | xargs basename);
 nginx $(nginx -v 2>&1 | sed 's/.*\///') with $(nproc) workers, sendfile, buffered access log; load from wrk on the same
 machine (\`wrk -t2 -c128 -d$duration --latency\`), median of $runs alternating runs (spread in brackets).
 Command: \`bench/level0.sh\`.

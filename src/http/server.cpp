@@ -23,8 +23,7 @@
 
 
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -429,8 +428,10 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
 }
 
 // Sends a file with sendfile(2): the kernel moves page-cache pages to the socket without
-// copying them through this process. The headers go first under TCP_CORK, so headers and
-// the start of the body leave in full segments. nullopt when the file cannot be opened.
+// copying them through this process. The headers go first with MSG_MORE, so that headers
+// and the start of the body leave in full segments. In the common case (the socket buffer
+// has room) that is five system calls and no timer; only a full socket buffer makes us
+// wait, under the write timeout. nullopt when the file cannot be opened.
 asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> Server::Impl::send_file(beast::tcp_stream& stream, Exchange& x,
                                                                                                   bool keep_alive) {
     const int fd = ::open(x.res.file_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -442,39 +443,41 @@ asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> Serv
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) co_return std::nullopt;
     const auto size = static_cast<std::uint64_t>(st.st_size);
+    const bool head_only = x.req.method == Method::head;
 
     auto& socket = stream.socket();
     const int sock = socket.native_handle();
-    const int on = 1, off = 0;
-    ::setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-    struct Uncork {
-        int sock;
-        const int* off;
-        ~Uncork() { ::setsockopt(sock, IPPROTO_TCP, TCP_CORK, off, sizeof *off); }
-    } uncork{sock, &off};
+    beast::error_code ec;
+    socket.native_non_blocking(true, ec);
 
     const auto head = serialize_head(x.res, size, keep_alive, x.http10);
-    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), use_tuple);
-    (void)n;
-    if (ec || x.req.method == Method::head) co_return std::pair{ec, std::uint64_t{0}};
+    std::size_t head_sent = 0;
+    while (head_sent < head.size()) {
+        auto n = ::send(sock, head.data() + head_sent, head.size() - head_sent, MSG_NOSIGNAL | (head_only ? 0 : MSG_MORE));
+        if (n > 0) head_sent += static_cast<std::size_t>(n);
+        else if (n < 0 && errno == EINTR) continue;
+        else break;  // full buffer or an error: let Asio finish (and report) it
+    }
+    if (head_sent < head.size()) {
+        auto [wec, n] = co_await asio::async_write(stream, asio::buffer(head.data() + head_sent, head.size() - head_sent), use_tuple);
+        (void)n;
+        if (wec) co_return std::pair{wec, std::uint64_t{0}};
+    }
+    if (head_only) co_return std::pair{beast::error_code{}, std::uint64_t{0}};
 
-    // The write timeout is enforced by a timer that cancels the wait; `alive` keeps a late
-    // timer callback from touching this frame after it is gone.
+    // Armed only when we have to wait; `alive` keeps a late timer callback from touching
+    // this frame after it is gone.
+    std::optional<asio::steady_timer> timer;
     auto alive = std::make_shared<bool>(true);
-    asio::steady_timer timer(stream.get_executor(), opts.write_timeout);
-    timer.async_wait([alive, &socket](const beast::error_code& e) {
-        if (!e && *alive) socket.cancel();
-    });
     struct Disarm {
         std::shared_ptr<bool>& alive;
-        asio::steady_timer& timer;
+        std::optional<asio::steady_timer>& timer;
         ~Disarm() {
             *alive = false;
-            timer.cancel();
+            if (timer) timer->cancel();
         }
     } disarm{alive, timer};
 
-    socket.native_non_blocking(true, ec);
     off_t offset = 0;
     while (static_cast<std::uint64_t>(offset) < size) {
         auto sent = ::sendfile(sock, fd, &offset, static_cast<std::size_t>(size - static_cast<std::uint64_t>(offset)));
@@ -482,6 +485,12 @@ asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> Serv
         if (sent == 0) co_return std::pair{beast::error_code(asio::error::eof), static_cast<std::uint64_t>(offset)};  // file shrank
         if (errno == EINTR) continue;
         if (errno != EAGAIN) co_return std::pair{beast::error_code(errno, boost::system::system_category()), static_cast<std::uint64_t>(offset)};
+        if (!timer) {
+            timer.emplace(stream.get_executor(), opts.write_timeout);
+            timer->async_wait([alive, &socket](const beast::error_code& e) {
+                if (!e && *alive) socket.cancel();
+            });
+        }
         auto [wec] = co_await socket.async_wait(tcp::socket::wait_write, use_tuple);
         if (wec) co_return std::pair{wec == asio::error::operation_aborted ? beast::error_code(beast::error::timeout) : wec,
                                      static_cast<std::uint64_t>(offset)};
