@@ -6,7 +6,8 @@
 #   tests/e2e/run.sh build/photoshare
 #
 # Environment: CHROMIUM (default /usr/bin/chromium), E2E_SCREENSHOTS (default
-# tests/e2e/screenshots), E2E_IMAGES (default /work/shared/testdata/images),
+# tests/e2e/screenshots), E2E_IMAGES (default: the shared test data beside the repository,
+# ../shared/testdata/images, else /work/shared/testdata/images),
 # E2E_KEEP=1 keeps the temporary directory.
 set -euo pipefail
 
@@ -17,6 +18,11 @@ if [[ $# -ne 1 ]]; then
 fi
 server=$(realpath -- "$1")
 [[ -x $server ]] || { echo "e2e: $1 is not an executable file" >&2; exit 2; }
+if [[ -z ${E2E_IMAGES:-} ]]; then
+    E2E_IMAGES=$(cd "$here/../../.." && pwd)/shared/testdata/images
+    [[ -d $E2E_IMAGES ]] || E2E_IMAGES=/work/shared/testdata/images
+    export E2E_IMAGES
+fi
 chromium=${CHROMIUM:-/usr/bin/chromium}
 [[ -x $chromium ]] || { echo "e2e: no Chromium at $chromium (apt-get install -y chromium)" >&2; exit 2; }
 command -v node >/dev/null || { echo "e2e: node is not installed" >&2; exit 2; }
