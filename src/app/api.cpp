@@ -110,7 +110,7 @@ asio::awaitable<http::Response> remove_photo(App& app, http::Request& req) {
 
 void add_api_routes(App& app, http::Router& router) {
     using http::Method;
-    auto route = [&app](auto fn) { return app.app_route([&app, fn](http::Request& req) { return fn(app, req); }); };
+    auto route = [&app](App::AppHandler fn) { return app.app_route(fn); };
     router.add(Method::post, "/api/v1/users", route(create_user));
     router.add(Method::post, "/api/v1/session", route(create_session));
     router.add(Method::get, "/api/v1/session", route(current_session));

@@ -209,16 +209,16 @@ asio::awaitable<http::Response> mapping_backend_errors(F&& body) {
 
 }  // namespace
 
-http::Handler App::app_route(http::Handler handler) {
-    return [this, handler = std::move(handler)](http::Request& req) -> asio::awaitable<http::Response> {
+http::Handler App::app_route(AppHandler handler) {
+    return [this, handler](http::Request& req) -> asio::awaitable<http::Response> {
         co_await knobs.apply(workers);
-        co_return co_await mapping_backend_errors([&]() { return handler(req); });
+        co_return co_await mapping_backend_errors([&]() { return handler(*this, req); });
     };
 }
 
-http::Handler App::ops_route(http::Handler handler) {
-    return [handler = std::move(handler)](http::Request& req) -> asio::awaitable<http::Response> {
-        co_return co_await mapping_backend_errors([&]() { return handler(req); });
+http::Handler App::ops_route(AppHandler handler) {
+    return [this, handler](http::Request& req) -> asio::awaitable<http::Response> {
+        co_return co_await mapping_backend_errors([&]() { return handler(*this, req); });
     };
 }
 

@@ -64,11 +64,13 @@ public:
     std::string common_headers;  // X-Served-By and the security headers, serialized
     std::atomic<bool> draining{false};
 
-    // Wraps a page or API handler: the latency and CPU knobs, and backend failures
-    // turned into 503 with a clear message.
-    http::Handler app_route(http::Handler handler);
-    // Wraps an operational handler: backend failures only.
-    http::Handler ops_route(http::Handler handler);
+    // What the handler files write: a function of the app and the request.
+    using AppHandler = asio::awaitable<http::Response> (*)(App&, http::Request&);
+    // A page or API handler: the latency and CPU knobs apply, and backend failures turn
+    // into 503 with a clear message.
+    http::Handler app_route(AppHandler handler);
+    // An operational handler (health, metrics, files): backend failures only.
+    http::Handler ops_route(AppHandler handler);
 
     // Times a blocking database call on the worker pool and records it in /metrics.
     template <class F>

@@ -59,7 +59,7 @@ asio::awaitable<http::Response> media(App& app, http::Request& req) {
 
 void add_media_routes(App& app, http::Router& router) {
     using http::Method;
-    auto route = [&app](auto fn) { return app.ops_route([&app, fn](http::Request& req) { return fn(app, req); }); };
+    auto route = [&app](App::AppHandler fn) { return app.ops_route(fn); };
     router.add(Method::get, "/static/{path...}", route(static_asset));
     router.add(Method::get, "/media/{key}", route(media));
     router.add(Method::get, "/favicon.ico", route([](App& a, http::Request& r) {

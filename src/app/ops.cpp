@@ -112,7 +112,7 @@ asio::awaitable<http::Response> set_knobs(App& app, http::Request& req) {
 
 void add_ops_routes(App& app, http::Router& router) {
     using http::Method;
-    auto route = [&app](auto fn) { return app.ops_route([&app, fn](http::Request& req) { return fn(app, req); }); };
+    auto route = [&app](App::AppHandler fn) { return app.ops_route(fn); };
     router.add(Method::get, "/healthz", route(healthz));
     router.add(Method::get, "/readyz", route(readyz));
     router.add(Method::get, "/metrics", route(metrics_page));

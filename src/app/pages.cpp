@@ -272,7 +272,7 @@ std::string render_page(App& app, const http::Request& req, const PageFrame& fra
 
 void add_page_routes(App& app, http::Router& router) {
     using http::Method;
-    auto route = [&app](auto fn) { return app.app_route([&app, fn](http::Request& req) { return fn(app, req); }); };
+    auto route = [&app](App::AppHandler fn) { return app.app_route(fn); };
     router.add(Method::get, "/", route(home));
     router.add(Method::get, "/photos/{id}", route(photo_page));
     router.add(Method::get, "/login", route([](App& a, http::Request& r) { return account_form(a, r, false); }));

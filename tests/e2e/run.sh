@@ -87,7 +87,7 @@ test_status=0
     cd "$here"
     HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_CACHE_HOME=$work/home/.cache \
     PHOTOSHARE_URL=$base CHROMIUM=$chromium \
-        timeout --kill-after=10 150 node --test --test-concurrency=1 --test-reporter=spec site.test.mjs
+        timeout --kill-after=10 150 node --test --test-reporter=spec site.test.mjs
 ) || test_status=$?
 
 # Graceful stop: SIGTERM must drain and exit 0 within 20 s.
