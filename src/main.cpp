@@ -82,7 +82,7 @@ int serve(const config::Config& cfg) {
 }
 
 // `photoshare knobs`: reads or sets a running server's knobs through /admin/knobs.
-int knobs_command(const config::Config& cfg, const std::string& url_opt, const std::string& token_opt, long latency, long cpu) {
+int knobs_command(const config::Config& cfg, const std::string& url_opt, const std::string& token_opt, long latency, long cpu, long slots) {
     std::string address = url_opt.empty() ? cfg.server.listen : url_opt;
     if (address.starts_with("http://")) address = address.substr(7);
     if (auto slash = address.find('/'); slash != std::string::npos) address = address.substr(0, slash);
@@ -96,6 +96,7 @@ int knobs_command(const config::Config& cfg, const std::string& url_opt, const s
     boost::json::object body;
     if (latency >= 0) body["latency_ms"] = latency;
     if (cpu >= 0) body["cpu_ms"] = cpu;
+    if (slots >= 0) body["slots"] = slots;
     std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + token}};
     http::ClientResponse res;
     if (body.empty()) {
@@ -130,11 +131,12 @@ int main(int argc, char** argv) {
     auto* knobs_cmd = cli.add_subcommand("knobs", "Read or set a running server's latency and CPU knobs");
     knobs_opts.add_to(*knobs_cmd);
     std::string knobs_url, knobs_token;
-    long latency = -1, cpu = -1;
+    long latency = -1, cpu = -1, slots = -1;
     knobs_cmd->add_option("--url", knobs_url, "server address (default: server.listen)");
     knobs_cmd->add_option("--token", knobs_token, "admin token (default: admin.token or DATA_DIR/admin.token)");
     knobs_cmd->add_option("--latency-ms", latency, "delay added to every page request")->check(CLI::Range(0L, 60000L));
     knobs_cmd->add_option("--cpu-ms", cpu, "computation added to every page request")->check(CLI::Range(0L, 60000L));
+    knobs_cmd->add_option("--slots", slots, "page requests worked on at once (0: no limit)")->check(CLI::Range(0L, 60000L));
 
     CLI11_PARSE(cli, argc, argv);
 
@@ -160,7 +162,7 @@ int main(int argc, char** argv) {
             std::cout << "schema version " << repo->schema_version() << " (" << repo->describe() << ")\n";
             return 0;
         }
-        if (knobs_cmd->parsed()) return knobs_command(cfg, knobs_url, knobs_token, latency, cpu);
+        if (knobs_cmd->parsed()) return knobs_command(cfg, knobs_url, knobs_token, latency, cpu, slots);
         return serve(cfg);
     } catch (const config::Error& e) {
         std::fprintf(stderr, "photoshare: %s\n", e.what());

@@ -32,9 +32,27 @@ asio::awaitable<store::User> register_user(App& app, const std::string& username
     co_return *user;
 }
 
+namespace {
+
+// Runs a rate-limiter call on a worker against the shared counts, or this process's own
+// when the shared store is down: a dead cache must neither lock everyone out nor open the
+// door to unlimited guessing.
+template <class F>
+auto limited(App& app, F f) -> asio::awaitable<std::invoke_result_t<F&, auth::LoginLimiter&>> {
+    co_return co_await app.workers.call([&app, f]() mutable {
+        try {
+            return f(*app.limiter);
+        } catch (const kv::Unavailable&) {
+            return f(*app.local_limiter);
+        }
+    });
+}
+
+}  // namespace
+
 asio::awaitable<store::User> authenticate(App& app, const http::Request& req, const std::string& username, const std::string& password) {
     const std::string& address = req.client_address;
-    auto locked = co_await app.workers.call([&] { return app.limiter->blocked(address, username); });
+    auto locked = co_await limited(app, [&](auth::LoginLimiter& l) { return l.blocked(address, username); });
     if (locked) {
         throw http::HttpError(429, "too_many_attempts",
                               fmt::format("Too many failed logins. Try again in {} minute(s).", (locked->count() + 59) / 60),
@@ -50,10 +68,10 @@ asio::awaitable<store::User> authenticate(App& app, const http::Request& req, co
         return auth::verify_password(password, hash) && user.has_value();
     });
     if (!ok) {
-        co_await app.workers.run([&] { app.limiter->record_failure(address, username); });
+        co_await limited(app, [&](auth::LoginLimiter& l) { l.record_failure(address, username); });
         throw http::HttpError(401, "wrong_credentials", "Wrong username or password.");
     }
-    co_await app.workers.run([&] { app.limiter->record_success(address, username); });
+    co_await limited(app, [&](auth::LoginLimiter& l) { l.record_success(address, username); });
     co_return *user;
 }
 

@@ -88,7 +88,7 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
     repo->migrate();
     blobs = blob::open(config.storage_url());
     cache_store = kv::open(config.cache.url);
-    limiter_store = kv::open("memory://");
+    local_store = kv::open("memory://");
 
     std::unique_ptr<SessionStore> session_store;
     if (config.sessions.url == "database") {
@@ -105,10 +105,16 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
     policy.max_failures_per_address = config.auth.max_failures_per_address;
     policy.window = std::chrono::duration_cast<std::chrono::seconds>(config.auth.failure_window);
     policy.lockout = std::chrono::duration_cast<std::chrono::seconds>(config.auth.lockout);
-    limiter = std::make_unique<auth::LoginLimiter>(*limiter_store, policy);
+    // Failed-login counts live where every server sees them: the session store when it is
+    // a key-value store, else the cache store. If that store is down, this process's own
+    // counts still stop a brute force against it.
+    kv::Store& shared_counts = session_kv ? *session_kv : *cache_store;
+    limiter = std::make_unique<auth::LoginLimiter>(shared_counts, policy);
+    local_limiter = std::make_unique<auth::LoginLimiter>(*local_store, policy);
 
     knobs.latency_ms = config.knobs.latency_ms;
     knobs.cpu_ms = config.knobs.cpu_ms;
+    knobs.slots.set_permits(config.knobs.slots);
 
     feed = std::make_unique<Feed>(
         *cache_store, workers,

@@ -48,10 +48,11 @@ public:
     std::unique_ptr<store::Repository> repo;
     std::unique_ptr<blob::Store> blobs;
     std::unique_ptr<kv::Store> cache_store;
-    std::unique_ptr<kv::Store> limiter_store;
+    std::unique_ptr<kv::Store> local_store;  // in-process, for what must work when shared stores fail
     std::unique_ptr<kv::Store> session_kv;  // when sessions live in a key-value store
     auth::PasswordParams password_params;
-    std::unique_ptr<auth::LoginLimiter> limiter;
+    std::unique_ptr<auth::LoginLimiter> limiter;        // counts shared by every server
+    std::unique_ptr<auth::LoginLimiter> local_limiter;  // this process's counts, when the shared store is down
     Views views;
     Knobs knobs;
     std::unique_ptr<Sessions> sessions;

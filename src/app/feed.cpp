@@ -4,15 +4,22 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 namespace photoshare::app {
 
 namespace {
 
 constexpr const char* kGenerationKey = "feed:generation";
-constexpr std::size_t kMaxPagesInMemory = 1024;  // `before` comes from clients: bound what they can fill
+constexpr std::size_t kMaxPagesInMemory = 1024;           // `before` comes from clients: bound what they can fill
+constexpr auto kOfflineTtl = std::chrono::seconds(1);     // cache store down: keep a page in process this long
+constexpr auto kLockTtl = std::chrono::seconds(5);        // a server computing a page holds the lock at most this long
+constexpr auto kLockWait = std::chrono::milliseconds(1000);  // others wait this long for its page
+constexpr auto kLockPoll = std::chrono::milliseconds(20);
 
 std::string key_for(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
-    return fmt::format("feed:v1:{}:{}:{}", generation, before ? std::to_string(*before) : "latest", limit);
+    return fmt::format("feed:v1:{}:{}:{}", generation < 0 ? std::string("offline") : std::to_string(generation),
+                       before ? std::to_string(*before) : "latest", limit);
 }
 
 std::string encode(const FeedPage& page) {
@@ -68,24 +75,35 @@ Feed::Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::s
       misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),
       errors_(metrics.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")) {}
 
+void Feed::cache_failed(const kv::Unavailable& e) {
+    errors_.inc();
+    log_.warn(e.what());
+}
+
 std::int64_t Feed::generation_now() {
     try {
         auto v = cache_.get(kGenerationKey);
         if (!v) return 0;
         return std::stoll(*v);
     } catch (const kv::Unavailable& e) {
-        errors_.inc();
-        spdlog::warn("feed cache unavailable: {}", e.what());
-        return -1;  // a generation no cached page has: forces the database
+        cache_failed(e);
+        return -1;
     } catch (const std::exception&) {
-        return 0;
+        return 0;  // not a number: someone else's key; start from zero
     }
 }
 
 std::shared_ptr<const FeedPage> Feed::from_memory(const std::string& key) {
     std::lock_guard lock(mutex_);
     auto it = memory_.find(key);
-    return it == memory_.end() ? nullptr : it->second;
+    if (it == memory_.end()) return nullptr;
+    const auto max_age = it->second->generation < 0 ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(kOfflineTtl)
+                                                     : std::chrono::duration_cast<std::chrono::steady_clock::duration>(ttl_);
+    if (std::chrono::steady_clock::now() - it->second->made > max_age) {
+        memory_.erase(it);
+        return nullptr;
+    }
+    return it->second;
 }
 
 void Feed::remember(const std::string& key, const std::shared_ptr<const FeedPage>& page) {
@@ -95,6 +113,24 @@ void Feed::remember(const std::string& key, const std::shared_ptr<const FeedPage
         it = it->second->generation != page->generation ? memory_.erase(it) : std::next(it);
     if (memory_.size() >= kMaxPagesInMemory) memory_.clear();
     memory_[key] = page;
+}
+
+std::shared_ptr<const FeedPage> Feed::wait_for_other_server(const std::string& key, std::int64_t generation,
+                                                            std::optional<std::int64_t> before, int limit) {
+    const auto deadline = std::chrono::steady_clock::now() + kLockWait;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(kLockPoll);
+        auto cached = cache_.get(key);
+        if (!cached) continue;
+        if (auto page = decode(*cached)) {
+            page->generation = generation;
+            page->before = before;
+            page->limit = limit;
+            page->made = std::chrono::steady_clock::now();
+            return page;
+        }
+    }
+    return nullptr;  // the other server is slow or gone: query ourselves
 }
 
 FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
@@ -120,6 +156,8 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
     } release{this, key};
 
     if (auto page = from_memory(key)) return {page, "cache"};
+
+    std::string lock_key;
     if (generation >= 0) {
         try {
             if (auto cached = cache_.get(key)) {
@@ -127,14 +165,23 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
                     page->generation = generation;
                     page->before = before;
                     page->limit = limit;
+                    page->made = std::chrono::steady_clock::now();
                     std::shared_ptr<const FeedPage> shared = std::move(page);
                     remember(key, shared);
                     return {shared, "cache"};
                 }
             }
+            // Across servers: the first to miss computes the page; the others wait for it.
+            if (!cache_.local()) {
+                if (cache_.add("lock:" + key, "1", kLockTtl)) {
+                    lock_key = "lock:" + key;
+                } else if (auto page = wait_for_other_server(key, generation, before, limit)) {
+                    remember(key, page);
+                    return {page, "cache"};
+                }
+            }
         } catch (const kv::Unavailable& e) {
-            errors_.inc();
-            spdlog::warn("feed cache unavailable: {}", e.what());
+            cache_failed(e);
         }
     }
 
@@ -144,6 +191,7 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
     page->before = before;
     page->limit = limit;
     page->photos = query_(before, limit + 1);  // one extra row tells whether older photos exist
+    page->made = std::chrono::steady_clock::now();
     if (static_cast<int>(page->photos.size()) > limit) {
         page->photos.resize(static_cast<std::size_t>(limit));
         page->next = page->photos.back().seq;
@@ -151,36 +199,38 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
     if (generation >= 0) {
         try {
             cache_.set(key, encode(*page), ttl_);
+            if (!lock_key.empty()) cache_.erase(lock_key);
         } catch (const kv::Unavailable& e) {
-            errors_.inc();
-            spdlog::warn("feed cache unavailable: {}", e.what());
+            cache_failed(e);
         }
-        std::shared_ptr<const FeedPage> shared = page;
-        remember(key, shared);
-        return {shared, "database"};
     }
-    return {page, "database"};
+    std::shared_ptr<const FeedPage> shared = page;
+    remember(key, shared);
+    return {shared, "database"};
+}
+
+FeedView Feed::lookup(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
+    if (auto page = from_memory(key_for(generation, before, limit))) {
+        hits_.inc();
+        return {page, "cache"};
+    }
+    auto view = load(generation, before, limit);
+    if (std::string_view(view.source) == "cache") hits_.inc();
+    return view;
 }
 
 asio::awaitable<FeedView> Feed::page(std::optional<std::int64_t> before, int limit) {
-    // The common case, a warm page with an in-process cache, costs no thread hop.
     if (cache_.local()) {
+        // The common case at level 0, a warm page in an in-process cache, costs no thread hop.
         const auto generation = generation_now();
         if (auto page = from_memory(key_for(generation, before, limit))) {
             hits_.inc();
             co_return FeedView{page, "cache"};
         }
-        co_return co_await workers_.call([this, generation, before, limit] {
-            auto view = load(generation, before, limit);
-            if (std::string_view(view.source) == "cache") hits_.inc();
-            return view;
-        });
+        co_return co_await workers_.call([this, generation, before, limit] { return lookup(generation, before, limit); });
     }
-    co_return co_await workers_.call([this, before, limit] {
-        auto view = load(generation_now(), before, limit);
-        if (std::string_view(view.source) == "cache") hits_.inc();
-        return view;
-    });
+    // A shared store: one round trip for the generation, then usually the page in process.
+    co_return co_await workers_.call([this, before, limit] { return lookup(generation_now(), before, limit); });
 }
 
 asio::awaitable<void> Feed::invalidate() {
@@ -188,8 +238,7 @@ asio::awaitable<void> Feed::invalidate() {
         try {
             cache_.incr(kGenerationKey, 1, std::chrono::seconds(0));
         } catch (const kv::Unavailable& e) {
-            errors_.inc();
-            spdlog::warn("feed cache unavailable, could not invalidate: {}", e.what());
+            cache_failed(e);
         }
         std::lock_guard lock(mutex_);
         memory_.clear();

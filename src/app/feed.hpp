@@ -1,9 +1,19 @@
-// The front-page query and its cache. A page of the feed is cached under a key that
-// includes the feed's generation; an upload or delete bumps the generation, so every
-// cached page is stale at once without deleting keys one by one. Concurrent misses for the
-// same page make one database query (single flight), and decoded pages stay in process.
+// The front-page query and its cache.
+//
+// A page of the feed is cached under a key that includes the feed's generation, a counter
+// in the cache store that every upload and delete increments: one increment makes every
+// cached page stale, on every server at once, without deleting keys one by one. Each view
+// reads the generation (one cache round trip for a shared store); the decoded page for
+// that generation is kept in process, so a warm view costs no other lookup.
+//
+// The database is protected from stampedes three ways: concurrent misses for a page in
+// one process make one query (single flight); across servers, the first to miss takes a
+// short lock in the cache store and the others wait for the page it stores; and when the
+// cache store is down, pages are kept in process for a second, so the database sees about
+// one query per second per server instead of one per view.
 #pragma once
 
+#include "app/rate_limited_log.hpp"
 #include "http/runtime.hpp"
 #include "kv/kv.hpp"
 #include "metrics/metrics.hpp"
@@ -30,7 +40,8 @@ struct FeedPage {
     std::optional<std::int64_t> next;  // cursor for older photos
     std::optional<std::int64_t> before;
     int limit = 0;
-    std::int64_t generation = 0;
+    std::int64_t generation = 0;  // -1: made while the cache store was down
+    std::chrono::steady_clock::time_point made;
 
     // Renderings of this page kept with it (the anonymous front page), built once.
     mutable std::mutex rendered_mutex;
@@ -47,17 +58,22 @@ public:
     // The database query (blocking; runs on a worker): newest first, seq < before.
     using Query = std::function<std::vector<store::Photo>(std::optional<std::int64_t> before, int limit)>;
 
+    // ttl: how long a page stays in the cache store (and in process) while nothing changes.
     Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics);
 
     asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit);
-    // After an upload or a delete: every cached page is stale.
+    // After an upload or a delete: every cached page is stale, on every server.
     asio::awaitable<void> invalidate();
 
 private:
     std::shared_ptr<const FeedPage> from_memory(const std::string& key);
     void remember(const std::string& key, const std::shared_ptr<const FeedPage>& page);
-    FeedView load(std::int64_t generation, std::optional<std::int64_t> before, int limit);  // blocking
-    std::int64_t generation_now();                                                        // blocking for remote stores
+    FeedView lookup(std::int64_t generation, std::optional<std::int64_t> before, int limit);  // blocking
+    FeedView load(std::int64_t generation, std::optional<std::int64_t> before, int limit);    // blocking
+    std::shared_ptr<const FeedPage> wait_for_other_server(const std::string& key, std::int64_t generation,
+                                                          std::optional<std::int64_t> before, int limit);
+    std::int64_t generation_now();  // blocking for remote stores; -1 when the store is down
+    void cache_failed(const kv::Unavailable& e);
 
     kv::Store& cache_;
     http::Workers& workers_;
@@ -66,6 +82,7 @@ private:
     metrics::Counter& hits_;
     metrics::Counter& misses_;
     metrics::Counter& errors_;
+    RateLimitedLog log_{"feed cache unavailable, serving from the database"};
 
     std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<const FeedPage>> memory_;  // decoded pages by key

@@ -26,9 +26,13 @@ void burn_cpu(std::uint64_t ms) {
     }
 }
 
-asio::awaitable<void> Knobs::apply(http::Workers& workers) const {
-    if (auto cpu = cpu_ms.load(std::memory_order_relaxed)) co_await workers.run([cpu] { burn_cpu(cpu); });
-    if (auto delay = latency_ms.load(std::memory_order_relaxed)) co_await http::sleep_for(std::chrono::milliseconds(delay));
+asio::awaitable<void> Knobs::apply(http::Workers& workers) {
+    const auto cpu = cpu_ms.load(std::memory_order_relaxed);
+    const auto delay = latency_ms.load(std::memory_order_relaxed);
+    if (cpu == 0 && delay == 0) co_return;
+    auto permit = co_await slots.hold();
+    if (cpu) co_await workers.run([cpu] { burn_cpu(cpu); });
+    if (delay) co_await http::sleep_for(std::chrono::milliseconds(delay));
 }
 
 }  // namespace photoshare::app

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "http/runtime.hpp"
+#include "http/semaphore.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -16,9 +17,13 @@ class Knobs {
 public:
     std::atomic<std::uint64_t> latency_ms{0};
     std::atomic<std::uint64_t> cpu_ms{0};
+    // Page requests worked on at once, like a fixed pool of PHP workers: with a latency
+    // set, a server's capacity is slots / latency, so adding servers adds capacity.
+    // Requests beyond it wait their turn. 0: no limit.
+    http::AsyncSemaphore slots;
 
-    // Applies both knobs to the current request.
-    asio::awaitable<void> apply(http::Workers& workers) const;
+    // Applies the knobs to the current request.
+    asio::awaitable<void> apply(http::Workers& workers);
 };
 
 // Spins on real work (hashing) for about `ms` milliseconds of this thread's CPU time.

@@ -17,29 +17,35 @@ namespace {
 
 asio::awaitable<http::Response> healthz(App&, http::Request&) { co_return http::Response(200, "text/plain; charset=utf-8", "ok\n"); }
 
+// Ready when the database and the media store answer and the server is not draining. A
+// cache or session store that is down is reported but does not fail readiness: every
+// server shares it, so failing would take the whole fleet out of the load balancer, while
+// pages are still served from the database.
 asio::awaitable<http::Response> readyz(App& app, http::Request&) {
     boost::json::object checks;
     bool ready = true;
+    bool degraded = false;
     if (app.draining.load()) {
         ready = false;
         checks["server"] = "draining";
     } else {
-        auto check = [&](const char* name, auto fn) -> asio::awaitable<void> {
+        auto check = [&](const char* name, bool required, auto fn) -> asio::awaitable<void> {
             try {
                 co_await app.workers.run(fn);
                 checks[name] = "ok";
             } catch (const std::exception& e) {
-                ready = false;
+                if (required) ready = false;
+                else degraded = true;
                 checks[name] = e.what();
             }
         };
-        co_await check("database", [&] { app.repo->ping(); });
-        co_await check("storage", [&] { app.blobs->check(); });
-        co_await check("cache", [&] { app.cache_store->check(); });
-        if (app.session_kv) co_await check("sessions", [&] { app.session_kv->check(); });
+        co_await check("database", true, [&] { app.repo->ping(); });
+        co_await check("storage", true, [&] { app.blobs->check(); });
+        co_await check("cache", false, [&] { app.cache_store->check(); });
+        if (app.session_kv) co_await check("sessions", false, [&] { app.session_kv->check(); });
     }
-    auto res = json_response(ready ? 200 : 503, boost::json::object{{"status", ready ? "ready" : "not ready"}, {"checks", checks}});
-    co_return res;
+    const char* status = !ready ? "not ready" : degraded ? "degraded" : "ready";
+    co_return json_response(ready ? 200 : 503, boost::json::object{{"status", status}, {"checks", checks}});
 }
 
 std::uint64_t resident_bytes() {
@@ -68,6 +74,8 @@ asio::awaitable<http::Response> metrics_page(App& app, http::Request&) {
     m.gauge("process_open_fds", "Open file descriptors").set(static_cast<double>(open_fds()));
     m.gauge("photoshare_knob_latency_ms", "Latency knob").set(static_cast<double>(app.knobs.latency_ms.load()));
     m.gauge("photoshare_knob_cpu_ms", "CPU knob").set(static_cast<double>(app.knobs.cpu_ms.load()));
+    m.gauge("photoshare_knob_slots", "Slots knob (0: unlimited)").set(static_cast<double>(app.knobs.slots.permits()));
+    m.gauge("photoshare_requests_waiting_for_a_slot", "Page requests queued by the slots knob").set(static_cast<double>(app.knobs.slots.waiting()));
     m.gauge("photoshare_draining", "1 while shutting down").set(app.draining.load() ? 1 : 0);
     http::Response res(200, "text/plain; version=0.0.4; charset=utf-8", m.render());
     res.set("Cache-Control", "no-store");
@@ -83,7 +91,10 @@ void require_admin(App& app, const http::Request& req) {
 }
 
 boost::json::object knobs_json(App& app) {
-    return {{"latency_ms", app.knobs.latency_ms.load()}, {"cpu_ms", app.knobs.cpu_ms.load()}, {"server", app.info.name}};
+    return {{"latency_ms", app.knobs.latency_ms.load()},
+            {"cpu_ms", app.knobs.cpu_ms.load()},
+            {"slots", app.knobs.slots.permits()},
+            {"server", app.info.name}};
 }
 
 asio::awaitable<http::Response> get_knobs(App& app, http::Request& req) {
@@ -96,14 +107,19 @@ asio::awaitable<http::Response> set_knobs(App& app, http::Request& req) {
     boost::system::error_code ec;
     auto v = boost::json::parse(req.body, ec);
     if (ec || !v.is_object()) throw http::HttpError(400, "bad_json", "Send a JSON object like {\"latency_ms\": 50, \"cpu_ms\": 0}.");
-    constexpr std::uint64_t kMax = 60'000;  // a minute: more is a typo, not an experiment
+    constexpr std::uint64_t kMax = 60'000;  // a minute (or 60000 slots): more is a typo, not an experiment
+    // Check every value before changing any, so a bad request changes nothing.
     for (const auto& [name, value] : v.as_object()) {
-        std::atomic<std::uint64_t>* knob = name == "latency_ms" ? &app.knobs.latency_ms : name == "cpu_ms" ? &app.knobs.cpu_ms : nullptr;
-        if (!knob) throw http::HttpError(422, "unknown_knob", fmt::format("There is no knob named '{}'.", std::string_view(name)));
+        if (name != "latency_ms" && name != "cpu_ms" && name != "slots")
+            throw http::HttpError(422, "unknown_knob", fmt::format("There is no knob named '{}'.", std::string_view(name)));
         if (!value.is_int64() || value.as_int64() < 0 || static_cast<std::uint64_t>(value.as_int64()) > kMax)
-            throw http::HttpError(422, "bad_knob_value", fmt::format("'{}' must be a whole number of milliseconds from 0 to {}.",
-                                                                     std::string_view(name), kMax));
-        knob->store(static_cast<std::uint64_t>(value.as_int64()));
+            throw http::HttpError(422, "bad_knob_value", fmt::format("'{}' must be a whole number from 0 to {}.", std::string_view(name), kMax));
+    }
+    for (const auto& [name, value] : v.as_object()) {
+        const auto n = static_cast<std::uint64_t>(value.as_int64());
+        if (name == "latency_ms") app.knobs.latency_ms = n;
+        else if (name == "cpu_ms") app.knobs.cpu_ms = n;
+        else app.knobs.slots.set_permits(n);
     }
     co_return json_response(200, knobs_json(app));
 }

@@ -159,13 +159,16 @@ const std::vector<Field>& fields() {
         field("limits.body_timeout", Kind::duration, &C::limits, &C::Limits::body_timeout, "time to receive a whole request body"),
         field("limits.idle_timeout", Kind::duration, &C::limits, &C::Limits::idle_timeout, "keep-alive wait for the next request"),
         field("limits.write_timeout", Kind::duration, &C::limits, &C::Limits::write_timeout, "time to send a response"),
-        field("database.url", Kind::text, &C::database, &C::Database::url, "sqlite:///path.db (default: sqlite in the data directory)", true),
+        field("database.url", Kind::text, &C::database, &C::Database::url,
+              "sqlite:///path.db, postgresql://user:pw@host:port/db or mysql://user:pw@host:port/db (default: sqlite in the data directory)", true),
         field("database.pool_size", Kind::count, &C::database, &C::Database::pool_size, "database connections"),
         field("database.acquire_timeout", Kind::duration, &C::database, &C::Database::acquire_timeout, "wait for a free connection before 503"),
         field("storage.url", Kind::text, &C::storage, &C::Storage::url, "file:///dir (default: media/ in the data directory)", true),
-        field("sessions.url", Kind::text, &C::sessions, &C::Sessions::url, "'database' or memory://", true),
+        field("sessions.url", Kind::text, &C::sessions, &C::Sessions::url,
+              "'database', memory://, memcached://host:port,host2:port2 or redis://[:pw@]host:port/db", true),
         field("sessions.ttl", Kind::duration, &C::sessions, &C::Sessions::ttl, "session lifetime"),
-        field("cache.url", Kind::text, &C::cache, &C::Cache::url, "front-page cache: memory://", true),
+        field("cache.url", Kind::text, &C::cache, &C::Cache::url,
+              "front-page cache: memory://, memcached://host:port,... or redis://[:pw@]host:port/db", true),
         field("cache.ttl", Kind::duration, &C::cache, &C::Cache::ttl, "lifetime of a cached feed page"),
         field("feed.page_size", Kind::count, &C::feed, &C::Feed::page_size, "photos on the front page"),
         field("feed.max_page_size", Kind::count, &C::feed, &C::Feed::max_page_size, "largest ?limit= the API accepts"),
@@ -183,6 +186,8 @@ const std::vector<Field>& fields() {
         field("log.access", Kind::boolean, &C::log, &C::Log::access, "one access log line per request"),
         field("knobs.latency_ms", Kind::count, &C::knobs, &C::Knobs::latency_ms, "delay added to every page request (changeable at run time)"),
         field("knobs.cpu_ms", Kind::count, &C::knobs, &C::Knobs::cpu_ms, "computation added to every page request (changeable at run time)"),
+        field("knobs.slots", Kind::count, &C::knobs, &C::Knobs::slots,
+              "page requests one server works on at once, like a pool of PHP workers (0: no limit; changeable at run time)"),
         field("admin.token", Kind::text, &C::admin, &C::Admin::token, "bearer token for /admin/ (empty: one is made and kept in DATA_DIR/admin.token)", true),
     };
     return all;
@@ -252,9 +257,16 @@ void validate(const Config& c) {
     require(c.auth.max_failures_per_user >= 1, "auth.max_failures_per_user", "at least 1", "0");
     require(c.auth.max_failures_per_address >= 1, "auth.max_failures_per_address", "at least 1", "0");
     const auto& s = c.sessions.url;
-    require(s == "database" || s.starts_with("memory://"), "sessions.url", "'database' or memory://", redact_url(s));
-    require(c.cache.url.starts_with("memory://"), "cache.url", "memory://", redact_url(c.cache.url));
-    require(c.database_url().starts_with("sqlite://"), "database.url", "a sqlite:// URL", redact_url(c.database_url()));
+    auto kv_url = [](const std::string& u) {
+        return u.starts_with("memory://") || u.starts_with("memcached://") || u.starts_with("redis://");
+    };
+    require(s == "database" || kv_url(s), "sessions.url", "'database', memory://, memcached://host:port,... or redis://host:port/db",
+            redact_url(s));
+    require(kv_url(c.cache.url), "cache.url", "memory://, memcached://host:port,... or redis://host:port/db", redact_url(c.cache.url));
+    const auto db = c.database_url();
+    require(db.starts_with("sqlite://") || db.starts_with("postgresql://") || db.starts_with("postgres://") || db.starts_with("mysql://") ||
+                db.starts_with("mariadb://"),
+            "database.url", "a sqlite://, postgresql:// or mysql:// URL", redact_url(db));
     require(c.storage_url().starts_with("file://"), "storage.url", "a file:// URL", redact_url(c.storage_url()));
 }
 

@@ -79,6 +79,7 @@ struct Config {
     struct Knobs {
         std::uint64_t latency_ms = 0;  // added to every page request
         std::uint64_t cpu_ms = 0;      // of real computation per page request
+        std::uint64_t slots = 0;       // page requests served at once (0: unlimited)
     } knobs;
     struct Admin {
         std::string token;  // empty: admin endpoints only from loopback

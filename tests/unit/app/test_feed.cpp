@@ -160,3 +160,72 @@ TEST(Feed, ADeadCacheFallsBackToTheDatabase) {
     EXPECT_EQ(queries, 1);
     EXPECT_NE(metrics.render().find("photoshare_feed_cache_errors_total"), std::string::npos);
 }
+
+namespace {
+// An in-process store that says it is remote, so Feed takes the path it takes with
+// memcached or Redis (cross-server lock, generation read on a worker).
+class ActsRemote final : public kv::Store {
+public:
+    explicit ActsRemote(kv::Store& inner) : inner_(inner) {}
+    std::optional<std::string> get(std::string_view k) override { return inner_.get(k); }
+    void set(std::string_view k, std::string_view v, std::chrono::seconds t) override { inner_.set(k, v, t); }
+    bool add(std::string_view k, std::string_view v, std::chrono::seconds t) override { return inner_.add(k, v, t); }
+    void erase(std::string_view k) override { inner_.erase(k); }
+    std::int64_t incr(std::string_view k, std::int64_t d, std::chrono::seconds t) override { return inner_.incr(k, d, t); }
+    void check() override {}
+    bool local() const override { return false; }
+    std::string describe() const override { return "remote-ish"; }
+
+private:
+    kv::Store& inner_;
+};
+}  // namespace
+
+TEST(Feed, TwoServersMissingAtOnceMakeOneQuery) {
+    auto shared = kv::open("memory://");
+    ActsRemote view_a(*shared), view_b(*shared);
+    http::Workers workers{8};
+    metrics::Registry metrics;
+    std::atomic<int> queries{0};
+    auto query = [&](std::optional<std::int64_t>, int) {
+        ++queries;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return photos(3, 3);
+    };
+    Feed a{view_a, workers, query, std::chrono::seconds(60), metrics};
+    Feed b{view_b, workers, query, std::chrono::seconds(60), metrics};
+    std::vector<std::string> sources;
+    std::mutex m;
+    run([&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        for (Feed* f : {&a, &b, &a, &b}) {
+            asio::co_spawn(ex, [&, f]() -> asio::awaitable<void> {
+                auto v = co_await f->page(std::nullopt, 10);
+                std::lock_guard lock(m);
+                sources.emplace_back(v.source);
+            }, asio::detached);
+        }
+        co_return;
+    });
+    EXPECT_EQ(queries.load(), 1);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), "database"), 1);
+}
+
+TEST(Feed, AnUploadOnOneServerIsSeenByTheNextViewOnAnother) {
+    auto shared = kv::open("memory://");
+    ActsRemote view_a(*shared), view_b(*shared);
+    http::Workers workers{4};
+    metrics::Registry metrics;
+    std::int64_t newest = 5;
+    auto query = [&](std::optional<std::int64_t>, int) { return photos(static_cast<int>(newest), newest); };
+    Feed a{view_a, workers, query, std::chrono::seconds(60), metrics};
+    Feed b{view_b, workers, query, std::chrono::seconds(60), metrics};
+    run([&]() -> asio::awaitable<void> {
+        auto first = co_await b.page(std::nullopt, 10);
+        EXPECT_EQ(first.page->photos.front().seq, 5);
+        newest = 6;
+        co_await a.invalidate();  // the upload happened on server a
+        auto next = co_await b.page(std::nullopt, 10);
+        EXPECT_EQ(next.page->photos.front().seq, 6);
+    });
+}

@@ -90,6 +90,14 @@ TEST(Config, InvalidValuesNameTheKey) {
     EXPECT_NE(error_of(s).find("log.format"), std::string::npos);
     s.flags = {{"cache.url", "gopher://x"}};
     EXPECT_NE(error_of(s).find("cache.url"), std::string::npos);
+    s.flags = {{"database.url", "oracle://x"}};
+    EXPECT_NE(error_of(s).find("database.url"), std::string::npos);
+    s.flags = {{"sessions.url", "file:///tmp"}};
+    EXPECT_NE(error_of(s).find("sessions.url"), std::string::npos);
+    s.flags = {{"cache.url", "memcached://127.0.0.1:11211,127.0.0.1:11212"}};
+    EXPECT_EQ(error_of(s), "");
+    s.flags = {{"cache.url", "gopher://x"}};
+    EXPECT_NE(error_of(s).find("cache.url"), std::string::npos);
     s.flags = {{"no.such", "1"}};
     EXPECT_NE(error_of(s).find("no.such"), std::string::npos);
     s.flags = {{"feed.page_size", "-3"}};
