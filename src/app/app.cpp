@@ -124,7 +124,10 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
             record_db_time("latest_photos", std::chrono::steady_clock::now() - start);
             return rows;
         },
-        std::chrono::duration_cast<std::chrono::seconds>(config.cache.ttl), metrics);
+        std::chrono::duration_cast<std::chrono::seconds>(config.cache.ttl), metrics,
+        config.cache.invalidation == "off"      ? Feed::Invalidation::off
+        : config.cache.invalidation == "delete" ? Feed::Invalidation::delete_on_change
+                                                : Feed::Invalidation::generation);
 
     UploadLimits upload_limits;
     upload_limits.max_files = config.limits.max_files_per_upload;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace photoshare::app {
@@ -66,11 +67,13 @@ std::shared_ptr<FeedPage> decode(const std::string& text) {
 
 }  // namespace
 
-Feed::Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics)
+Feed::Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics,
+           Invalidation invalidation)
     : cache_(cache),
       workers_(workers),
       query_(std::move(query)),
       ttl_(ttl),
+      invalidation_(invalidation),
       hits_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "hit"}})),
       misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),
       errors_(metrics.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")) {}
@@ -186,16 +189,7 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
     }
 
     misses_.inc();
-    auto page = std::make_shared<FeedPage>();
-    page->generation = generation;
-    page->before = before;
-    page->limit = limit;
-    page->photos = query_(before, limit + 1);  // one extra row tells whether older photos exist
-    page->made = std::chrono::steady_clock::now();
-    if (static_cast<int>(page->photos.size()) > limit) {
-        page->photos.resize(static_cast<std::size_t>(limit));
-        page->next = page->photos.back().seq;
-    }
+    auto page = query_page(generation, before, limit);
     if (generation >= 0) {
         try {
             cache_.set(key, encode(*page), ttl_);
@@ -209,6 +203,50 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
     return {shared, "database"};
 }
 
+std::shared_ptr<FeedPage> Feed::query_page(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
+    auto page = std::make_shared<FeedPage>();
+    page->generation = generation;
+    page->before = before;
+    page->limit = limit;
+    page->photos = query_(before, limit + 1);  // one extra row tells whether older photos exist
+    page->made = std::chrono::steady_clock::now();
+    if (static_cast<int>(page->photos.size()) > limit) {
+        page->photos.resize(static_cast<std::size_t>(limit));
+        page->next = page->photos.back().seq;
+    }
+    return page;
+}
+
+// The seed's scheme, for comparison only: a fixed key per page, read through the cache,
+// deleted on change. Every view after a delete queries until one of them refills the key.
+FeedView Feed::seed_lookup(std::optional<std::int64_t> before, int limit) {
+    const auto key = fmt::format("feed:seed:{}:{}", before ? std::to_string(*before) : "latest", limit);
+    {
+        std::lock_guard lock(mutex_);
+        if (!before && std::find(seed_limits_.begin(), seed_limits_.end(), limit) == seed_limits_.end()) seed_limits_.push_back(limit);
+    }
+    try {
+        if (auto cached = cache_.get(key)) {
+            if (auto page = decode(*cached)) {
+                hits_.inc();
+                page->before = before;
+                page->limit = limit;
+                return {std::move(page), "cache"};
+            }
+        }
+    } catch (const kv::Unavailable& e) {
+        cache_failed(e);
+    }
+    misses_.inc();
+    auto page = query_page(0, before, limit);
+    try {
+        cache_.set(key, encode(*page), ttl_);
+    } catch (const kv::Unavailable& e) {
+        cache_failed(e);
+    }
+    return {std::move(page), "database"};
+}
+
 FeedView Feed::lookup(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
     if (auto page = from_memory(key_for(generation, before, limit))) {
         hits_.inc();
@@ -220,6 +258,14 @@ FeedView Feed::lookup(std::int64_t generation, std::optional<std::int64_t> befor
 }
 
 asio::awaitable<FeedView> Feed::page(std::optional<std::int64_t> before, int limit) {
+    if (invalidation_ == Invalidation::off) {
+        co_return co_await workers_.call([this, before, limit] {
+            misses_.inc();
+            return FeedView{query_page(0, before, limit), "database"};
+        });
+    }
+    if (invalidation_ == Invalidation::delete_on_change)
+        co_return co_await workers_.call([this, before, limit] { return seed_lookup(before, limit); });
     if (cache_.local()) {
         // The common case at level 0, a warm page in an in-process cache, costs no thread hop.
         const auto generation = generation_now();
@@ -234,6 +280,22 @@ asio::awaitable<FeedView> Feed::page(std::optional<std::int64_t> before, int lim
 }
 
 asio::awaitable<void> Feed::invalidate() {
+    if (invalidation_ == Invalidation::off) co_return;
+    if (invalidation_ == Invalidation::delete_on_change) {
+        std::vector<int> limits;
+        {
+            std::lock_guard lock(mutex_);
+            limits = seed_limits_;
+        }
+        co_await workers_.run([this, limits] {
+            try {
+                for (int limit : limits) cache_.erase(fmt::format("feed:seed:latest:{}", limit));
+            } catch (const kv::Unavailable& e) {
+                cache_failed(e);
+            }
+        });
+        co_return;
+    }
     auto bump = [this] {
         try {
             cache_.incr(kGenerationKey, 1, std::chrono::seconds(0));

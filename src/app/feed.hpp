@@ -58,8 +58,14 @@ public:
     // The database query (blocking; runs on a worker): newest first, seq < before.
     using Query = std::function<std::vector<store::Photo>(std::optional<std::int64_t> before, int limit)>;
 
+    // generation: as described above. The other two exist to be measured against:
+    // delete is the seed's scheme (a page cached under a fixed key, deleted on upload, no
+    // stampede protection), off queries the database on every view.
+    enum class Invalidation { generation, delete_on_change, off };
+
     // ttl: how long a page stays in the cache store (and in process) while nothing changes.
-    Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics);
+    Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics,
+         Invalidation invalidation = Invalidation::generation);
 
     asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit);
     // After an upload or a delete: every cached page is stale, on every server.
@@ -73,12 +79,15 @@ private:
     std::shared_ptr<const FeedPage> wait_for_other_server(const std::string& key, std::int64_t generation,
                                                           std::optional<std::int64_t> before, int limit);
     std::int64_t generation_now();  // blocking for remote stores; -1 when the store is down
+    FeedView seed_lookup(std::optional<std::int64_t> before, int limit);  // Invalidation::delete_on_change
+    std::shared_ptr<FeedPage> query_page(std::int64_t generation, std::optional<std::int64_t> before, int limit);
     void cache_failed(const kv::Unavailable& e);
 
     kv::Store& cache_;
     http::Workers& workers_;
     Query query_;
     std::chrono::seconds ttl_;
+    Invalidation invalidation_;
     metrics::Counter& hits_;
     metrics::Counter& misses_;
     metrics::Counter& errors_;
@@ -87,6 +96,7 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<const FeedPage>> memory_;  // decoded pages by key
     std::unordered_map<std::string, std::shared_ptr<std::mutex>> flights_;
+    std::vector<int> seed_limits_;  // page sizes cached by the seed's scheme, to delete on change
 };
 
 }  // namespace photoshare::app

@@ -170,6 +170,8 @@ const std::vector<Field>& fields() {
         field("cache.url", Kind::text, &C::cache, &C::Cache::url,
               "front-page cache: memory://, memcached://host:port,... or redis://[:pw@]host:port/db", true),
         field("cache.ttl", Kind::duration, &C::cache, &C::Cache::ttl, "lifetime of a cached feed page"),
+        field("cache.invalidation", Kind::text, &C::cache, &C::Cache::invalidation,
+              "generation (default), delete (the seed's delete-on-upload, for comparison) or off (no feed cache)"),
         field("feed.page_size", Kind::count, &C::feed, &C::Feed::page_size, "photos on the front page"),
         field("feed.max_page_size", Kind::count, &C::feed, &C::Feed::max_page_size, "largest ?limit= the API accepts"),
         field("images.display_size", Kind::count, &C::images, &C::Images::display_size, "longest edge of the display variant"),
@@ -262,6 +264,8 @@ void validate(const Config& c) {
     };
     require(s == "database" || kv_url(s), "sessions.url", "'database', memory://, memcached://host:port,... or redis://host:port/db",
             redact_url(s));
+    const auto& inv = c.cache.invalidation;
+    require(inv == "generation" || inv == "delete" || inv == "off", "cache.invalidation", "generation, delete or off", inv);
     require(kv_url(c.cache.url), "cache.url", "memory://, memcached://host:port,... or redis://host:port/db", redact_url(c.cache.url));
     const auto db = c.database_url();
     require(db.starts_with("sqlite://") || db.starts_with("postgresql://") || db.starts_with("postgres://") || db.starts_with("mysql://") ||

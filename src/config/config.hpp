@@ -53,6 +53,9 @@ struct Config {
     struct Cache {
         std::string url = "memory://";
         Duration ttl{60'000};
+        // generation: the design above; delete: the seed's scheme (one key per page,
+        // deleted on upload; kept to measure against); off: no feed cache at all.
+        std::string invalidation = "generation";
     } cache;
     struct Feed {
         unsigned page_size = 10;

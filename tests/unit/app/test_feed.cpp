@@ -229,3 +229,43 @@ TEST(Feed, AnUploadOnOneServerIsSeenByTheNextViewOnAnother) {
         EXPECT_EQ(next.page->photos.front().seq, 6);
     });
 }
+
+TEST(Feed, OffQueriesOnEveryView) {
+    auto store = kv::open("memory://");
+    http::Workers workers{2};
+    metrics::Registry metrics;
+    int queries = 0;
+    Feed feed{*store, workers, [&](std::optional<std::int64_t>, int) {
+                  ++queries;
+                  return photos(2, 2);
+              },
+              std::chrono::seconds(60), metrics, Feed::Invalidation::off};
+    run([&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 3; ++i) EXPECT_STREQ((co_await feed.page(std::nullopt, 10)).source, "database");
+    });
+    EXPECT_EQ(queries, 3);
+}
+
+TEST(Feed, TheSeedsSchemeCachesUntilDeletedAndThenStampedes) {
+    auto shared = kv::open("memory://");
+    ActsRemote remote(*shared);
+    http::Workers workers{8};
+    metrics::Registry metrics;
+    std::atomic<int> queries{0};
+    Feed feed{remote, workers, [&](std::optional<std::int64_t>, int) {
+                  ++queries;
+                  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                  return photos(2, 2);
+              },
+              std::chrono::seconds(60), metrics, Feed::Invalidation::delete_on_change};
+    run([&]() -> asio::awaitable<void> {
+        EXPECT_STREQ((co_await feed.page(std::nullopt, 10)).source, "database");
+        EXPECT_STREQ((co_await feed.page(std::nullopt, 10)).source, "cache");
+        co_await feed.invalidate();
+        // Eight concurrent views after the delete: without single flight, several query.
+        auto ex = co_await asio::this_coro::executor;
+        for (int i = 0; i < 8; ++i)
+            asio::co_spawn(ex, [&]() -> asio::awaitable<void> { co_await feed.page(std::nullopt, 10); }, asio::detached);
+    });
+    EXPECT_GT(queries.load(), 2);
+}
