@@ -14,15 +14,39 @@ memcached_user() {
   return 1
 }
 
+# True while PID runs; a zombie (exited, not yet reaped by init, which may reap late) has
+# stopped.
+memcached_running() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z && $state != X ]]
+}
+
+# memcached_stop_pidfile FILE [SECONDS]: SIGTERM, wait, SIGKILL if it lingers.
+memcached_stop_pidfile() {
+  local file=$1 seconds=${2:-10} pid i
+  [[ -f $file ]] || return 0
+  pid=$(cat "$file" 2>/dev/null || true)
+  if [[ $pid =~ ^[0-9]+$ ]] && memcached_running "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < seconds * 20; i++)); do
+      memcached_running "$pid" || break
+      sleep 0.05
+    done
+    memcached_running "$pid" && kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$file"
+}
+
 memcached_start() {
   local dir=$1 port=$2 pid user user_args=() i
   local pidfile=$dir/pid log=$dir/memcached.log
   command -v memcached >/dev/null 2>&1 ||
     { echo "service: memcached is not installed (scripts/setup --tests installs it)" >&2; return 1; }
-  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  if [[ -f $pidfile ]] && memcached_running "$(cat "$pidfile")"; then
     return 0  # already running from this directory
   fi
-  # Something else on the port would answer wait_for_port and hide our failure to bind.
+  # Something else on the port would pass the readiness check and hide our failure to bind.
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "service: port $port is already in use" >&2
     return 1
@@ -35,16 +59,16 @@ memcached_start() {
   pid=$!
   echo "$pid" >"$pidfile"
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; fail_with_log "memcached on port $port exited at start" "$log"; return 1; }
+    memcached_running "$pid" || { rm -f "$pidfile"; fail_with_log "memcached on port $port exited at start" "$log"; return 1; }
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
     sleep 0.1
   done
-  stop_pidfile "$pidfile" 5
+  memcached_stop_pidfile "$pidfile" 5
   fail_with_log "memcached did not accept connections on port $port within 10 s" "$log"
 }
 
 memcached_stop() {
-  stop_pidfile "$1/pid" 10
+  memcached_stop_pidfile "$1/pid" 10
 }
 
 memcached_url() {

@@ -20,9 +20,10 @@ postgres_bindir() {
     echo "service: PG_BINDIR=$PG_BINDIR has no pg_ctl" >&2
     return 1
   fi
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
+  # Newest version first: /usr/lib/postgresql/<version>/bin.
+  while read -r dir; do
     [[ -x $dir/initdb && -x $dir/pg_ctl && -x $dir/postgres ]] && { echo "$dir"; return 0; }
-  done
+  done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k5 -V -r)
   if command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
     dirname "$(command -v pg_ctl)"
     return 0
@@ -37,6 +38,16 @@ postgres_psql() {
   local bin=$1 dir=$2 port=$3
   shift 3
   as_service_user postgres "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres "$@"
+}
+
+# True while the postmaster of DIR runs. A zombie (exited, not yet reaped) has stopped,
+# although kill -0, and so pg_ctl status, still sees it.
+postgres_running() {
+  local pid state
+  pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z && $state != X ]]
 }
 
 postgres_start() {
@@ -84,7 +95,10 @@ host    all       all   127.0.0.1/32  scram-sha-256
 EOF
   fi
 
-  if ! as_service_user postgres "$bin/pg_ctl" status -D "$dir/data" >/dev/null 2>&1; then
+  if ! postgres_running "$dir"; then
+    # Left by a server that was killed: its process is gone, so they are stale (and
+    # would name a zombie that the server's own check takes for a live postmaster).
+    rm -f "$dir/data/postmaster.pid" "$dir"/.s.PGSQL.*.lock
     as_service_user postgres "$bin/pg_ctl" start -D "$dir/data" -l "$log" -o "-p $port" -w -t 30 \
       >/dev/null 2>&1 || { fail_with_log "postgres did not start on port $port" "$log"; return 1; }
   fi
@@ -98,8 +112,10 @@ EOF
 }
 
 postgres_stop() {
-  local dir=$1 bin pid children
+  local dir=$1 bin pid
+  local -a children
   [[ -f $dir/data/postmaster.pid ]] || return 0
+  postgres_running "$dir" || { rm -f "$dir/data/postmaster.pid"; return 0; }
   bin=$(postgres_bindir) || return 1
   # fast: ends the sessions (a pooled connection would hold a "smart" shutdown forever).
   as_service_user postgres "$bin/pg_ctl" stop -D "$dir/data" -m fast -w -t 20 >/dev/null 2>&1 && return 0
@@ -107,8 +123,8 @@ postgres_stop() {
   # Last resort: the postmaster and its children, by pid.
   pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
   if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-    children=$(pgrep -P "$pid" || true)
-    kill -KILL "$pid" $children 2>/dev/null || true
+    mapfile -t children < <(pgrep -P "$pid" || true)
+    kill -KILL "$pid" "${children[@]}" 2>/dev/null || true
   fi
   rm -f "$dir/data/postmaster.pid"
 }

@@ -28,12 +28,36 @@ redis_url_encode() {
   printf '%s' "$out"
 }
 
+# True while PID runs; a zombie (exited, not yet reaped by init, which may reap late) has
+# stopped.
+redis_running() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z && $state != X ]]
+}
+
+# redis_stop_pidfile FILE [SECONDS]: SIGTERM, wait, SIGKILL if it lingers.
+redis_stop_pidfile() {
+  local file=$1 seconds=${2:-10} pid i
+  [[ -f $file ]] || return 0
+  pid=$(cat "$file" 2>/dev/null || true)
+  if [[ $pid =~ ^[0-9]+$ ]] && redis_running "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < seconds * 20; i++)); do
+      redis_running "$pid" || break
+      sleep 0.05
+    done
+    redis_running "$pid" && kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$file"
+}
+
 redis_start() {
   local dir=$1 port=$2 pid='' i
   local conf=$dir/redis.conf pidfile=$dir/redis.pid log=$dir/redis.log
   command -v redis-server >/dev/null 2>&1 ||
     { echo "service: redis-server is not installed (scripts/setup --tests installs it)" >&2; return 1; }
-  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  if [[ -f $pidfile ]] && redis_running "$(cat "$pidfile")"; then
     return 0  # already running from this directory
   fi
   # Something else on the port would answer the readiness check and hide our failure.
@@ -64,17 +88,17 @@ redis_start() {
       pid=$(cat "$pidfile")
     fi
     if [[ -n $pid ]]; then
-      kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; fail_with_log "redis-server on port $port exited at start" "$log"; return 1; }
+      redis_running "$pid" || { rm -f "$pidfile"; fail_with_log "redis-server on port $port exited at start" "$log"; return 1; }
       (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
     fi
     sleep 0.1
   done
-  stop_pidfile "$pidfile" 5
+  redis_stop_pidfile "$pidfile" 5
   fail_with_log "redis-server did not accept connections on port $port within 10 s" "$log"
 }
 
 redis_stop() {
-  stop_pidfile "$1/redis.pid" 10
+  redis_stop_pidfile "$1/redis.pid" 10
 }
 
 redis_url() {

@@ -83,16 +83,30 @@ void Feed::cache_failed(const kv::Unavailable& e) {
     log_.warn(e.what());
 }
 
+namespace {
+// Generations start from the clock (in microseconds), never from 0 or 1: if the cache
+// server holding the counter restarts, the counter starts again from a value no cached page
+// (some may survive on other nodes) was ever stored under.
+constexpr std::int64_t kFreshGenerationFloor = 1'000'000'000'000'000;  // year 2001 in µs
+std::int64_t fresh_generation() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
 std::int64_t Feed::generation_now() {
     try {
         auto v = cache_.get(kGenerationKey);
-        if (!v) return 0;
+        if (!v) {
+            cache_.add(kGenerationKey, std::to_string(fresh_generation()), std::chrono::seconds(0));
+            v = cache_.get(kGenerationKey);
+            if (!v) return -1;
+        }
         return std::stoll(*v);
     } catch (const kv::Unavailable& e) {
         cache_failed(e);
         return -1;
     } catch (const std::exception&) {
-        return 0;  // not a number: someone else's key; start from zero
+        return -1;  // not a number: treat as no usable cache rather than guess
     }
 }
 
@@ -298,7 +312,10 @@ asio::awaitable<void> Feed::invalidate() {
     }
     auto bump = [this] {
         try {
-            cache_.incr(kGenerationKey, 1, std::chrono::seconds(0));
+            // A counter that had vanished is recreated by incr from 1: replace it by a
+            // fresh one, so it cannot meet pages cached under its old numbers.
+            if (cache_.incr(kGenerationKey, 1, std::chrono::seconds(0)) < kFreshGenerationFloor)
+                cache_.set(kGenerationKey, std::to_string(fresh_generation()), std::chrono::seconds(0));
         } catch (const kv::Unavailable& e) {
             cache_failed(e);
         }

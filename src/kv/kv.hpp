@@ -34,10 +34,13 @@ public:
     // its first increment. Returns the new value. Throws std::invalid_argument when the
     // stored value is not an integer or the sum overflows.
     virtual std::int64_t incr(std::string_view key, std::int64_t delta, std::chrono::seconds ttl) = 0;
-    // Throws Unavailable when the store cannot be used.
+    // Throws Unavailable when the store cannot be used (for memcached://, when any of its
+    // servers cannot: the message names them). Takes at most about connect_timeout +
+    // timeout per server.
     virtual void check() = 0;
     // In-process store: calls are cheap enough to make on an I/O thread.
     virtual bool local() const { return false; }
+    // The URL with its effective options and without any password.
     virtual std::string describe() const = 0;
 };
 
@@ -53,8 +56,40 @@ struct MemoryOptions {
 // In-process store (what memory:// opens). Throws std::invalid_argument for max_entries 0.
 std::unique_ptr<Store> open_memory(MemoryOptions options = {});
 
-// memory:// or memory://?max_entries=N (more backends join in later levels). Throws
-// std::invalid_argument for an unknown or malformed URL.
+// Opens a store by URL. Throws std::invalid_argument naming what is wrong with an unknown
+// or malformed URL (never repeating the URL: it may hold a password). Opening does not
+// connect: a cache that is down at start-up makes calls fail, not the server.
+//
+//   memory://[?max_entries=N]
+//       In-process (one server only).
+//   memcached://host1:port1,host2:port2,...[?options]
+//       Several memcached servers (port defaults to 11211; [v6addr]:port for IPv6), keys
+//       spread by consistent hashing (ketama), binary protocol. Keys memcached cannot take
+//       (empty, over 250 bytes, spaces or control characters) are stored under a SHA-256
+//       name. incr takes only delta >= 0 (memcached counters are unsigned; a negative
+//       delta is std::invalid_argument). A dead server's keys fail; the other servers' keys
+//       keep working (servers are never ejected, so keys never move).
+//   redis://[[user]:password@]host[:port][/db][?options]
+//       One Redis server (port defaults to 6379, db to 0). AUTH password, or AUTH user
+//       password for an ACL user (Redis 6+), percent-encoded (anything but letters, digits
+//       and -._~ may be). SELECT db. No TLS (hiredis 0.14), no Cluster.
+//
+// Options of memcached:// and redis:// (defaults in brackets):
+//   timeout_ms=N          [100]  each request and its answer; also the wait for a pooled
+//                                connection when all are busy
+//   connect_timeout_ms=N  [100]  establishing a connection
+//   retry_ms=N            [1000] after a server fails, calls for it fail at once for this
+//                                long, then one call tries it again
+//   pool=N                [64]   most connections open at once
+// Every failure of a networked store (unreachable, timed out, refused, an error answer)
+// is Unavailable. A call waits at most for a pooled connection, a connect and its request
+// (each bounded by the timeouts above: about 100 ms when a server hangs, a few ms when it
+// refuses), and not at all while its server is marked down. Broken connections are closed
+// and replaced, so the store recovers by itself when the server is back.
 std::unique_ptr<Store> open(const std::string& url);
+
+// The server ("host:port") of a memcached:// URL on which the store keeps `key`: the
+// placement every process with the same server list (in any order) agrees on.
+std::string memcached_server_for(const std::string& url, std::string_view key);
 
 }  // namespace photoshare::kv

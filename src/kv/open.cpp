@@ -1,10 +1,11 @@
 // Chooses a store by URL. Error messages name only the scheme or the parameter, never the
-// whole URL: later schemes (redis://:password@host) carry secrets that must not be logged.
+// whole URL: redis://:password@host carries a secret that must not be logged.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
 #include "kv/kv.hpp"
+#include "kv/remote.hpp"
 
 namespace photoshare::kv {
 
@@ -66,11 +67,17 @@ std::unique_ptr<Store> open(const std::string& url) {
     if (scheme == "memory") {
         return open_memory(parse_memory(std::string_view(url).substr(sep + 3)));
     }
-    if (scheme == "memcached" || scheme == "redis") {
-        throw std::invalid_argument("kv scheme '" + scheme +
-                                    "://' is not built yet (memcached:// and redis:// come later)");
+    const std::string_view rest = std::string_view(url).substr(sep + 3);
+    if (scheme == "memcached") {
+        return detail::open_memcached(detail::parse_memcached_url(rest));
     }
-    throw std::invalid_argument("unknown kv scheme '" + scheme + "://' (known: memory://)");
+    if (scheme == "redis") {
+        return detail::open_redis(detail::parse_redis_url(rest));
+    }
+    if (scheme == "rediss") {
+        throw std::invalid_argument("kv scheme 'rediss://' (Redis over TLS) is not supported: hiredis 0.14 has no TLS");
+    }
+    throw std::invalid_argument("unknown kv scheme '" + scheme + "://' (known: memory://, memcached://, redis://)");
 }
 
 }  // namespace photoshare::kv

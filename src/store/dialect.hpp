@@ -46,5 +46,7 @@ std::string with_placeholders(std::string_view sql, Placeholders style);
 
 // One per backend built in: to add one, define its dialect in dialect_<name>.cpp.
 const Dialect& sqlite_dialect();
+const Dialect& postgresql_dialect();
+const Dialect& mysql_dialect();  // MySQL and MariaDB
 
 }  // namespace photoshare::store

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "store/dialect.hpp"
+#include "store/mysql.hpp"
+#include "store/postgresql.hpp"
 #include "store/repository.hpp"
 #include "store/sql_repository.hpp"
 #include "store/sqlite.hpp"
@@ -47,11 +49,33 @@ std::unique_ptr<Repository> open_sqlite(std::string_view rest, const Options& op
     return repository;
 }
 
+// Network databases are not contacted here: the first use (migrate(), at start-up) does,
+// and a database that is down then comes back is simply used from then on.
+std::unique_ptr<Repository> open_postgresql(const std::string& url, const Options& options) {
+    auto settings = std::make_shared<const PostgresSettings>(postgres_settings(url, options));
+    std::string description = settings->description;
+    return make_sql_repository(
+        postgresql_dialect(), [settings] { return connect_postgres(*settings); }, options, std::move(description));
+}
+
+std::unique_ptr<Repository> open_mysql(const std::string& url, const Options& options) {
+    auto settings = std::make_shared<const MysqlSettings>(mysql_settings(url, options));
+    if (settings->database.empty()) {
+        throw std::invalid_argument("mysql URL names no database (mysql://user:password@host:port/dbname)");
+    }
+    std::string description = settings->description;
+    return make_sql_repository(
+        mysql_dialect(), [settings] { return connect_mysql(*settings); }, options, std::move(description));
+}
+
 }  // namespace
 
 std::unique_ptr<Repository> open(const std::string& url, const Options& options) {
     if (options.lock_timeout.count() < 0) {
         throw std::invalid_argument("store: the lock timeout cannot be negative");
+    }
+    if (options.statement_timeout.count() <= 0) {
+        throw std::invalid_argument("store: the statement timeout must be positive");
     }
     // Error messages name the scheme only: the rest of a URL may hold a password.
     const auto separator = url.find("://");
@@ -67,10 +91,16 @@ std::unique_ptr<Repository> open(const std::string& url, const Options& options)
     if (scheme == "sqlite") {
         return open_sqlite(rest, options);
     }
-    if (scheme == "postgresql" || scheme == "postgres" || scheme == "mysql" || scheme == "mariadb") {
-        throw std::invalid_argument("database URL scheme \"" + scheme + "\" is not built yet (supported: sqlite://)");
+    // The drivers want the scheme in lower case ("PostgreSQL://" is still a valid URL).
+    const std::string normalized = scheme + "://" + std::string(rest);
+    if (scheme == "postgresql" || scheme == "postgres") {
+        return open_postgresql(normalized, options);
     }
-    throw std::invalid_argument("unknown database URL scheme \"" + scheme + "\" (supported: sqlite://)");
+    if (scheme == "mysql" || scheme == "mariadb") {
+        return open_mysql(normalized, options);
+    }
+    throw std::invalid_argument("unknown database URL scheme \"" + scheme +
+                                "\" (supported: sqlite://, postgresql://, postgres://, mysql://, mariadb://)");
 }
 
 }  // namespace photoshare::store

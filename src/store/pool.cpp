@@ -20,11 +20,12 @@ Pool::Lease::~Lease() {
 }
 
 Pool::Pool(Factory factory, std::size_t size, std::chrono::milliseconds acquire_timeout,
-           std::string description)
+           std::string description, std::chrono::milliseconds validate_after)
     : factory_(std::move(factory)),
       size_(size),
       acquire_timeout_(acquire_timeout),
-      description_(std::move(description)) {
+      description_(std::move(description)),
+      validate_after_(validate_after) {
     if (size_ == 0) {
         throw std::invalid_argument("store: the connection pool needs at least one connection");
     }
@@ -36,31 +37,80 @@ Pool::Pool(Factory factory, std::size_t size, std::chrono::milliseconds acquire_
 }
 
 Pool::Lease Pool::acquire() {
+    const auto deadline = std::chrono::steady_clock::now() + acquire_timeout_;
     std::unique_lock lock(mutex_);
-    const bool available = returned_.wait_for(lock, acquire_timeout_, [this] {
-        return !idle_.empty() || open_ < size_;
-    });
-    if (!available) {
-        throw Unavailable("database busy: all " + std::to_string(size_) +
-                          " pooled connections stayed in use for " +
-                          std::to_string(acquire_timeout_.count()) + " ms (" + description_ + ")");
-    }
-    if (!idle_.empty()) {
-        auto connection = std::move(idle_.back());
-        idle_.pop_back();
-        return Lease(*this, std::move(connection));
-    }
-    // Opening can take a network round trip: reserve the slot, then open without the lock.
-    ++open_;
-    lock.unlock();
-    try {
-        return Lease(*this, factory_());
-    } catch (...) {
-        lock.lock();
-        --open_;
+    while (true) {
+        const bool available = returned_.wait_until(lock, deadline, [this] {
+            return !idle_.empty() || open_ < size_;
+        });
+        if (!available) {
+            throw Unavailable("database busy: all " + std::to_string(size_) +
+                              " pooled connections stayed in use for " +
+                              std::to_string(acquire_timeout_.count()) + " ms (" + description_ + ")");
+        }
+        if (!idle_.empty()) {
+            Idle idle = std::move(idle_.back());
+            idle_.pop_back();
+            lock.unlock();
+            // Checked without the lock: a round trip takes a while.
+            const bool round_trip =
+                idle.suspect || std::chrono::steady_clock::now() - idle.since >= validate_after_;
+            if (idle.connection->alive(round_trip)) {
+                return Lease(*this, std::move(idle.connection));
+            }
+            idle.connection.reset();  // dead: close it and look again
+            lock.lock();
+            --open_;
+            continue;
+        }
+        // Opening can take a network round trip (or a connect timeout): reserve the slot,
+        // then open without the lock.
+        if (unreachable_ && probing_) {
+            throw Unavailable(last_failure_ + " (another attempt to reconnect is under way)");
+        }
+        const bool probe = unreachable_;
+        probing_ = probing_ || probe;
+        ++open_;
         lock.unlock();
-        returned_.notify_one();
-        throw;
+        try {
+            auto connection = factory_();
+            lock.lock();
+            unreachable_ = false;
+            if (probe) {
+                probing_ = false;
+            }
+            lock.unlock();
+            return Lease(*this, std::move(connection));
+        } catch (const std::exception& e) {
+            lock.lock();
+            --open_;
+            if (probe) {
+                probing_ = false;
+            }
+            if (dynamic_cast<const Unavailable*>(&e) != nullptr) {
+                unreachable_ = true;
+                last_failure_ = e.what();
+            }
+            lock.unlock();
+            returned_.notify_one();
+            throw;
+        } catch (...) {
+            lock.lock();
+            --open_;
+            if (probe) {
+                probing_ = false;
+            }
+            lock.unlock();
+            returned_.notify_one();
+            throw;
+        }
+    }
+}
+
+void Pool::suspect_idle() {
+    std::lock_guard lock(mutex_);
+    for (Idle& idle : idle_) {
+        idle.suspect = true;
     }
 }
 
@@ -74,7 +124,7 @@ void Pool::give_back(std::unique_ptr<sql::Connection> connection) noexcept {
     {
         std::lock_guard lock(mutex_);
         if (reusable) {
-            idle_.push_back(std::move(connection));
+            idle_.push_back(Idle{std::move(connection), std::chrono::steady_clock::now(), false});
         } else {
             --open_;
         }

@@ -43,16 +43,28 @@ public:
         std::unique_ptr<sql::Connection> connection_;
     };
 
-    // description names the database in error messages; it must hold no secret.
+    // description names the database in error messages; it must hold no secret. A
+    // connection idle for validate_after or longer is pinged (a round trip) before it is
+    // lent out again; every idle connection is first checked without one (see
+    // sql::Connection::alive).
     Pool(Factory factory, std::size_t size, std::chrono::milliseconds acquire_timeout,
-         std::string description);
+         std::string description,
+         std::chrono::milliseconds validate_after = std::chrono::milliseconds(5000));
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
     // Every lease must have ended.
     ~Pool() = default;
 
     // Waits up to the acquire timeout for a free connection, then throws Unavailable.
+    // An idle connection that turns out dead is closed and another one is tried or opened,
+    // so a database restart costs callers nothing once the database is back. While the
+    // database cannot be reached, one caller at a time tries to open a connection; the
+    // others get Unavailable at once instead of each waiting for a connect timeout.
     Lease acquire();
+
+    // Makes the next lease of every connection now idle ask the server first: called when
+    // one connection was lost, since the others probably were too.
+    void suspect_idle();
 
     std::size_t size() const { return size_; }
     // Connections currently open, idle or leased.
@@ -61,15 +73,26 @@ public:
 private:
     void give_back(std::unique_ptr<sql::Connection> connection) noexcept;
 
+    struct Idle {
+        std::unique_ptr<sql::Connection> connection;
+        std::chrono::steady_clock::time_point since;
+        bool suspect = false;
+    };
+
     const Factory factory_;
     const std::size_t size_;
     const std::chrono::milliseconds acquire_timeout_;
     const std::string description_;
+    const std::chrono::milliseconds validate_after_;
 
     mutable std::mutex mutex_;
     std::condition_variable returned_;
-    std::vector<std::unique_ptr<sql::Connection>> idle_;
-    std::size_t open_ = 0;  // idle + leased + being opened
+    std::vector<Idle> idle_;  // the most recently returned last: lent out first
+    std::size_t open_ = 0;    // idle + leased + being opened
+    // Set when opening a connection failed, cleared when one opens again.
+    bool unreachable_ = false;
+    bool probing_ = false;  // a caller is trying to open one while unreachable_
+    std::string last_failure_;
 };
 
 }  // namespace photoshare::store

@@ -1,5 +1,5 @@
-// The database, seen by the application as one API. Every backend (SQLite now;
-// PostgreSQL and MySQL later) implements it with prepared statements only.
+// The database, seen by the application as one API. Every backend (SQLite, PostgreSQL,
+// MySQL/MariaDB) implements it with prepared statements only.
 // Calls block: run them on the worker pool.
 #pragma once
 
@@ -100,14 +100,26 @@ struct Options {
     int pool_size = 8;
     std::chrono::milliseconds acquire_timeout{5000};
     // How long a write waits for another writer's lock (in this or another process)
-    // before Unavailable. SQLite: the busy timeout.
+    // before Unavailable. SQLite: the busy timeout. PostgreSQL: lock_timeout. MySQL:
+    // innodb_lock_wait_timeout and lock_wait_timeout (whole seconds, at least 1).
     std::chrono::milliseconds lock_timeout{5000};
+    // Network databases only: the longest one statement may run on the server before it
+    // is cancelled (Unavailable); MySQL counts it in whole seconds, at least 1. The client
+    // gives up a couple of seconds later on its own, so a server that stopped answering
+    // cannot hold a worker thread for longer.
+    std::chrono::milliseconds statement_timeout{10000};
 };
 
-// sqlite:///absolute/path.db or sqlite://relative/path.db (relative to the working
-// directory; the file and its directory are created when missing). postgresql:// and
-// mysql:// join in later levels and are refused as "not built yet" until then.
-// Throws std::invalid_argument for an unknown or malformed URL, Unavailable when it cannot open.
+// The database URLs:
+//   sqlite:///absolute/path.db or sqlite://relative/path.db (relative to the working
+//     directory; the file and its directory are created when missing);
+//   postgresql://user:password@host:port/dbname?connect_timeout=3&sslmode=... (also
+//     postgres://): libpq's own URI syntax, with any of its parameters;
+//   mysql://user:password@host:port/dbname?connect_timeout=3 (also mariadb://); see
+//     mysql.hpp for the parameters.
+// Network databases are connected to on first use (migrate(), usually), not here.
+// Throws std::invalid_argument for an unknown or malformed URL (the message never repeats
+// the password), Unavailable when it cannot open.
 std::unique_ptr<Repository> open(const std::string& url, const Options& options);
 
 }  // namespace photoshare::store

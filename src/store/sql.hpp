@@ -3,6 +3,7 @@
 // spliced into a statement. Internal to store/; the application sees Repository.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
@@ -10,6 +11,8 @@
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "store/repository.hpp"
 
 namespace photoshare::store::sql {
 
@@ -35,6 +38,29 @@ public:
 class UniqueViolation : public ConstraintViolation {
 public:
     using ConstraintViolation::ConstraintViolation;
+};
+
+// The connection to the server broke (the server restarted or went away, the network
+// failed); the connection is unhealthy from then on, and the pool replaces it.
+class ConnectionLost : public Unavailable {
+public:
+    ConnectionLost(const std::string& what, bool outcome_unknown)
+        : Unavailable(what), outcome_unknown_(outcome_unknown) {}
+    // False when the server cannot have committed anything of the failed work: nothing was
+    // sent (the connection was found dead first), or the work was inside a transaction
+    // that the server rolls back when it loses the connection. True after an autocommit
+    // statement or a COMMIT whose answer never came: repeating such work may do it twice.
+    bool outcome_unknown() const noexcept { return outcome_unknown_; }
+
+private:
+    bool outcome_unknown_;
+};
+
+// The server rolled the work back to break a deadlock (or a serialization failure):
+// nothing of it was kept, and trying again is the documented cure.
+class Conflict : public Unavailable {
+public:
+    using Unavailable::Unavailable;
 };
 
 enum class TxKind {
@@ -72,6 +98,16 @@ public:
     // False once the connection is known to be unusable (lost, I/O error) or is left inside
     // a transaction; the pool then closes it instead of handing it out again.
     virtual bool healthy() const noexcept = 0;
+
+    // Asked by the pool before it lends an idle connection out again: false when it is
+    // unhealthy or the server has gone from under it (restarted, timed the session out).
+    // Without round_trip a driver only looks at what it already has (a closed socket);
+    // with it, it also asks the server (the connection was idle long enough for a silent
+    // failure to be likely). Drivers without a server (SQLite) answer healthy().
+    virtual bool alive(bool round_trip) noexcept {
+        (void)round_trip;
+        return healthy();
+    }
 };
 
 // Rolls back unless commit() was reached, so an exception half-way through a batch leaves

@@ -100,6 +100,12 @@ Photo photo_from(const sql::Row& row) {
     };
 }
 
+// Whether an operation may be run again on a fresh connection after the first one broke.
+enum class Retry {
+    always,           // reads and idempotent writes (an upsert, a delete by key)
+    unless_committed, // everything else: only when the server cannot have committed it
+};
+
 class SqlRepository final : public Repository {
 public:
     SqlRepository(const Dialect& dialect, Pool::Factory connect, const Options& options,
@@ -110,32 +116,36 @@ public:
           pool_(std::move(connect), static_cast<std::size_t>(std::max(options.pool_size, 0)),
                 options.acquire_timeout, description_) {}
 
+    // Every migration re-reads the version under the migration lock, so running it again
+    // after a lost connection is safe (MySQL's DDL steps are each re-runnable).
     void migrate() override {
-        auto connection = pool_.acquire();
-        store::migrate(*connection, dialect_);
+        with_connection(Retry::always, [&](sql::Connection& connection) { store::migrate(connection, dialect_); });
     }
 
     int schema_version() override {
-        auto connection = pool_.acquire();
-        return store::schema_version(*connection, dialect_);
+        return with_connection(Retry::always, [&](sql::Connection& connection) {
+            return store::schema_version(connection, dialect_);
+        });
     }
 
     std::optional<User> create_user(const std::string& username, const std::string& password_hash) override {
         const std::int64_t created_at = now_seconds();
         const std::array<Value, 4> row{username, username_key(username), password_hash, created_at};
-        auto connection = pool_.acquire();
-        try {
-            const std::int64_t id = connection->insert(sql_.insert_user, row);
-            return User{.id = id, .username = username, .password_hash = password_hash, .created_at = created_at};
-        } catch (const sql::UniqueViolation&) {
-            return std::nullopt;  // the name (in any letter case) is taken
-        }
+        return with_connection(Retry::unless_committed, [&](sql::Connection& connection) -> std::optional<User> {
+            try {
+                const std::int64_t id = connection.insert(sql_.insert_user, row);
+                return User{.id = id, .username = username, .password_hash = password_hash, .created_at = created_at};
+            } catch (const sql::UniqueViolation&) {
+                return std::nullopt;  // the name (in any letter case) is taken
+            }
+        });
     }
 
     std::optional<User> find_user(const std::string& username) override {
         const std::array<Value, 1> key{username_key(username)};
-        auto connection = pool_.acquire();
-        const sql::Rows rows = connection->query(sql_.find_user, key);
+        const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+            return connection.query(sql_.find_user, key);
+        });
         if (rows.empty()) {
             return std::nullopt;
         }
@@ -151,16 +161,123 @@ public:
         if (photos.empty()) {
             return stored;
         }
-        stored.reserve(photos.size());
         const std::int64_t created_at = now_seconds();
-        auto connection = pool_.acquire();
-        sql::Transaction transaction(*connection, sql::TxKind::write);
+        // A retry starts from scratch: the server rolled the first attempt back.
+        return with_connection(Retry::unless_committed, [&](sql::Connection& connection) {
+            return insert_batch(connection, photos, created_at);
+        });
+    }
+
+    std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) override {
+        if (limit < 0) {
+            // Several databases read a negative LIMIT as "no limit": refuse it outright.
+            throw std::invalid_argument("store: a photo limit cannot be negative");
+        }
+        std::vector<Photo> photos;
+        if (limit == 0) {
+            return photos;
+        }
+        // One statement for both cases: no cursor means "before the end of time".
+        const std::array<Value, 2> params{before.value_or(std::numeric_limits<std::int64_t>::max()),
+                                          std::int64_t{limit}};
+        const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+            return connection.query(sql_.latest_photos, params);
+        });
+        photos.reserve(rows.size());
+        for (const sql::Row& row : rows) {
+            photos.push_back(photo_from(row));
+        }
+        return photos;
+    }
+
+    std::optional<Photo> find_photo(const std::string& id) override {
+        const std::array<Value, 1> key{id};
+        const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+            return connection.query(sql_.find_photo, key);
+        });
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        return photo_from(rows.front());
+    }
+
+    bool delete_photo(const std::string& id, std::int64_t user_id) override {
+        const std::array<Value, 2> key{id, user_id};
+        // Not idempotent in its answer: a repeat after an unseen commit would say "false".
+        return with_connection(Retry::unless_committed, [&](sql::Connection& connection) {
+            return connection.execute(sql_.delete_photo, key) > 0;
+        });
+    }
+
+    std::vector<std::string> all_photo_ids() override {
+        const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+            return connection.query(sql_.all_photo_ids, {});
+        });
+        std::vector<std::string> ids;
+        ids.reserve(rows.size());
+        for (const sql::Row& row : rows) {
+            ids.push_back(as_text(row.at(0)));
+        }
+        return ids;
+    }
+
+    void put_session(const Session& session) override {
+        const std::array<Value, 5> row{session.id_hash, session.user_id, session.username,
+                                       session.csrf_token, session.expires_at};
+        with_connection(Retry::always, [&](sql::Connection& connection) {
+            connection.execute(dialect_.upsert_session, row);
+        });
+    }
+
+    std::optional<Session> find_session(const std::string& id_hash, std::int64_t now) override {
+        const std::array<Value, 2> key{id_hash, now};
+        const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+            return connection.query(sql_.find_session, key);
+        });
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        const sql::Row& row = rows.front();
+        return Session{.id_hash = as_text(row.at(0)),
+                       .user_id = as_int(row.at(1)),
+                       .username = as_text(row.at(2)),
+                       .csrf_token = as_text(row.at(3)),
+                       .expires_at = as_int(row.at(4))};
+    }
+
+    void delete_session(const std::string& id_hash) override {
+        const std::array<Value, 1> key{id_hash};
+        with_connection(Retry::always, [&](sql::Connection& connection) {
+            connection.execute(sql_.delete_session, key);
+        });
+    }
+
+    int purge_expired_sessions(std::int64_t now) override {
+        const std::array<Value, 1> cutoff{now};
+        // Repeatable: a repeat after an unseen commit only counts fewer rows.
+        return with_connection(Retry::always, [&](sql::Connection& connection) {
+            return static_cast<int>(connection.execute(sql_.purge_sessions, cutoff));
+        });
+    }
+
+    void ping() override {
+        with_connection(Retry::always, [&](sql::Connection& connection) { connection.query(dialect_.ping, {}); });
+    }
+
+    std::string describe() const override { return description_; }
+
+private:
+    std::vector<Photo> insert_batch(sql::Connection& connection, std::span<const NewPhoto> photos,
+                                    std::int64_t created_at) {
+        std::vector<Photo> stored;
+        stored.reserve(photos.size());
+        sql::Transaction transaction(connection, sql::TxKind::write);
         std::map<std::int64_t, std::string> usernames;  // a batch usually has one owner
         for (const NewPhoto& photo : photos) {
             auto owner = usernames.find(photo.user_id);
             if (owner == usernames.end()) {
                 const std::array<Value, 1> id{photo.user_id};
-                const sql::Rows rows = connection->query(sql_.username_of, id);
+                const sql::Rows rows = connection.query(sql_.username_of, id);
                 if (rows.empty()) {
                     throw sql::ConstraintViolation("store: no user with id " + std::to_string(photo.user_id));
                 }
@@ -172,7 +289,7 @@ public:
                                            photo.bytes,        created_at};
             std::int64_t seq = 0;
             try {
-                seq = connection->insert(sql_.insert_photo, row);
+                seq = connection.insert(sql_.insert_photo, row);
             } catch (const sql::UniqueViolation&) {
                 throw sql::UniqueViolation("store: photo id \"" + photo.id + "\" is already taken");
             }
@@ -191,96 +308,31 @@ public:
         return stored;
     }
 
-    std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) override {
-        if (limit < 0) {
-            // Several databases read a negative LIMIT as "no limit": refuse it outright.
-            throw std::invalid_argument("store: a photo limit cannot be negative");
+    // Runs work on a pooled connection. When the connection turns out to have been lost
+    // (typically: the server restarted while it sat idle), the work runs once more on a
+    // fresh one, if retry allows; when the server rolled the work back to break a
+    // deadlock, it runs again up to twice. Anything else reaches the caller.
+    template <typename Work>
+    auto with_connection(Retry retry, Work&& work) -> decltype(work(std::declval<sql::Connection&>())) {
+        int lost = 0;
+        int conflicts = 0;
+        while (true) {
+            auto connection = pool_.acquire();
+            try {
+                return work(*connection);
+            } catch (const sql::ConnectionLost& e) {
+                if (++lost > 1 || (retry == Retry::unless_committed && e.outcome_unknown())) {
+                    throw;
+                }
+                pool_.suspect_idle();
+            } catch (const sql::Conflict&) {
+                if (++conflicts > 2) {
+                    throw;
+                }
+            }
         }
-        std::vector<Photo> photos;
-        if (limit == 0) {
-            return photos;
-        }
-        // One statement for both cases: no cursor means "before the end of time".
-        const std::array<Value, 2> params{before.value_or(std::numeric_limits<std::int64_t>::max()),
-                                          std::int64_t{limit}};
-        auto connection = pool_.acquire();
-        const sql::Rows rows = connection->query(sql_.latest_photos, params);
-        photos.reserve(rows.size());
-        for (const sql::Row& row : rows) {
-            photos.push_back(photo_from(row));
-        }
-        return photos;
     }
 
-    std::optional<Photo> find_photo(const std::string& id) override {
-        const std::array<Value, 1> key{id};
-        auto connection = pool_.acquire();
-        const sql::Rows rows = connection->query(sql_.find_photo, key);
-        if (rows.empty()) {
-            return std::nullopt;
-        }
-        return photo_from(rows.front());
-    }
-
-    bool delete_photo(const std::string& id, std::int64_t user_id) override {
-        const std::array<Value, 2> key{id, user_id};
-        auto connection = pool_.acquire();
-        return connection->execute(sql_.delete_photo, key) > 0;
-    }
-
-    std::vector<std::string> all_photo_ids() override {
-        auto connection = pool_.acquire();
-        const sql::Rows rows = connection->query(sql_.all_photo_ids, {});
-        std::vector<std::string> ids;
-        ids.reserve(rows.size());
-        for (const sql::Row& row : rows) {
-            ids.push_back(as_text(row.at(0)));
-        }
-        return ids;
-    }
-
-    void put_session(const Session& session) override {
-        const std::array<Value, 5> row{session.id_hash, session.user_id, session.username,
-                                       session.csrf_token, session.expires_at};
-        auto connection = pool_.acquire();
-        connection->execute(dialect_.upsert_session, row);
-    }
-
-    std::optional<Session> find_session(const std::string& id_hash, std::int64_t now) override {
-        const std::array<Value, 2> key{id_hash, now};
-        auto connection = pool_.acquire();
-        const sql::Rows rows = connection->query(sql_.find_session, key);
-        if (rows.empty()) {
-            return std::nullopt;
-        }
-        const sql::Row& row = rows.front();
-        return Session{.id_hash = as_text(row.at(0)),
-                       .user_id = as_int(row.at(1)),
-                       .username = as_text(row.at(2)),
-                       .csrf_token = as_text(row.at(3)),
-                       .expires_at = as_int(row.at(4))};
-    }
-
-    void delete_session(const std::string& id_hash) override {
-        const std::array<Value, 1> key{id_hash};
-        auto connection = pool_.acquire();
-        connection->execute(sql_.delete_session, key);
-    }
-
-    int purge_expired_sessions(std::int64_t now) override {
-        const std::array<Value, 1> cutoff{now};
-        auto connection = pool_.acquire();
-        return static_cast<int>(connection->execute(sql_.purge_sessions, cutoff));
-    }
-
-    void ping() override {
-        auto connection = pool_.acquire();
-        connection->query(dialect_.ping, {});
-    }
-
-    std::string describe() const override { return description_; }
-
-private:
     const Dialect& dialect_;
     const Statements sql_;
     const std::string description_;

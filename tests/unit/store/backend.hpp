@@ -1,7 +1,8 @@
 // What the repository contract suite needs from a backend: a fresh, empty database per
-// test. SQLite provides one in test_sqlite_repository.cpp; PostgreSQL and MariaDB will
-// provide theirs (a database created on a test server and dropped afterwards) and
-// instantiate the same suite.
+// test. SQLite provides one in test_sqlite_repository.cpp (a file in a temporary
+// directory); PostgreSQL and MariaDB in test_postgresql_repository.cpp and
+// test_mysql_repository.cpp (a schema, or a database, made on a server the tests start
+// themselves, see test_server.hpp, and dropped afterwards). Each instantiates the suite.
 #pragma once
 
 #include <gtest/gtest.h>

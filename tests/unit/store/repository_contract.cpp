@@ -132,6 +132,89 @@ TEST_P(RepositoryContract, StoresHostileUsernamesVerbatim) {
     EXPECT_TRUE(repo->find_user("after").has_value());
 }
 
+// The repository stores bytes. Only ASCII letters fold for uniqueness; everything else is
+// compared exactly, byte for byte, on every backend (no collation, no normalisation, no
+// trimming), so the application's own username rules decide what is allowed.
+TEST_P(RepositoryContract, UsernamesAreBytesFoldedOnlyForAsciiLetters) {
+    auto repo = open_migrated();
+    const std::string e_acute = "\xc3\xa9";        // U+00E9, precomposed
+    const std::string e_combining = "e\xcc\x81";   // e + U+0301
+    const std::vector<std::string> distinct{
+        "\xc3\x89l\xc3\xa8ve",        // Élève
+        "\xc3\xa9l\xc3\xa8ve",        // élève: only ASCII letters fold
+        "caf" + e_acute,
+        "caf" + e_combining,           // the same text to a human, other bytes
+        "stra\xc3\x9f" "e",             // straße
+        "STRASSE",
+        "alice",
+        "alice ",                      // trailing space is significant
+        " alice",
+        "\xf0\x9f\x99\x82",             // a 4-byte UTF-8 emoji
+        "\xff\xfe not UTF-8 \x80",     // not text at all
+    };
+    for (const std::string& name : distinct) {
+        const auto created = repo->create_user(name, "h:" + name);
+        ASSERT_TRUE(created.has_value()) << "could not create [" << name << "]";
+    }
+    for (const std::string& name : distinct) {
+        const auto found = repo->find_user(name);
+        ASSERT_TRUE(found.has_value()) << name;
+        EXPECT_EQ(found->username, name);
+        EXPECT_EQ(found->password_hash, "h:" + name);
+    }
+    // ASCII letters inside a non-ASCII name still fold; the rest must match exactly.
+    EXPECT_FALSE(repo->create_user("\xc3\xa9L\xc3\xa8VE", "h").has_value());  // élève with L, V, E upper
+    const auto folded = repo->find_user("CAF" + e_acute);
+    ASSERT_TRUE(folded.has_value());
+    EXPECT_EQ(folded->username, "caf" + e_acute);
+    EXPECT_FALSE(repo->find_user("\xc3\x89L\xc3\x88VE").has_value());  // ÉLÈVE: É, È do not fold
+    EXPECT_FALSE(repo->find_user("alice  ").has_value());
+    EXPECT_FALSE(repo->find_user("\xff\xfe not UTF-8").has_value());
+}
+
+// Every column, not just the username, takes any bytes and gives them back unchanged.
+TEST_P(RepositoryContract, StoresHostileValuesInEveryColumnVerbatim) {
+    auto repo = open_migrated();
+    const std::vector<std::string> hostile{
+        "x'); DROP TABLE photos; --",
+        "'; DELETE FROM users WHERE '1'='1",
+        "\\'\\\"`",
+        "?", "$1", "%s%n", "' || pg_sleep(5) || '", "' AND SLEEP(5) AND '",
+        std::string("a\0b", 3),
+        "\xff\xfe",
+    };
+    int n = 0;
+    for (const std::string& value : hostile) {
+        const std::string tag = std::to_string(n++);
+        const auto user = repo->create_user("u" + tag + value, value);
+        ASSERT_TRUE(user.has_value()) << tag;
+        EXPECT_EQ(repo->find_user("u" + tag + value)->password_hash, value) << tag;
+
+        const auto stored = repo->insert_photos(std::vector<NewPhoto>{new_photo("p" + tag + value, user->id)});
+        ASSERT_EQ(stored.size(), 1u);
+        const auto photo = repo->find_photo("p" + tag + value);
+        ASSERT_TRUE(photo.has_value()) << tag;
+        EXPECT_EQ(photo->id, "p" + tag + value);
+        EXPECT_EQ(photo->username, "u" + tag + value);
+
+        repo->put_session(Session{.id_hash = "s" + tag + value, .user_id = user->id, .username = "u" + tag + value,
+                                  .csrf_token = value, .expires_at = 4'000'000'000});
+        const auto session = repo->find_session("s" + tag + value, 1);
+        ASSERT_TRUE(session.has_value()) << tag;
+        EXPECT_EQ(session->csrf_token, value);
+        EXPECT_EQ(session->username, "u" + tag + value);
+
+        EXPECT_FALSE(repo->delete_photo("p" + tag + value, user->id + 1000));
+    }
+    EXPECT_EQ(repo->all_photo_ids().size(), hostile.size());
+    EXPECT_EQ(repo->latest_photos(std::nullopt, 100).size(), hostile.size());
+    for (std::size_t i = 0; i < hostile.size(); ++i) {
+        const std::string tag = std::to_string(i);
+        repo->delete_session("s" + tag + hostile[i]);
+        EXPECT_FALSE(repo->find_session("s" + tag + hostile[i], 1).has_value()) << tag;
+    }
+}
+
 // ---- photos ----
 
 TEST_P(RepositoryContract, InsertsABatchWithIncreasingSeq) {

@@ -26,18 +26,29 @@ public:
     void commit() override {}
     void rollback() noexcept override {}
     bool healthy() const noexcept override { return !broken; }
+    bool alive(bool round_trip) noexcept override {
+        (round_trip ? pinged : looked) += 1;
+        return !broken && !gone;
+    }
 
     const int serial;
     bool broken = false;
+    bool gone = false;  // the server dropped it while it sat in the pool
+    int looked = 0;     // alive(false) calls
+    int pinged = 0;     // alive(true) calls
 };
 
 // Counts the connections it opens and can be told to fail, like a database that is down.
 struct FakeDatabase {
     std::atomic<int> opened{0};
+    std::atomic<int> attempts{0};
     std::atomic<bool> down{false};
+    std::chrono::milliseconds connect_delay{0};
 
     Pool::Factory factory() {
         return [this]() -> std::unique_ptr<sql::Connection> {
+            ++attempts;
+            std::this_thread::sleep_for(connect_delay);
             if (down) {
                 throw Unavailable("fake database is down");
             }
@@ -178,6 +189,77 @@ TEST(Pool, ManyThreadsShareAFewConnections) {
     }
     EXPECT_LE(most.load(), 3);
     EXPECT_LE(db.opened.load(), 3);
+}
+
+TEST(Pool, AnIdleConnectionTheServerDroppedIsReplacedBeforeItIsLent) {
+    FakeDatabase db;
+    Pool pool(db.factory(), 2, 100ms, "fake");
+    FakeConnection* first = nullptr;
+    {
+        auto lease = pool.acquire();
+        first = &dynamic_cast<FakeConnection&>(*lease);
+    }
+    first->gone = true;  // e.g. the database restarted
+    auto lease = pool.acquire();
+    EXPECT_EQ(serial_of(lease), 2);
+    EXPECT_EQ(pool.open_count(), 1u);
+}
+
+TEST(Pool, OnlyAConnectionIdleForLongIsPinged) {
+    FakeDatabase db;
+    Pool pool(db.factory(), 1, 100ms, "fake", 200ms);
+    { auto lease = pool.acquire(); }
+    {
+        auto lease = pool.acquire();  // just returned: a look at the socket, no round trip
+        auto& connection = dynamic_cast<FakeConnection&>(*lease);
+        EXPECT_EQ(connection.looked, 1);
+        EXPECT_EQ(connection.pinged, 0);
+    }
+    std::this_thread::sleep_for(250ms);
+    auto lease = pool.acquire();
+    EXPECT_EQ(dynamic_cast<FakeConnection&>(*lease).pinged, 1);
+}
+
+TEST(Pool, SuspectIdleConnectionsArePingedBeforeTheirNextUse) {
+    FakeDatabase db;
+    Pool pool(db.factory(), 2, 100ms, "fake", 1h);
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+    }
+    pool.suspect_idle();
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    EXPECT_EQ(dynamic_cast<FakeConnection&>(*a).pinged, 1);
+    EXPECT_EQ(dynamic_cast<FakeConnection&>(*b).pinged, 1);
+}
+
+// While the database is unreachable, callers do not queue up behind connect timeouts:
+// one tries, the others hear at once that it is down.
+TEST(Pool, WhileTheDatabaseIsUnreachableOnlyOneCallerTriesToConnect) {
+    FakeDatabase db;
+    Pool pool(db.factory(), 4, 100ms, "fake");
+    db.down = true;
+    EXPECT_THROW(pool.acquire(), Unavailable);  // now known to be unreachable
+    db.connect_delay = 300ms;                   // the next attempt is slow, like a connect timeout
+    std::thread prober([&] { EXPECT_THROW(pool.acquire(), Unavailable); });
+    std::this_thread::sleep_for(50ms);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        pool.acquire();
+        ADD_FAILURE() << "expected Unavailable";
+    } catch (const Unavailable& e) {
+        EXPECT_NE(std::string(e.what()).find("fake database is down"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+    prober.join();
+    EXPECT_EQ(db.attempts, 2);
+    // Back up: the next caller connects, and so do the ones after it.
+    db.down = false;
+    db.connect_delay = 0ms;
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    EXPECT_EQ(pool.open_count(), 2u);
 }
 
 TEST(Pool, RejectsAnEmptyPool) {

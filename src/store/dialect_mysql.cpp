@@ -1,0 +1,92 @@
+// MySQL's and MariaDB's spelling of the schema and of the few statements that differ.
+#include <array>
+
+#include "store/dialect.hpp"
+
+namespace photoshare::store {
+namespace {
+
+// MySQL commits before and after every DDL statement, so a version cannot be applied in
+// one transaction as elsewhere. Instead each statement can run again: a server that died
+// half-way through a version leaves some tables made and the version unrecorded, and the
+// next migrate() (under GET_LOCK, see mysql.cpp) creates the rest and records it. Indexes
+// and foreign keys are declared inside CREATE TABLE for that reason (MySQL has no CREATE
+// INDEX IF NOT EXISTS).
+//
+// Strings are VARBINARY: stored and compared as bytes, exactly as SQLite and PostgreSQL
+// (BYTEA) do. A character column would compare with its collation instead: case and
+// accent folding, and trailing spaces ignored ("alice" = "alice ") under PAD SPACE
+// collations. The lengths are limits the application stays far below.
+constexpr std::array<std::string_view, 3> schema_v1{
+    // username_key: lower-cased by the repository (ASCII only, the same way for every
+    // dialect); it is what makes "Alice" and "alice" clash.
+    R"sql(CREATE TABLE IF NOT EXISTS users (
+        id            BIGINT          NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        username      VARBINARY(255)  NOT NULL,
+        username_key  VARBINARY(255)  NOT NULL,
+        password_hash VARBINARY(1024) NOT NULL,
+        created_at    BIGINT          NOT NULL,
+        UNIQUE KEY users_username_key (username_key)
+    ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+    // seq: InnoDB (MySQL 8, MariaDB 10.2.4 and later) never hands an AUTO_INCREMENT value
+    // out twice, even after a delete and a restart, which the paging cursor relies on.
+    R"sql(CREATE TABLE IF NOT EXISTS photos (
+        seq          BIGINT         NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        id           VARBINARY(255) NOT NULL,
+        user_id      BIGINT         NOT NULL,
+        width        INT            NOT NULL,
+        height       INT            NOT NULL,
+        thumb_width  INT            NOT NULL,
+        thumb_height INT            NOT NULL,
+        bytes        BIGINT         NOT NULL,
+        created_at   BIGINT         NOT NULL,
+        UNIQUE KEY photos_id (id),
+        KEY photos_user_id (user_id),
+        CONSTRAINT photos_user FOREIGN KEY (user_id) REFERENCES users (id)
+    ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+    R"sql(CREATE TABLE IF NOT EXISTS sessions (
+        id_hash    VARBINARY(255) NOT NULL PRIMARY KEY,
+        user_id    BIGINT         NOT NULL,
+        username   VARBINARY(255) NOT NULL,
+        csrf_token VARBINARY(255) NOT NULL,
+        expires_at BIGINT         NOT NULL,
+        KEY sessions_expires_at (expires_at),
+        KEY sessions_user_id (user_id),
+        CONSTRAINT sessions_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+};
+
+constexpr std::array<Migration, 1> migrations{
+    Migration{1, "users, photos, sessions", schema_v1},
+};
+
+constexpr Dialect dialect{
+    .name = "mysql",
+    .placeholders = Placeholders::question,
+    .returning = "",  // mysql_stmt_insert_id() reports the key (LAST_INSERT_ID())
+    .create_migrations_table = R"sql(CREATE TABLE IF NOT EXISTS schema_migrations (
+        version     INT          NOT NULL PRIMARY KEY,
+        description VARCHAR(255) NOT NULL,
+        applied_at  BIGINT       NOT NULL
+    ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+    .table_exists = "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    // VALUES(col) rather than MySQL 8.0.19's row alias, which MariaDB does not have.
+    .upsert_session = R"sql(INSERT INTO sessions (id_hash, user_id, username, csrf_token, expires_at)
+        VALUES (?, ?, ?, ?, ?)
+        ON DUPLICATE KEY UPDATE
+            user_id = VALUES(user_id),
+            username = VALUES(username),
+            csrf_token = VALUES(csrf_token),
+            expires_at = VALUES(expires_at))sql",
+    // A round trip to the server is the point: the client library alone proves nothing.
+    .ping = "SELECT 1",
+    .migrations = migrations,
+};
+
+}  // namespace
+
+const Dialect& mysql_dialect() {
+    return dialect;
+}
+
+}  // namespace photoshare::store

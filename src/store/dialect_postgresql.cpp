@@ -1,0 +1,86 @@
+// PostgreSQL's spelling of the schema and of the few statements that differ between databases.
+#include <array>
+
+#include "store/dialect.hpp"
+
+namespace photoshare::store {
+namespace {
+
+// Text the application gives is stored as BYTEA: the repository keeps bytes exactly as
+// given, like SQLite does, whereas TEXT refuses NUL bytes and anything that is not valid
+// UTF-8 (a username, a cookie's hash, a photo id from a URL are all somebody's input). A
+// DBA reads them with convert_from(column, 'UTF8'). Equality and ordering of BYTEA are
+// bytewise, so the unique keys mean exactly what they mean in SQLite.
+constexpr std::array<std::string_view, 6> schema_v1{
+    // username_key: lower-cased by the repository (ASCII only, the same way for every
+    // dialect); it is what makes "Alice" and "alice" clash.
+    R"sql(CREATE TABLE users (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        username      BYTEA  NOT NULL,
+        username_key  BYTEA  NOT NULL UNIQUE,
+        password_hash BYTEA  NOT NULL,
+        created_at    BIGINT NOT NULL
+    ))sql",
+    // seq: an identity never hands a value out twice, even after a delete or a rollback,
+    // which the paging cursor relies on. The front page walks its primary key backwards.
+    R"sql(CREATE TABLE photos (
+        seq          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id           BYTEA   NOT NULL UNIQUE,
+        user_id      BIGINT  NOT NULL REFERENCES users (id),
+        width        INTEGER NOT NULL,
+        height       INTEGER NOT NULL,
+        thumb_width  INTEGER NOT NULL,
+        thumb_height INTEGER NOT NULL,
+        bytes        BIGINT  NOT NULL,
+        created_at   BIGINT  NOT NULL
+    ))sql",
+    // Foreign keys are not indexed by themselves; without it deleting a user scans photos.
+    "CREATE INDEX photos_user_id ON photos (user_id)",
+    R"sql(CREATE TABLE sessions (
+        id_hash    BYTEA  NOT NULL PRIMARY KEY,
+        user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        username   BYTEA  NOT NULL,
+        csrf_token BYTEA  NOT NULL,
+        expires_at BIGINT NOT NULL
+    ))sql",
+    // For purging expired sessions without reading every session.
+    "CREATE INDEX sessions_expires_at ON sessions (expires_at)",
+    "CREATE INDEX sessions_user_id ON sessions (user_id)",
+};
+
+constexpr std::array<Migration, 1> migrations{
+    Migration{1, "users, photos, sessions", schema_v1},
+};
+
+constexpr Dialect dialect{
+    .name = "postgresql",
+    .placeholders = Placeholders::numbered,
+    .returning = " RETURNING ",
+    // Runs under the migration lock (pg_advisory_xact_lock, see postgresql.cpp): two
+    // concurrent CREATE TABLE IF NOT EXISTS could otherwise both try to create it.
+    .create_migrations_table = R"sql(CREATE TABLE IF NOT EXISTS schema_migrations (
+        version     INTEGER PRIMARY KEY,
+        description TEXT    NOT NULL,
+        applied_at  BIGINT  NOT NULL
+    ))sql",
+    // The schema the connection works in (search_path), as for every unqualified name here.
+    .table_exists = "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+    .upsert_session = R"sql(INSERT INTO sessions (id_hash, user_id, username, csrf_token, expires_at)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (id_hash) DO UPDATE SET
+            user_id = excluded.user_id,
+            username = excluded.username,
+            csrf_token = excluded.csrf_token,
+            expires_at = excluded.expires_at)sql",
+    // A round trip to the server is the point: the client library alone proves nothing.
+    .ping = "SELECT 1",
+    .migrations = migrations,
+};
+
+}  // namespace
+
+const Dialect& postgresql_dialect() {
+    return dialect;
+}
+
+}  // namespace photoshare::store

@@ -1,0 +1,552 @@
+// Levels 1 and 4 through HAProxy with three photoshare servers, on PostgreSQL + memcached (three
+// nodes) and on MariaDB + Redis: one stack per backend pair, started with scripts/stack, shared
+// by the tests of its suite. Each test makes its own users and photos and leaves every server
+// running (a test that stops one starts it again; SetUp does too).
+#include "stack.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <regex>
+#include <set>
+
+namespace {
+
+using namespace std::chrono_literals;
+using cluster::Clock;
+using cluster::Load;
+using cluster::Stack;
+using cluster::StackOptions;
+using itest::contains;
+using itest::eventually;
+using itest::HttpClient;
+using itest::Response;
+
+struct PostgresMemcached {
+    static constexpr const char* db = "postgres";
+    static constexpr const char* cache = "memcached";
+};
+struct MariadbRedis {
+    static constexpr const char* db = "mariadb";
+    static constexpr const char* cache = "redis";
+};
+
+struct BackendNames {
+    template <class T>
+    static std::string GetName(int) {
+        return std::string(T::db) + "_" + T::cache;
+    }
+};
+
+// A user registered and logged in through base_url, with a client that keeps its cookies.
+struct Account {
+    std::string username;
+    std::string csrf;
+    std::unique_ptr<HttpClient> http;
+};
+
+Account sign_up(const std::string& base_url) {
+    Account a;
+    a.username = itest::unique_username("cl");
+    a.http = std::make_unique<HttpClient>(base_url);
+    const std::string body = R"({"username":")" + a.username + R"(","password":")" + itest::kPassword + R"("})";
+    auto reg = a.http->post_json("/api/v1/users", body);
+    EXPECT_EQ(reg.status, 201) << reg.describe();
+    auto login = a.http->post_json("/api/v1/session", body);
+    EXPECT_EQ(login.status, 200) << login.describe();
+    if (login.status == 200) {
+        auto v = login.json();
+        if (v.is_object() && v.as_object().contains("csrf_token")) a.csrf = std::string(v.at("csrf_token").as_string());
+    }
+    return a;
+}
+
+struct Photo {
+    std::string id, url, thumbnail_url, page_url, uploaded_on;
+};
+
+// Uploads one generated PNG as account (through whatever base URL its client has).
+Photo upload(Account& a, int seed) {
+    auto res = a.http->upload("/api/v1/photos", {itest::Part::bytes(itest::make_png(320, 240, true, seed), "p.png", "image/png")},
+                              {{"X-CSRF-Token", a.csrf}});
+    EXPECT_EQ(res.status, 201) << res.describe();
+    Photo p;
+    p.uploaded_on = cluster::served_by_name(res);
+    auto v = res.json();
+    if (!v.is_object() || !v.as_object().contains("photos") || v.at("photos").as_array().empty()) return p;
+    const auto& o = v.at("photos").as_array()[0].as_object();
+    p.id = std::string(o.at("id").as_string());
+    p.url = std::string(o.at("url").as_string());
+    p.thumbnail_url = std::string(o.at("thumbnail_url").as_string());
+    p.page_url = std::string(o.at("page_url").as_string());
+    return p;
+}
+
+std::vector<std::string> ids_in(const Response& res) {
+    std::vector<std::string> ids;
+    auto v = res.json();
+    if (!v.is_object() || !v.as_object().contains("photos")) return ids;
+    for (const auto& p : v.at("photos").as_array()) ids.emplace_back(p.at("id").as_string());
+    return ids;
+}
+
+bool has(const std::vector<std::string>& ids, const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
+
+// The "request ..." id in a page's footer.
+std::string footer_request_id(const std::string& html) {
+    static const std::regex re(R"(· request ([^\s<]+))");
+    std::smatch m;
+    return std::regex_search(html, m, re) ? m[1].str() : std::string();
+}
+
+std::string footer_session(const std::string& html) {
+    static const std::regex re(R"(· session ([0-9a-f]+))");
+    std::smatch m;
+    return std::regex_search(html, m, re) ? m[1].str() : std::string();
+}
+
+template <class Backends>
+class ClusterTest : public ::testing::Test {
+protected:
+    static inline std::unique_ptr<Stack> stack_;
+    static inline std::string start_error_;
+
+    static void SetUpTestSuite() {
+        const auto started = Clock::now();
+        try {
+            stack_ = std::make_unique<Stack>(StackOptions{.level = 4, .servers = 3, .db = Backends::db, .cache = Backends::cache});
+            stack_->up();
+            std::cerr << "[cluster] " << Backends::db << " + " << Backends::cache << " stack up in "
+                      << std::chrono::duration<double>(Clock::now() - started).count() << " s at " << stack_->url() << " (" << stack_->dir()
+                      << ")\n";
+        } catch (const std::exception& e) {
+            start_error_ = e.what();
+        }
+    }
+    static void TearDownTestSuite() {
+        stack_.reset();
+        start_error_.clear();
+    }
+    void SetUp() override {
+        ASSERT_TRUE(stack_ && start_error_.empty()) << start_error_;
+        stack_->ensure_all_servers_up();
+    }
+    void TearDown() override {
+        if (HasFailure() && stack_) std::cerr << stack_->logs();
+    }
+    Stack& stack() { return *stack_; }
+    int servers() const { return stack_->options().servers; }
+    std::set<std::string> all_names() const {
+        std::set<std::string> names;
+        for (int n = 1; n <= servers(); ++n) names.insert(stack_->server_name(n));
+        return names;
+    }
+    // Every base URL a client can use: each server directly, then HAProxy.
+    std::vector<std::string> every_base_url() const {
+        std::vector<std::string> urls;
+        for (int n = 1; n <= servers(); ++n) urls.push_back(stack_->server_url(n));
+        urls.push_back(stack_->url());
+        return urls;
+    }
+};
+
+using BackendPairs = ::testing::Types<PostgresMemcached, MariadbRedis>;
+TYPED_TEST_SUITE(ClusterTest, BackendPairs, BackendNames);
+
+// Log in once; 60 requests through HAProxy reach every server, and none asks to log in again.
+TYPED_TEST(ClusterTest, OneLoginServesSixtyRequestsOnEveryServer) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.url());
+    ASSERT_FALSE(a.csrf.empty());
+    std::set<std::string> seen;
+    std::set<std::string> fingerprints;
+    for (int i = 0; i < 60; ++i) {
+        if (i % 2 == 0) {
+            auto res = a.http->get("/api/v1/session");
+            ASSERT_EQ(res.status, 200) << "request " << i << " was asked to log in again: " << res.describe();
+            EXPECT_EQ(std::string(res.json().at("username").as_string()), a.username);
+            seen.insert(cluster::served_by_name(res));
+        } else {
+            auto res = a.http->get("/");
+            ASSERT_EQ(res.status, 200) << res.describe();
+            EXPECT_TRUE(contains(res.body, "<strong>" + a.username + "</strong>")) << "request " << i << " shows no logged-in user";
+            EXPECT_FALSE(contains(res.body, "href=\"/login\"")) << "request " << i << " offers to log in";
+            fingerprints.insert(footer_session(res.body));
+            seen.insert(cluster::served_by_name(res));
+        }
+    }
+    EXPECT_EQ(seen, this->all_names()) << "not every server answered";
+    EXPECT_EQ(fingerprints.size(), 1u) << "the footer shows different sessions";
+    // The same cookie, sent to each server directly.
+    for (int n = 1; n <= this->servers(); ++n) {
+        a.http->set_base_url(stack.server_url(n));
+        auto res = a.http->get("/api/v1/session");
+        EXPECT_EQ(res.status, 200) << stack.server_name(n) << ": " << res.describe();
+        EXPECT_EQ(cluster::served_by_name(res), stack.server_name(n));
+    }
+}
+
+// An upload through HAProxy lands on one server; every server (and HAProxy) shows the photo
+// in the feed, on its page, and serves its files, byte for byte the same.
+TYPED_TEST(ClusterTest, UploadOnOneServerIsVisibleFromEveryServer) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.url());
+    auto photo = upload(a, 11);
+    ASSERT_FALSE(photo.id.empty());
+    EXPECT_TRUE(this->all_names().count(photo.uploaded_on)) << "X-Served-By of the upload: '" << photo.uploaded_on << "'";
+    std::string display, thumb;
+    for (const auto& base : this->every_base_url()) {
+        SCOPED_TRACE(base);
+        HttpClient c(base);
+        auto feed = c.get("/api/v1/photos?limit=100");
+        ASSERT_EQ(feed.status, 200) << feed.describe();
+        EXPECT_TRUE(has(ids_in(feed), photo.id)) << "the feed of " << cluster::served_by_name(feed) << " lacks the photo uploaded on "
+                                                 << photo.uploaded_on;
+        auto home = c.get("/");
+        ASSERT_EQ(home.status, 200);
+        EXPECT_TRUE(contains(home.body, photo.id)) << "the front page of " << cluster::served_by_name(home) << " lacks the photo";
+        auto one = c.get("/api/v1/photos/" + photo.id);
+        EXPECT_EQ(one.status, 200) << one.describe();
+        auto page = c.get(photo.page_url);
+        EXPECT_EQ(page.status, 200) << page.describe();
+        auto d = c.get(photo.url);
+        ASSERT_EQ(d.status, 200) << d.describe();
+        EXPECT_EQ(d.header("Content-Type"), "image/jpeg");
+        auto t = c.get(photo.thumbnail_url);
+        ASSERT_EQ(t.status, 200) << t.describe();
+        if (display.empty()) {
+            display = d.body;
+            thumb = t.body;
+        }
+        EXPECT_EQ(d.body, display) << "the display file differs on " << cluster::served_by_name(d);
+        EXPECT_EQ(t.body, thumb) << "the thumbnail differs on " << cluster::served_by_name(t);
+    }
+}
+
+// Level 4: the feed comes from the shared cache (X-Feed-Source, the footer); after an upload
+// the very next view on every server shows the photo, and the database computes the new feed
+// about once, not once per server.
+TYPED_TEST(ClusterTest, FeedComesFromTheCacheAndTheNextViewAfterAnUploadShowsThePhoto) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.url());
+    upload(a, 21);  // a known state change before the warm-up
+
+    for (int n = 1; n <= this->servers(); ++n) {
+        HttpClient c(stack.server_url(n));
+        c.get("/api/v1/photos");
+        auto res = c.get("/api/v1/photos");
+        ASSERT_EQ(res.status, 200) << res.describe();
+        EXPECT_EQ(res.header("X-Feed-Source"), "cache") << stack.server_name(n) << " on a second view";
+        auto home = c.get("/");
+        ASSERT_EQ(home.status, 200);
+        EXPECT_TRUE(contains(home.body, "feed from cache")) << stack.server_name(n) << "'s footer does not say 'feed from cache'";
+    }
+
+    auto misses = [&] {
+        double sum = 0;
+        for (int n = 1; n <= this->servers(); ++n) {
+            HttpClient c(stack.server_url(n));
+            sum += cluster::metric(c.get("/metrics").body, "photoshare_feed_cache_requests_total", {"result=\"miss\""});
+        }
+        return sum;
+    };
+    const double misses_before = misses();
+
+    a.http->set_base_url(stack.url());
+    auto photo = upload(a, 22);
+    ASSERT_FALSE(photo.id.empty());
+    for (int n = 1; n <= this->servers(); ++n) {
+        HttpClient c(stack.server_url(n));
+        auto feed = c.get("/api/v1/photos");
+        ASSERT_EQ(feed.status, 200) << feed.describe();
+        EXPECT_TRUE(has(ids_in(feed), photo.id)) << "the first view on " << stack.server_name(n) << " after an upload on " << photo.uploaded_on
+                                                 << " lacks the photo (X-Feed-Source: " << feed.header("X-Feed-Source") << ")";
+        auto home = c.get("/");
+        EXPECT_TRUE(contains(home.body, photo.id)) << stack.server_name(n) << "'s front page lacks the new photo";
+        auto again = c.get("/api/v1/photos");
+        EXPECT_EQ(again.header("X-Feed-Source"), "cache") << stack.server_name(n);
+    }
+    HttpClient lb(stack.url());
+    EXPECT_TRUE(has(ids_in(lb.get("/api/v1/photos")), photo.id));
+    const double computed = misses() - misses_before;
+    EXPECT_GE(computed, 1);
+    EXPECT_LE(computed, 2) << "the new feed page was computed from the database " << computed << " times for " << this->servers()
+                           << " servers";
+}
+
+// kill -9 of one server under a steady GET load: HAProxy retries and redispatches, the client
+// sees no failure at all.
+TYPED_TEST(ClusterTest, KillNineOfOneServerUnderLoadFailsNoGet) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.url());
+    auto photo = upload(a, 31);
+    ASSERT_FALSE(photo.thumbnail_url.empty());
+
+    const pid_t victim = stack.server_pid(2);
+    ASSERT_TRUE(cluster::process_alive(victim));
+    Load load(stack.url(), {"/", photo.thumbnail_url}, 4);
+    ASSERT_TRUE(eventually([&] { return load.total() >= 200; }, 5s)) << load.summary();
+    std::this_thread::sleep_for(2s);  // a steady state first: every server busy
+    ASSERT_EQ(::kill(victim, SIGKILL), 0);
+    const auto killed_at = Clock::now();
+    const auto before_kill = load.total();
+    std::this_thread::sleep_for(8s);
+    load.stop();
+
+    EXPECT_TRUE(load.failures().empty()) << load.summary();
+    EXPECT_GT(load.total() - before_kill, 100u) << "the load stalled after the kill: " << load.summary();
+    auto served = load.served_by();
+    EXPECT_GT(served["web-1"], 0) << load.summary();
+    EXPECT_GT(served["web-3"], 0) << load.summary();
+    EXPECT_TRUE(eventually([&] { return stack.haproxy_states()["web-2"] == 0; }, 5s))
+        << "HAProxy still has web-2 up " << std::chrono::duration<double>(Clock::now() - killed_at).count() << " s after kill -9";
+    std::cerr << "[cluster] kill -9 under load: " << load.summary() << "\n";
+}
+
+// A server stopped on purpose (SIGTERM) under load drains: /readyz fails at once, HAProxy
+// takes it out during its shutdown_delay, it finishes what it has; no GET fails.
+TYPED_TEST(ClusterTest, StoppingOneServerUnderLoadDrainsItWithoutAFailedGet) {
+    auto& stack = this->stack();
+    Load load(stack.url(), {"/", "/api/v1/photos"}, 4);
+    ASSERT_TRUE(eventually([&] { return load.total() >= 200; }, 5s)) << load.summary();
+    const auto started = Clock::now();
+    auto res = stack.stack({"stop", "web-2"});
+    ASSERT_TRUE(res.ok()) << res.output;
+    const double took = std::chrono::duration<double>(Clock::now() - started).count();
+    const auto at_stop = load.total();
+    std::this_thread::sleep_for(1s);
+    load.stop();
+    EXPECT_TRUE(load.failures().empty()) << load.summary();
+    EXPECT_GT(load.total() - at_stop, 50u) << load.summary();
+    EXPECT_EQ(stack.haproxy_states()["web-2"], 0) << "HAProxy still has web-2 up after it stopped";
+    EXPECT_TRUE(contains(stack.server_log(2), "stopped")) << "web-2 did not stop cleanly";
+    EXPECT_GE(took, 1.5) << "web-2 stopped without waiting its shutdown_delay";
+    std::cerr << "[cluster] web-2 drained and stopped in " << took << " s; " << load.summary() << "\n";
+}
+
+// The cache servers stop under load: pages are still served (200, quickly) from the database;
+// they start again: the servers use the cache again by themselves. ("Using the cache": the
+// feed says X-Feed-Source: cache, /readyz says "ready" rather than "degraded", and no feed
+// lookup fails any more (photoshare_feed_cache_errors_total stands still). X-Feed-Source
+// alone cannot tell: while the cache is down the feed is kept in process for a second, and
+// that copy says "cache" too.)
+TYPED_TEST(ClusterTest, CacheServersStopAndStartUnderLoad) {
+    auto& stack = this->stack();
+    auto readiness = [&](int n) {
+        HttpClient c(stack.server_url(n));
+        auto v = c.get("/readyz").json();
+        return v.is_object() && v.as_object().contains("status") ? std::string(v.at("status").as_string()) : std::string("?");
+    };
+    auto cache_errors = [&](int n) {
+        HttpClient c(stack.server_url(n));
+        return cluster::metric(c.get("/metrics").body, "photoshare_feed_cache_errors_total");
+    };
+    // Served from the shared cache: ready, X-Feed-Source: cache, and no failed cache lookup
+    // across two views.
+    auto uses_cache = [&](int n) {
+        if (readiness(n) != "ready") return false;
+        HttpClient c(stack.server_url(n));
+        const double before = cache_errors(n);
+        if (c.get("/api/v1/photos").header("X-Feed-Source") != "cache") return false;
+        std::this_thread::sleep_for(1100ms);  // past the in-process copy kept while the cache is down
+        if (c.get("/api/v1/photos").header("X-Feed-Source") != "cache") return false;
+        return cache_errors(n) == before;
+    };
+    for (int n = 1; n <= this->servers(); ++n)
+        ASSERT_TRUE(eventually([&] { return uses_cache(n); }, 10s)) << stack.server_name(n) << " does not use the cache to begin with";
+
+    Load load(stack.url(), {"/", "/api/v1/photos", "/api/v1/photos?limit=3"}, 3);
+    ASSERT_TRUE(eventually([&] { return load.total() >= 50; }, 5s)) << load.summary();
+    auto res = stack.stack({"stop", "cache"});
+    ASSERT_TRUE(res.ok()) << res.output;
+    const auto stopped_at = Clock::now();
+    const auto at_stop = load.total();
+    std::vector<double> errors_at_stop;
+    for (int n = 1; n <= this->servers(); ++n) errors_at_stop.push_back(cache_errors(n));
+    std::this_thread::sleep_for(4s);
+    // Readiness says "degraded" but stays 200: every server stays in rotation.
+    for (int n = 1; n <= this->servers(); ++n) {
+        EXPECT_EQ(readiness(n), "degraded") << stack.server_name(n) << " with the cache down";
+        EXPECT_GT(cache_errors(n), errors_at_stop[static_cast<std::size_t>(n - 1)]) << stack.server_name(n) << " counts no cache failure";
+    }
+    const auto states = stack.haproxy_states();
+    EXPECT_EQ(states.size(), static_cast<std::size_t>(this->servers()));
+    for (const auto& [name, state] : states) EXPECT_EQ(state, 2) << name << " left the rotation while the cache is down";
+    EXPECT_GT(load.total() - at_stop, 30u) << "pages stalled while the cache is down: " << load.summary();
+
+    res = stack.stack({"start", "cache"});
+    ASSERT_TRUE(res.ok()) << res.output;
+    const auto restarted_at = Clock::now();
+    for (int n = 1; n <= this->servers(); ++n)
+        EXPECT_TRUE(eventually([&] { return uses_cache(n); }, 20s)) << stack.server_name(n) << " does not use the cache again after it restarted";
+    const double recovered = std::chrono::duration<double>(Clock::now() - restarted_at).count();
+    load.stop();
+    EXPECT_TRUE(load.failures().empty()) << load.summary();
+    EXPECT_LT(load.max_seconds(), 3.0) << "a request waited on the dead cache: " << load.summary();
+    std::cerr << "[cluster] cache down for " << std::chrono::duration<double>(restarted_at - stopped_at).count()
+              << " s, every server on the cache again " << recovered << " s after it restarted; " << load.summary() << "\n";
+}
+
+// The cache servers restart (losing everything, the feed generation too) after an upload that
+// some server has not seen yet: that server must not go back to a feed page it kept from
+// before the upload.
+TYPED_TEST(ClusterTest, APhotoStaysVisibleOnEveryServerWhenTheCacheRestarts) {
+    auto& stack = this->stack();
+    auto restart_cache = [&] {
+        auto r = stack.stack({"stop", "cache"});
+        ASSERT_TRUE(r.ok()) << r.output;
+        r = stack.stack({"start", "cache"});
+        ASSERT_TRUE(r.ok()) << r.output;
+        // Until every server sees the cache again ("ready", not "degraded"): a node that
+        // failed is left alone for a moment, and a login then would get 503.
+        for (int n = 1; n <= this->servers(); ++n) {
+            HttpClient c(stack.server_url(n));
+            ASSERT_TRUE(eventually([&] { return contains(c.get("/readyz").body, "\"status\":\"ready\""); }, 10s)) << stack.server_name(n);
+        }
+    };
+    auto view_everywhere = [&] {
+        for (int n = 1; n <= this->servers(); ++n) {
+            HttpClient c(stack.server_url(n));
+            ASSERT_TRUE(eventually([&] { return c.get("/api/v1/photos").header("X-Feed-Source") == "cache"; }, 10s)) << stack.server_name(n);
+        }
+    };
+    ASSERT_NO_FATAL_FAILURE(restart_cache());  // a known cache state: empty
+    ASSERT_NO_FATAL_FAILURE(view_everywhere());
+    auto a = sign_up(stack.server_url(1));
+    auto photo = upload(a, 41);  // on web-1: web-2 and web-3 have not seen it yet
+    ASSERT_FALSE(photo.id.empty());
+    ASSERT_NO_FATAL_FAILURE(restart_cache());
+    for (int n = 1; n <= this->servers(); ++n) {
+        HttpClient c(stack.server_url(n));
+        auto feed = c.get("/api/v1/photos");
+        ASSERT_EQ(feed.status, 200) << feed.describe();
+        EXPECT_TRUE(has(ids_in(feed), photo.id)) << stack.server_name(n) << " shows a feed without the photo uploaded on web-1 before the "
+                                                 << "cache restarted (X-Feed-Source: " << feed.header("X-Feed-Source") << ")";
+    }
+}
+
+// The database stops: requests that need it get 503 quickly (not a hang, not 500); it starts
+// again: the same server processes answer 200 within seconds.
+TYPED_TEST(ClusterTest, DatabaseRestartGives503ThenRecoversWithoutRestartingServers) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.url());
+    auto photo = upload(a, 51);
+    ASSERT_FALSE(photo.id.empty());
+    std::vector<pid_t> pids;
+    for (int n = 1; n <= this->servers(); ++n) pids.push_back(stack.server_pid(n));
+
+    auto res = stack.stack({"stop", "db"});
+    ASSERT_TRUE(res.ok()) << res.output;
+    int limit = 40;  // a feed page nobody has asked for: it must come from the database
+    for (int round = 0; round < 2; ++round) {
+        for (const auto& base : this->every_base_url()) {
+            SCOPED_TRACE(base);
+            HttpClient c(base);
+            c.set_timeout(20s);
+            for (const std::string path : {"/api/v1/photos/" + photo.id, "/api/v1/photos?limit=" + std::to_string(++limit)}) {
+                auto r = c.get(path);
+                EXPECT_EQ(r.status, 503) << "GET " << path << " with the database down: " << r.describe();
+                EXPECT_LT(r.seconds, 8.0) << "GET " << path << " took " << r.seconds << " s with the database down";
+            }
+            auto home = c.get("/");
+            EXPECT_TRUE(home.status == 200 || home.status == 503) << "GET / with the database down: " << home.describe();
+            EXPECT_LT(home.seconds, 8.0);
+        }
+        if (round == 0) std::this_thread::sleep_for(1500ms);  // again once HAProxy has noticed too
+    }
+
+    res = stack.stack({"start", "db"});
+    ASSERT_TRUE(res.ok()) << res.output;
+    const auto started_at = Clock::now();
+    for (const auto& base : this->every_base_url()) {
+        HttpClient c(base);
+        c.set_timeout(10s);
+        EXPECT_TRUE(eventually(
+            [&] { return c.get("/api/v1/photos/" + photo.id).status == 200 && c.get("/api/v1/photos?limit=" + std::to_string(++limit)).status == 200; },
+            15s))
+            << base << " has not recovered 15 s after the database came back";
+    }
+    const double recovered = std::chrono::duration<double>(Clock::now() - started_at).count();
+    EXPECT_LT(recovered, 10.0) << "recovery took " << recovered << " s";
+    for (int n = 1; n <= this->servers(); ++n) {
+        EXPECT_EQ(stack.server_pid(n), pids[static_cast<std::size_t>(n - 1)]) << stack.server_name(n) << " was restarted";
+        EXPECT_TRUE(cluster::process_alive(pids[static_cast<std::size_t>(n - 1)])) << stack.server_name(n) << " died";
+    }
+    std::cerr << "[cluster] every server answered 200 again " << recovered << " s after the database started\n";
+}
+
+// HAProxy removes a client's own X-Forwarded-For and sends the address it saw; the server,
+// trusting 127.0.0.1, logs that address.
+TYPED_TEST(ClusterTest, ClientAddressIsTheOneHaproxySawNotTheOneTheClientClaims) {
+    auto& stack = this->stack();
+    HttpClient c(stack.url());
+    auto res = c.get("/", {{"X-Forwarded-For", "203.0.113.7"}});
+    ASSERT_EQ(res.status, 200);
+    const auto id = footer_request_id(res.body);
+    ASSERT_FALSE(id.empty()) << "no request id in the footer";
+    const auto name = cluster::served_by_name(res);
+    const int n = std::atoi(name.substr(4).c_str());
+    ASSERT_GE(n, 1);
+    std::string line;
+    ASSERT_TRUE(eventually(
+        [&] {
+            const auto log = stack.server_log(n);
+            const auto at = log.find("id=" + id);
+            if (at == std::string::npos) return false;
+            const auto start = log.rfind('\n', at);
+            line = log.substr(start == std::string::npos ? 0 : start + 1, log.find('\n', at) - (start == std::string::npos ? 0 : start + 1));
+            return true;
+        },
+        5s))
+        << "no access-log line with id=" << id << " in " << name << "'s log";
+    EXPECT_TRUE(contains(line, "client=127.0.0.1")) << line;
+    EXPECT_FALSE(contains(line, "203.0.113.7")) << line;
+}
+
+// `up` on a running stack says so and changes nothing.
+TYPED_TEST(ClusterTest, UpOnARunningStackSaysSo) {
+    auto& stack = this->stack();
+    std::vector<pid_t> pids;
+    for (int n = 1; n <= this->servers(); ++n) pids.push_back(stack.server_pid(n));
+    auto res = stack.stack(stack.up_args());
+    EXPECT_TRUE(res.ok()) << res.output;
+    EXPECT_TRUE(contains(res.output, "already running")) << res.output;
+    for (int n = 1; n <= this->servers(); ++n) EXPECT_EQ(stack.server_pid(n), pids[static_cast<std::size_t>(n - 1)]);
+    auto status = stack.stack({"status"});
+    EXPECT_TRUE(status.ok()) << status.output;
+    EXPECT_TRUE(contains(status.output, "in rotation")) << status.output;
+}
+
+// nginx instead of HAProxy, in front of the same servers (deploy/nginx/nginx.conf).
+TYPED_TEST(ClusterTest, NginxInFrontBalancesToo) {
+    if (!cluster::have_program("nginx")) GTEST_SKIP() << "nginx is not installed";
+    auto& stack = this->stack();
+    const auto dir = cluster::make_registered_dir();
+    std::filesystem::create_directories(dir / "logs");
+    std::filesystem::create_directories(dir / "tmp");
+    const int port = stack.port() + 9;  // P+9 is free in the stack's layout
+    std::vector<int> ports;
+    for (int n = 1; n <= this->servers(); ++n) ports.push_back(stack.server_port(n));
+    std::ofstream(dir / "nginx.conf") << cluster::render_nginx(port, ports);
+    const std::vector<std::string> base{"nginx", "-p", dir.string(), "-e", (dir / "error.log").string(), "-c", (dir / "nginx.conf").string()};
+    auto start = cluster::run(base, 20s);
+    ASSERT_TRUE(start.ok()) << start.output;
+    std::set<std::string> seen;
+    HttpClient c("http://127.0.0.1:" + std::to_string(port));
+    for (int i = 0; i < 30; ++i) {
+        auto res = c.get(i % 2 ? "/" : "/api/v1/photos");
+        EXPECT_EQ(res.status, 200) << res.describe();
+        seen.insert(cluster::served_by_name(res));
+    }
+    EXPECT_EQ(seen, this->all_names());
+    auto stop_cmd = base;
+    stop_cmd.insert(stop_cmd.end(), {"-s", "quit"});
+    auto stop = cluster::run(stop_cmd, 20s);
+    EXPECT_TRUE(stop.ok()) << stop.output;
+    EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(dir / "nginx.pid"); }, 10s));
+    // nginx.pid is gone once the master exits; release_dir kills nothing it names any more.
+    cluster::release_dir(dir);
+}
+
+}  // namespace

@@ -1,0 +1,98 @@
+// A real database server for the tests, started through scripts/service (the script the
+// local stack uses) in a temporary directory on a free loopback port: once per test
+// program and per kind, on first use, and stopped when the program exits. Nothing needs
+// to be running beforehand. When the server programs are missing, every test that needs
+// the server fails, saying what to install: they are never skipped in silence.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "store/sql.hpp"
+
+namespace photoshare::store::testing {
+
+// Runs a program (found on PATH), waits for it; its exit status, and stdout and stderr
+// together.
+struct CommandResult {
+    int status = -1;
+    std::string output;
+};
+CommandResult run_command(const std::vector<std::string>& argv);
+
+class TestServer {
+public:
+    // kind: "postgres" or "mariadb" (a scripts/lib/<kind>.sh). Starts it the first time;
+    // throws std::runtime_error with the script's own explanation when it cannot.
+    static TestServer& get(const std::string& kind);
+
+    ~TestServer();  // stops the server and removes its directory
+    TestServer(const TestServer&) = delete;
+    TestServer& operator=(const TestServer&) = delete;
+
+    const std::string& kind() const { return kind_; }
+    int port() const { return port_; }
+    const std::filesystem::path& dir() const { return dir_; }
+
+    // The application's login (photoshare/photoshare) on a database create_database()
+    // made (for PostgreSQL, a schema of the database photoshare).
+    std::string url(const std::string& database) const;
+    // The superuser, on such a database (empty: the server's default one).
+    std::string admin_url(const std::string& database = "") const;
+
+    // scripts/service stop / start on the same directory and port: the restart tests.
+    void stop();
+    void start();
+    // SIGSTOP / SIGCONT to every process of the server: a server that stops answering.
+    void freeze();
+    void thaw();
+
+    // A new, empty database the photoshare login owns; its name. PostgreSQL: a schema.
+    std::string create_database();
+    void drop_database(const std::string& name);
+
+private:
+    TestServer(std::string kind, std::filesystem::path dir);
+    void start_on_some_port();
+    CommandResult service(std::vector<std::string> arguments) const;
+    std::vector<pid_t> server_pids() const;
+    std::unique_ptr<sql::Connection> admin(const std::string& database = "") const;
+
+    std::string kind_;
+    std::filesystem::path dir_;
+    int port_ = 0;
+    std::string admin_password_;
+    int reaper_pipe_ = -1;  // closing it (or our death) makes the reaper stop the server
+    pid_t reaper_ = -1;
+    int databases_ = 0;
+};
+
+// A fresh database on a TestServer, dropped afterwards.
+class ServerDatabase : public TestDatabase {
+public:
+    explicit ServerDatabase(const std::string& kind)
+        : server_(TestServer::get(kind)), name_(server_.create_database()) {}
+    ~ServerDatabase() override { server_.drop_database(name_); }
+    std::string url() const override { return server_.url(name_); }
+    std::string admin_url() const { return server_.admin_url(name_); }
+    TestServer& server() const { return server_; }
+    const std::string& name() const { return name_; }
+
+private:
+    TestServer& server_;
+    std::string name_;
+};
+
+// Every row of a query, columns joined by '|' and rows by '\n' (NULL for a null).
+std::string text_of(sql::Connection& connection, const std::string& query);
+
+// A raw connection (not pooled) to url, by its scheme.
+std::unique_ptr<sql::Connection> connect_raw(const std::string& url, const Options& options = {});
+
+
+}  // namespace photoshare::store::testing
