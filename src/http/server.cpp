@@ -154,12 +154,17 @@ struct Server::Impl {
     }
 
     // The client behind trusted proxies: the right-most X-Forwarded-For entry that is not
-    // itself a trusted proxy.
+    // itself a trusted proxy. Several header lines are one list (RFC 9110 §5.3): a proxy
+    // that appends a line of its own must not leave the client's first line in charge.
     std::string client_address(const std::string& peer, const bhttp::fields& f) const {
         if (!trusted(peer)) return peer;
-        auto it = f.find("X-Forwarded-For");
-        if (it == f.end()) return peer;
-        std::string_view xff = it->value();
+        std::string joined;
+        for (auto [it, end] = f.equal_range("X-Forwarded-For"); it != end; ++it) {
+            if (!joined.empty()) joined += ',';
+            joined += std::string_view(it->value());
+        }
+        if (joined.empty()) return peer;
+        std::string_view xff = joined;
         while (!xff.empty()) {
             auto comma = xff.rfind(',');
             std::string_view part = comma == std::string_view::npos ? xff : xff.substr(comma + 1);

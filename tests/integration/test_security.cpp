@@ -206,3 +206,26 @@ TEST_F(Security, HeadRequestsGetHeadersOnly) {
     EXPECT_TRUE(res.body.empty());
     expect_security_headers(res, server(), "HEAD /");
 }
+
+// Behind a trusted proxy, the client is the right-most X-Forwarded-For entry that is not a
+// proxy, counting every header line: a client cannot put its own line first and be believed.
+TEST(ForwardedFor, EveryHeaderLineCountsAndOnlyTrustedProxiesAreBelieved) {
+    ServerProcess trusting({.args = {"--set", "server.trusted_proxies=127.0.0.1"}});
+    HttpClient c(trusting.base_url());
+    ASSERT_EQ(c.get("/healthz", {{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-For", "198.51.100.7"}}).status, 200);
+    ASSERT_EQ(c.get("/readyz", {{"X-Forwarded-For", "6.6.6.6, 203.0.113.9"}}).status, 200);
+    std::string log;
+    for (int i = 0; i < 50 && (log = trusting.log()).find("/readyz") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the access log is written every 50 ms
+    EXPECT_NE(log.find("/healthz 200"), std::string::npos) << log;
+    EXPECT_NE(log.find("client=198.51.100.7"), std::string::npos) << log;
+    EXPECT_NE(log.find("client=203.0.113.9"), std::string::npos) << log;
+    EXPECT_EQ(log.find("client=6.6.6.6"), std::string::npos) << log;
+
+    ServerProcess untrusting;  // no trusted proxies: the header is ignored
+    HttpClient u(untrusting.base_url());
+    ASSERT_EQ(u.get("/healthz", {{"X-Forwarded-For", "198.51.100.7"}}).status, 200);
+    for (int i = 0; i < 50 && (log = untrusting.log()).find("/healthz") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_NE(log.find("client=127.0.0.1"), std::string::npos) << log;
+}
