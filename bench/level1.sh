@@ -24,6 +24,7 @@ feed_seconds=${FEED_SECONDS:-60}
 for tool in wrk curl; do command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
 
 work=$(mktemp -d)
+chmod 755 "$work"  # PostgreSQL and MariaDB run as their own users when we are root
 port=$((20000 + RANDOM % 20000))
 stack_dir=$work/stack
 cleanup() {

@@ -132,20 +132,25 @@ void Feed::remember(const std::string& key, const std::shared_ptr<const FeedPage
     memory_[key] = page;
 }
 
+std::shared_ptr<const FeedPage> Feed::from_cache_store(const std::string& key, std::int64_t generation, std::optional<std::int64_t> before,
+                                                       int limit) {
+    auto cached = cache_.get(key);
+    if (!cached) return nullptr;
+    auto page = decode(*cached);
+    if (!page) return nullptr;
+    page->generation = generation;
+    page->before = before;
+    page->limit = limit;
+    page->made = std::chrono::steady_clock::now();
+    return page;
+}
+
 std::shared_ptr<const FeedPage> Feed::wait_for_other_server(const std::string& key, std::int64_t generation,
                                                             std::optional<std::int64_t> before, int limit) {
     const auto deadline = std::chrono::steady_clock::now() + kLockWait;
     while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(kLockPoll);
-        auto cached = cache_.get(key);
-        if (!cached) continue;
-        if (auto page = decode(*cached)) {
-            page->generation = generation;
-            page->before = before;
-            page->limit = limit;
-            page->made = std::chrono::steady_clock::now();
-            return page;
-        }
+        if (auto page = from_cache_store(key, generation, before, limit)) return page;
     }
     return nullptr;  // the other server is slow or gone: query ourselves
 }
@@ -177,21 +182,21 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
     std::string lock_key;
     if (generation >= 0) {
         try {
-            if (auto cached = cache_.get(key)) {
-                if (auto page = decode(*cached)) {
-                    page->generation = generation;
-                    page->before = before;
-                    page->limit = limit;
-                    page->made = std::chrono::steady_clock::now();
-                    std::shared_ptr<const FeedPage> shared = std::move(page);
-                    remember(key, shared);
-                    return {shared, "cache"};
-                }
+            if (auto page = from_cache_store(key, generation, before, limit)) {
+                remember(key, page);
+                return {page, "cache"};
             }
             // Across servers: the first to miss computes the page; the others wait for it.
             if (!cache_.local()) {
                 if (cache_.add("lock:" + key, "1", kLockTtl)) {
                     lock_key = "lock:" + key;
+                    // Another server may have stored the page and let go of the lock
+                    // between our first look and taking it: look once more.
+                    if (auto page = from_cache_store(key, generation, before, limit)) {
+                        cache_.erase(lock_key);
+                        remember(key, page);
+                        return {page, "cache"};
+                    }
                 } else if (auto page = wait_for_other_server(key, generation, before, limit)) {
                     remember(key, page);
                     return {page, "cache"};

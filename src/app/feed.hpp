@@ -76,6 +76,9 @@ private:
     void remember(const std::string& key, const std::shared_ptr<const FeedPage>& page);
     FeedView lookup(std::int64_t generation, std::optional<std::int64_t> before, int limit);  // blocking
     FeedView load(std::int64_t generation, std::optional<std::int64_t> before, int limit);    // blocking
+    // The page stored in the cache store under key, decoded; nullptr when there is none.
+    std::shared_ptr<const FeedPage> from_cache_store(const std::string& key, std::int64_t generation, std::optional<std::int64_t> before,
+                                                     int limit);
     std::shared_ptr<const FeedPage> wait_for_other_server(const std::string& key, std::int64_t generation,
                                                           std::optional<std::int64_t> before, int limit);
     std::int64_t generation_now();  // blocking for remote stores; -1 when the store is down
