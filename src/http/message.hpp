@@ -61,6 +61,16 @@ public:
     virtual std::optional<std::uint64_t> content_length() const = 0;
 };
 
+// A response body produced while it is sent (a proxied object): the server writes each
+// piece as it comes, so a large body never sits in memory whole.
+class BodyStream {
+public:
+    virtual ~BodyStream() = default;
+    // The next piece; an empty string at the end. Throws when the body cannot be finished
+    // (the server then closes the connection: the status line has already gone out).
+    virtual asio::awaitable<std::string> next() = 0;
+};
+
 struct Request {
     Method method = Method::get;
     std::string_view method_name;
@@ -90,11 +100,13 @@ struct Response {
     // Pre-serialized header lines ("Name: value\r\n"...) added as they are: for headers that
     // every response carries, built once instead of per response. Must outlive the response.
     std::string_view raw_headers;
-    // Exactly one body source is used: a file to stream, a shared immutable body (cached
-    // pages and assets, sent without a copy), or the owned string.
+    // Exactly one body source is used: a file to stream, a body produced while sending, a
+    // shared immutable body (cached pages and assets, sent without a copy), or the owned string.
     std::string body;
     std::shared_ptr<const std::string> shared_body;
     std::string file_path;
+    std::shared_ptr<BodyStream> stream;
+    std::optional<std::uint64_t> stream_length;  // Content-Length of a stream, when known (else chunked)
     bool close = false;  // close the connection after this response
 
     Response() = default;

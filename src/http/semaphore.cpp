@@ -1,5 +1,7 @@
 #include "http/semaphore.hpp"
 
+#include "http/waiter.hpp"
+
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -7,23 +9,7 @@
 
 namespace photoshare::http {
 
-// A suspended acquire(): resuming it posts its handler to the waiter's own executor.
-struct AsyncSemaphore::Waiter {
-    virtual ~Waiter() = default;
-    virtual void resume() = 0;
-};
 
-namespace {
-template <class Handler>
-struct WaiterFor final : AsyncSemaphore::Waiter {
-    explicit WaiterFor(Handler h) : handler(std::move(h)) {}
-    void resume() override {
-        auto ex = asio::get_associated_executor(handler);
-        asio::post(ex, std::move(handler));
-    }
-    Handler handler;
-};
-}  // namespace
 
 AsyncSemaphore::AsyncSemaphore(std::size_t permits) : permits_(permits) {}
 
@@ -55,7 +41,7 @@ asio::awaitable<void> AsyncSemaphore::acquire() {
     }
     auto initiate = [this](auto handler) {
         std::unique_lock lock(mutex_);
-        waiters_.push_back(std::make_unique<WaiterFor<decltype(handler)>>(std::move(handler)));
+        waiters_.push_back(make_waiter(std::move(handler)));
         wake_locked(lock);  // a permit may have come free meanwhile
     };
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(initiate, asio::use_awaitable);

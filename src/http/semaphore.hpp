@@ -15,6 +15,8 @@ namespace photoshare::http {
 
 namespace asio = boost::asio;
 
+struct Waiter;
+
 class AsyncSemaphore {
 public:
     explicit AsyncSemaphore(std::size_t permits = 0);  // 0: unlimited
@@ -50,10 +52,6 @@ private:
     mutable std::mutex mutex_;
     std::size_t permits_;
     std::size_t in_use_ = 0;
-public:
-    struct Waiter;
-
-private:
     std::deque<std::unique_ptr<Waiter>> waiters_;
 };
 

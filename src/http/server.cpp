@@ -192,6 +192,7 @@ struct Server::Impl {
     asio::awaitable<std::pair<beast::error_code, std::uint64_t>> send(beast::tcp_stream& stream, struct Exchange& x);
     asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> send_file(beast::tcp_stream& stream, struct Exchange& x,
                                                                                           bool keep_alive);
+    asio::awaitable<std::pair<beast::error_code, std::uint64_t>> send_stream(beast::tcp_stream& stream, struct Exchange& x, bool keep_alive);
     asio::awaitable<void> linger_close(beast::tcp_stream& stream);
     std::size_t context_index(const asio::any_io_executor& ex) const;
     asio::awaitable<void> drain();
@@ -275,7 +276,8 @@ bool safe_header_text(std::string_view s) { return s.find_first_of("\r\n") == st
 // buffers (Beast's serializer spent more time walking its buffer sequence than we spend
 // building the page). Header text from handlers may not contain CR or LF: such a header is
 // dropped rather than allowed to split the response.
-std::string serialize_head(const Response& res, std::uint64_t content_length, bool keep_alive, bool http10) {
+// content_length: nullopt sends the body chunked.
+std::string serialize_head(const Response& res, std::optional<std::uint64_t> content_length, bool keep_alive, bool http10) {
     std::string head;
     head.reserve(256 + res.raw_headers.size() + res.headers.size() * 48);
     head += "HTTP/1.1 ";
@@ -289,8 +291,12 @@ std::string serialize_head(const Response& res, std::uint64_t content_length, bo
         head += res.content_type;
     }
     if (res.status != 204 && res.status != 304 && !(res.status >= 100 && res.status < 200)) {
-        head += "\r\nContent-Length: ";
-        head += std::to_string(content_length);
+        if (content_length) {
+            head += "\r\nContent-Length: ";
+            head += std::to_string(*content_length);
+        } else {
+            head += "\r\nTransfer-Encoding: chunked";
+        }
     }
     if (!keep_alive) head += "\r\nConnection: close";
     else if (http10) head += "\r\nConnection: keep-alive";
@@ -503,11 +509,52 @@ asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> Serv
     co_return std::pair{beast::error_code{}, size};
 }
 
+// Sends a body produced while sending: with its length when known, else chunked (an
+// HTTP/1.0 client cannot take chunks, so it gets the body until the connection closes).
+asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send_stream(beast::tcp_stream& stream, Exchange& x,
+                                                                                      bool keep_alive) {
+    auto& res = x.res;
+    const bool chunked = !res.stream_length && !x.http10;
+    if (!res.stream_length && x.http10) keep_alive = false;
+    const auto head = serialize_head(res, chunked ? std::nullopt : std::optional<std::uint64_t>(res.stream_length.value_or(0)), keep_alive,
+                                     x.http10);
+    if (!keep_alive) x.close_after = true;
+    stream.expires_after(opts.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), use_tuple);
+    (void)n;
+    if (ec || x.req.method == Method::head) co_return std::pair{ec, std::uint64_t{0}};
+    std::uint64_t sent = 0;
+    for (;;) {
+        std::string piece;
+        try {
+            piece = co_await res.stream->next();
+        } catch (const std::exception& e) {
+            // Too late for an error status: cut the connection so the client sees a failure.
+            spdlog::warn("request {}: body stream failed after {} bytes: {}", x.req.request_id, sent, e.what());
+            co_return std::pair{beast::error_code(asio::error::connection_aborted), sent};
+        }
+        std::string frame_head, frame_tail;
+        if (chunked) {
+            frame_head = fmt::format("{:x}\r\n", piece.size());
+            frame_tail = "\r\n";  // after the data; the last, empty chunk ends the body
+        }
+        stream.expires_after(opts.write_timeout);
+        const std::array<asio::const_buffer, 3> buffers{asio::buffer(frame_head), asio::buffer(piece), asio::buffer(frame_tail)};
+        auto [wec, wn] = co_await asio::async_write(stream, buffers, use_tuple);
+        (void)wn;
+        if (wec) co_return std::pair{wec, sent};
+        if (piece.empty()) break;
+        sent += piece.size();
+    }
+    co_return std::pair{beast::error_code{}, sent};
+}
+
 // Writes the response; returns the error and the body bytes sent.
 asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send(beast::tcp_stream& stream, Exchange& x) {
     auto& res = x.res;
     const bool keep_alive = !x.close_after;
     stream.expires_after(opts.write_timeout);
+    if (res.stream) co_return co_await send_stream(stream, x, keep_alive);
     if (!res.file_path.empty()) {
         if (auto sent = co_await send_file(stream, x, keep_alive)) co_return *sent;
         // Gone between the handler's check and now (deleted): answer as if it never was.
