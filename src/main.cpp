@@ -3,8 +3,10 @@
 //   config   print the effective configuration (secrets redacted) or every key
 //   migrate  bring the database schema up to date and exit
 //   knobs    read or set a running server's latency and CPU knobs
+//   fleet    run a fleet of servers behind HAProxy that follows the load (src/fleet/)
 #include "app/app.hpp"
 #include "config/config.hpp"
+#include "fleet/cli.hpp"
 #include "http/client.hpp"
 #include "image/image.hpp"
 #include "http/router.hpp"
@@ -138,7 +140,10 @@ int main(int argc, char** argv) {
     knobs_cmd->add_option("--cpu-ms", cpu, "computation added to every page request")->check(CLI::Range(0L, 60000L));
     knobs_cmd->add_option("--slots", slots, "page requests worked on at once (0: no limit)")->check(CLI::Range(0L, 60000L));
 
+    auto fleet_cli = fleet::add_cli(cli);
+
     CLI11_PARSE(cli, argc, argv);
+    if (fleet_cli->parsed()) return fleet_cli->run();
 
     try {
         if (config_cmd->parsed() && list_keys) {

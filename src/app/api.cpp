@@ -76,7 +76,7 @@ asio::awaitable<http::Response> list_photos(App& app, http::Request& req) {
     }
     auto view = co_await app.feed->page(before, limit);
     boost::json::array photos;
-    for (const auto& p : view.page->photos) photos.push_back(photo_json(p));
+    for (const auto& p : view.page->photos) photos.push_back(photo_json(p, *app.media_urls));
     boost::json::object out{{"photos", std::move(photos)}};
     out["next"] = view.page->next ? boost::json::value(std::to_string(*view.page->next)) : boost::json::value(nullptr);
     auto res = json_response(200, out);
@@ -88,14 +88,14 @@ asio::awaitable<http::Response> get_photo(App& app, http::Request& req) {
     const std::string id(req.param("id"));
     auto photo = co_await app.db("find_photo", [&] { return app.repo->find_photo(id); });
     if (!photo) throw http::HttpError(404, "not_found", "There is no such photo.");
-    co_return json_response(200, photo_json(*photo));
+    co_return json_response(200, photo_json(*photo, *app.media_urls));
 }
 
 asio::awaitable<http::Response> upload(App& app, http::Request& req) {
     auto session = co_await require_session(app, req);
     auto photos = co_await upload_photos(app, req, session, true);
     boost::json::array out;
-    for (const auto& p : photos) out.push_back(photo_json(p));
+    for (const auto& p : photos) out.push_back(photo_json(p, *app.media_urls));
     co_return json_response(201, boost::json::object{{"photos", std::move(out)}});
 }
 

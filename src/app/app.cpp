@@ -87,6 +87,13 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
     repo = store::open(config.database_url(), store::Options{static_cast<int>(config.database.pool_size), config.database.acquire_timeout});
     repo->migrate();
     blobs = blob::open(config.storage_url());
+    media_urls = std::make_unique<MediaUrls>(*blobs, config.storage.serve, config.storage.public_url,
+                                             std::chrono::duration_cast<std::chrono::seconds>(config.storage.presign_expiry));
+    if (media_urls->mode() == MediaUrls::Mode::server && !blobs->local_path("probe")) {
+        // Each proxied download holds a thread while it reads from the store; a pool of
+        // its own keeps slow clients from starving database work.
+        stream_workers = std::make_unique<http::Workers>(16);
+    }
     cache_store = kv::open(config.cache.url);
     local_store = kv::open("memory://");
 
@@ -146,6 +153,7 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
 App::~App() {
     workers.stop();
     image_workers.stop();
+    if (stream_workers) stream_workers->stop();
 }
 
 void App::attach(const http::Server& s, const std::string& bound_address) {
@@ -158,13 +166,13 @@ void App::build_common_headers() {
     // Every response carries these; they are serialized once.
     common_headers = fmt::format(
         "X-Served-By: {}\r\n"
-        "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{}; "
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
         "X-Content-Type-Options: nosniff\r\n"
         "X-Frame-Options: DENY\r\n"
         "Referrer-Policy: same-origin\r\n"
         "Cross-Origin-Opener-Policy: same-origin\r\n",
-        info.header);
+        info.header, media_urls->image_origin().empty() ? std::string() : " " + media_urls->image_origin());
 }
 
 http::ServerOptions App::server_options() const {

@@ -5,6 +5,7 @@
 #include "app/access_log.hpp"
 #include "app/feed.hpp"
 #include "app/knobs.hpp"
+#include "app/media_urls.hpp"
 #include "app/server_info.hpp"
 #include "app/sessions.hpp"
 #include "app/uploads.hpp"
@@ -47,6 +48,8 @@ public:
     http::Workers image_workers;  // decoding: bounded so memory stays bounded
     std::unique_ptr<store::Repository> repo;
     std::unique_ptr<blob::Store> blobs;
+    std::unique_ptr<MediaUrls> media_urls;
+    std::unique_ptr<http::Workers> stream_workers;  // proxying objects from an object store
     std::unique_ptr<kv::Store> cache_store;
     std::unique_ptr<kv::Store> local_store;  // in-process, for what must work when shared stores fail
     std::unique_ptr<kv::Store> session_kv;  // when sessions live in a key-value store

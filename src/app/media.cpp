@@ -3,6 +3,11 @@
 // whenever the content does.
 #include "app/app.hpp"
 #include "app/responses.hpp"
+#include "http/pipe.hpp"
+
+#include <fmt/format.h>
+
+#include <utility>
 
 
 namespace photoshare::app {
@@ -37,22 +42,76 @@ asio::awaitable<http::Response> static_asset(App& app, http::Request& req) {
     co_return res;
 }
 
+// A photo from an object store, sent on as it arrives. The store is read on a worker thread
+// (its client blocks) into a small pipe that the response drains, so neither a large object
+// nor a slow client makes the server hold more than a few chunks.
+class ObjectBody final : public http::BodyStream {
+public:
+    ObjectBody(std::shared_ptr<http::ChunkPipe> pipe, std::string first) : pipe_(std::move(pipe)), first_(std::move(first)) {}
+    ~ObjectBody() override { pipe_->abandon(); }  // the client went away: stop reading the store
+    asio::awaitable<std::string> next() override {
+        if (!first_.empty()) co_return std::exchange(first_, std::string());
+        co_return co_await pipe_->next();
+    }
+
+private:
+    std::shared_ptr<http::ChunkPipe> pipe_;
+    std::string first_;
+};
+
+asio::awaitable<http::Response> proxy_object(App& app, const std::string& key, const std::string& etag, const std::string& cache) {
+    auto pipe = std::make_shared<http::ChunkPipe>(4);
+    auto meta = std::make_shared<blob::ObjectMeta>();
+    app.stream_workers->post([&app, key, pipe, meta] {
+        try {
+            app.blobs->stream(key, [&](std::string_view chunk) { return pipe->push(std::string(chunk)); }, meta.get());
+            pipe->finish();
+        } catch (...) {
+            pipe->fail(std::current_exception());
+        }
+    });
+    // The first piece (or the end, or the error) before the status line: a missing object is
+    // still a clean 404 and the length is known.
+    std::string first;
+    try {
+        first = co_await pipe->next();
+    } catch (const blob::NotFound&) {
+        throw http::HttpError(404, "not_found", "There is no such photo.");
+    }
+    http::Response res;
+    res.content_type = meta->content_type.empty() ? "image/jpeg" : meta->content_type;
+    res.stream_length = meta->size;
+    res.stream = std::make_shared<ObjectBody>(pipe, std::move(first));
+    res.set("ETag", etag);
+    res.set("Cache-Control", cache);
+    co_return res;
+}
+
 asio::awaitable<http::Response> media(App& app, http::Request& req) {
     const std::string key(req.param("key"));
     if (!blob::valid_key(key)) throw http::HttpError(404, "not_found", "There is no such photo.");
-    auto path = app.blobs->local_path(key);
-    if (!path) throw http::HttpError(404, "not_found", "There is no such photo.");
     // Keys are random and a photo never changes, so the key is a perfect validator.
     const std::string etag = "\"" + key + "\"";
     const std::string cache = "public, max-age=31536000, immutable";
     if (etag_matches(req, etag)) co_return not_modified(etag, cache);
-    // A missing file is answered 404 by the server when it opens it.
-    http::Response res;
-    res.content_type = "image/jpeg";
-    res.file_path = path->string();
-    res.set("ETag", etag);
-    res.set("Cache-Control", cache);
-    co_return res;
+    if (auto path = app.blobs->local_path(key)) {
+        // A missing file is answered 404 by the server when it opens it.
+        http::Response res;
+        res.content_type = "image/jpeg";
+        res.file_path = path->string();
+        res.set("ETag", etag);
+        res.set("Cache-Control", cache);
+        co_return res;
+    }
+    if (app.media_urls->mode() != MediaUrls::Mode::server) {
+        // Pages link to the store directly; this address still works, by redirect.
+        http::Response res(302, "text/plain; charset=utf-8", "");
+        res.set("Location", app.media_urls->url(key));
+        const auto lifetime = app.media_urls->lifetime();
+        res.set("Cache-Control", lifetime ? fmt::format("private, max-age={}", lifetime->count() / 2) : "public, max-age=86400");
+        co_return res;
+    }
+    co_return co_await proxy_object(app, key, etag, cache);
 }
 
 }  // namespace

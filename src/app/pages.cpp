@@ -13,6 +13,7 @@ namespace photoshare::app {
 // Rendered forms of one feed page, kept with it: the grid for each kind of visitor, and the
 // whole front page for anonymous visitors split around its per-request values.
 struct RenderedFeed {
+    std::chrono::steady_clock::time_point made;  // pages with expiring (presigned) URLs are made again
     std::string grid_anonymous;
     std::string grid_member;
     // Anonymous front page: text[i] is followed by the value of slot[i].
@@ -59,12 +60,12 @@ std::string assemble(const RenderedFeed& r, const std::string_view (&values)[kSl
     return out;
 }
 
-Data grid_data(const FeedPage& page, bool logged_in) {
+Data grid_data(const FeedPage& page, bool logged_in, const MediaUrls& urls) {
     Data items{Data::type::list};
     for (const auto& p : page.photos) {
         Data item;
         item.set("id", p.id);
-        item.set("thumbnail_url", media_url(Uploads::thumbnail_key(p.id)));
+        item.set("thumbnail_url", urls.url(Uploads::thumbnail_key(p.id)));
         item.set("thumb_width", std::to_string(p.thumb_width));
         item.set("thumb_height", std::to_string(p.thumb_height));
         item.set("username", p.username);
@@ -98,12 +99,16 @@ Data home_data(App& app, const std::string& grid, bool logged_in, const std::str
     return d;
 }
 
-const RenderedFeed& rendered(App& app, const FeedPage& page) {
+// Shared, not a reference: another request may replace the rendering while this one uses it.
+std::shared_ptr<const RenderedFeed> rendered(App& app, const FeedPage& page) {
     std::lock_guard lock(page.rendered_mutex);
-    if (!page.rendered) {
+    const auto lifetime = app.media_urls->lifetime();
+    const bool expired = page.rendered && lifetime && std::chrono::steady_clock::now() - page.rendered->made > *lifetime / 2;
+    if (!page.rendered || expired) {
         auto r = std::make_shared<RenderedFeed>();
-        r->grid_anonymous = app.views.render("grid", grid_data(page, false));
-        r->grid_member = app.views.render("grid", grid_data(page, true));
+        r->made = std::chrono::steady_clock::now();
+        r->grid_anonymous = app.views.render("grid", grid_data(page, false, *app.media_urls));
+        r->grid_member = app.views.render("grid", grid_data(page, true, *app.media_urls));
         // The anonymous front page is the same for every visitor but for three values.
         http::Request none;
         PageFrame frame;
@@ -114,7 +119,7 @@ const RenderedFeed& rendered(App& app, const FeedPage& page) {
         split_slots(render_page(app, none, frame, "Latest photos", content), *r);
         page.rendered = std::move(r);
     }
-    return *page.rendered;
+    return page.rendered;
 }
 
 http::Fields form_fields(const http::Request& req) {
@@ -153,7 +158,8 @@ asio::awaitable<http::Response> home(App& app, http::Request& req) {
     auto before = parse_before(http::field(query, "before").value_or(""));
     auto visitor = co_await load_visitor(app, req);
     auto view = co_await app.feed->page(before, static_cast<int>(app.config.feed.page_size));
-    const auto& r = rendered(app, *view.page);
+    const auto rendering = rendered(app, *view.page);
+    const auto& r = *rendering;
     http::Response res;
     if (!visitor.session) {
         const std::string_view values[kSlots] = {visitor.csrf_token, req.request_id, view.source};
@@ -173,7 +179,7 @@ asio::awaitable<http::Response> photo_page(App& app, http::Request& req) {
     if (!photo) throw http::HttpError(404, "not_found", "There is no such photo. It may have been deleted.");
     Data d;
     d.set("id", photo->id);
-    d.set("url", media_url(Uploads::display_key(photo->id)));
+    d.set("url", app.media_urls->url(Uploads::display_key(photo->id)));
     d.set("width", std::to_string(photo->width));
     d.set("height", std::to_string(photo->height));
     d.set("username", photo->username);

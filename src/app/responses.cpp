@@ -1,5 +1,6 @@
 #include "app/responses.hpp"
 
+#include "app/media_urls.hpp"
 #include "app/uploads.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -45,12 +46,10 @@ std::string format_time(std::int64_t t, const char* fmt) {
 std::string rfc3339(std::int64_t t) { return format_time(t, "%Y-%m-%dT%H:%M:%SZ"); }
 std::string human_time(std::int64_t t) { return format_time(t, "%d %b %Y, %H:%M UTC"); }
 
-std::string media_url(const std::string& key) { return "/media/" + key; }
-
-boost::json::object photo_json(const store::Photo& p) {
+boost::json::object photo_json(const store::Photo& p, const MediaUrls& urls) {
     return boost::json::object{{"id", p.id},
-                               {"url", media_url(Uploads::display_key(p.id))},
-                               {"thumbnail_url", media_url(Uploads::thumbnail_key(p.id))},
+                               {"url", urls.url(Uploads::display_key(p.id))},
+                               {"thumbnail_url", urls.url(Uploads::thumbnail_key(p.id))},
                                {"page_url", "/photos/" + p.id},
                                {"width", p.width},
                                {"height", p.height},

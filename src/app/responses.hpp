@@ -23,8 +23,8 @@ http::Response redirect(std::string location);
 std::string rfc3339(std::int64_t unix_seconds);
 std::string human_time(std::int64_t unix_seconds);
 
-std::string media_url(const std::string& key);
-boost::json::object photo_json(const store::Photo& photo);
+class MediaUrls;
+boost::json::object photo_json(const store::Photo& photo, const MediaUrls& urls);
 
 // Whether a request wants JSON errors (the API) rather than HTML pages.
 bool is_api(const http::Request& req);

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "blob/blob.hpp"
+#include "blob/s3.hpp"
 
 namespace photoshare::blob {
 
@@ -28,9 +29,9 @@ std::unique_ptr<Store> open(const std::string& url) {
         return open_disk(path);
     }
     if (scheme == "s3") {
-        throw std::invalid_argument("blob scheme 's3://' is not built yet");
+        return s3::open(s3::parse_url(url));
     }
-    throw std::invalid_argument("unknown blob scheme '" + scheme + "://' (known: file://)");
+    throw std::invalid_argument("unknown blob scheme '" + scheme + "://' (known: file://, s3://)");
 }
 
 }  // namespace photoshare::blob

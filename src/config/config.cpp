@@ -163,7 +163,12 @@ const std::vector<Field>& fields() {
               "sqlite:///path.db, postgresql://user:pw@host:port/db or mysql://user:pw@host:port/db (default: sqlite in the data directory)", true),
         field("database.pool_size", Kind::count, &C::database, &C::Database::pool_size, "database connections"),
         field("database.acquire_timeout", Kind::duration, &C::database, &C::Database::acquire_timeout, "wait for a free connection before 503"),
-        field("storage.url", Kind::text, &C::storage, &C::Storage::url, "file:///dir (default: media/ in the data directory)", true),
+        field("storage.url", Kind::text, &C::storage, &C::Storage::url,
+              "file:///dir or s3://bucket/prefix?region=..&endpoint=..&path_style=true (default: media/ in the data directory)", true),
+        field("storage.serve", Kind::text, &C::storage, &C::Storage::serve,
+              "how pages point at photos: auto (the server for file://, presigned for s3://), proxy, presigned or public"),
+        field("storage.public_url", Kind::text, &C::storage, &C::Storage::public_url, "base URL that serves the objects (a CDN), for serve = public"),
+        field("storage.presign_expiry", Kind::duration, &C::storage, &C::Storage::presign_expiry, "lifetime of presigned URLs"),
         field("sessions.url", Kind::text, &C::sessions, &C::Sessions::url,
               "'database', memory://, memcached://host:port,host2:port2 or redis://[:pw@]host:port/db", true),
         field("sessions.ttl", Kind::duration, &C::sessions, &C::Sessions::ttl, "session lifetime"),
@@ -271,7 +276,15 @@ void validate(const Config& c) {
     require(db.starts_with("sqlite://") || db.starts_with("postgresql://") || db.starts_with("postgres://") || db.starts_with("mysql://") ||
                 db.starts_with("mariadb://"),
             "database.url", "a sqlite://, postgresql:// or mysql:// URL", redact_url(db));
-    require(c.storage_url().starts_with("file://"), "storage.url", "a file:// URL", redact_url(c.storage_url()));
+    require(c.storage_url().starts_with("file://") || c.storage_url().starts_with("s3://"), "storage.url", "a file:// or s3:// URL",
+            redact_url(c.storage_url()));
+    const auto& serve = c.storage.serve;
+    require(serve == "auto" || serve == "proxy" || serve == "presigned" || serve == "public", "storage.serve", "auto, proxy, presigned or public",
+            serve);
+    require(serve != "public" || !c.storage.public_url.empty(), "storage.public_url", "a base URL when storage.serve = public", "");
+    require(serve != "presigned" || c.storage_url().starts_with("s3://"), "storage.serve", "presigned only with an s3:// storage.url", serve);
+    require(c.storage.presign_expiry.count() >= 60'000 && c.storage.presign_expiry.count() <= 7LL * 24 * 3'600'000, "storage.presign_expiry",
+            "1m to 7d", format_duration(c.storage.presign_expiry));
 }
 
 }  // namespace

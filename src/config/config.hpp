@@ -45,6 +45,9 @@ struct Config {
     } database;
     struct Storage {
         std::string url;  // empty: file:// in the data directory
+        std::string serve = "auto";       // auto | proxy | presigned | public
+        std::string public_url;           // base URL of the objects (a CDN), for serve = public
+        Duration presign_expiry{3'600'000};
     } storage;
     struct Sessions {
         std::string url = "database";

@@ -27,6 +27,8 @@ void Workers::stop() {
     impl_->pool.join();
 }
 
+void Workers::post(std::function<void()> work) { asio::post(impl_->pool, std::move(work)); }
+
 asio::awaitable<void> Workers::run(std::function<void()> work) {
     std::exception_ptr error;
     auto initiate = [this, &work, &error](auto handler) {

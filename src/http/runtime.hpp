@@ -36,6 +36,9 @@ public:
         }
     }
 
+    // Runs `work` on a worker thread without waiting for it (it must catch what it throws).
+    void post(std::function<void()> work);
+
     unsigned size() const noexcept { return threads_; }
     void stop();
 

@@ -1,0 +1,184 @@
+#include "fleet/svg.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace photoshare::fleet::svg {
+
+std::string clock_label(double seconds) {
+    long s = std::lround(std::max(0.0, seconds));
+    if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+std::string escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string palette(int n) {
+    static const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+    return colors[(n > 0 ? n - 1 : 0) % 10];
+}
+
+namespace {
+
+double nice_step(double range, int max_ticks) {
+    if (range <= 0) return 1;
+    double raw = range / max_ticks;
+    double mag = std::pow(10, std::floor(std::log10(raw)));
+    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+        if (m * mag >= raw) return m * mag;
+    return 10 * mag;
+}
+
+std::string number(double v) {
+    if (std::fabs(v) >= 100 || std::fabs(v - std::round(v)) < 1e-9) return fmt::format("{:.0f}", v);
+    if (std::fabs(v) >= 10) return fmt::format("{:.1f}", v);
+    return fmt::format("{:.2g}", v);
+}
+
+std::string fmt_xy(double x, double y) { return fmt::format("{:.1f},{:.1f}", x, y); }
+
+}  // namespace
+
+std::string render(const Chart& c) {
+    const double left = 58, right = 18, top = 46, bottom = 30;
+    const double w = c.width, h = c.height;
+    const double pw = w - left - right, ph = h - top - bottom;
+    const double x0 = c.x_min, x1 = c.x_max > c.x_min ? c.x_max : c.x_min + 1;
+
+    double ymax = c.y_max.value_or(0);
+    bool any = false;
+    for (const auto& s : c.series)
+        for (const auto& [x, y] : s.points)
+            if (!std::isnan(y)) {
+                ymax = std::max(ymax, y);
+                any = true;
+            }
+    for (const auto& l : c.levels) ymax = std::max(ymax, l.y);
+    if (ymax <= 0) ymax = c.integer_y ? 1 : 1;
+    double ystep = nice_step(ymax * 1.08, 5);
+    if (c.integer_y) ystep = std::max(1.0, std::ceil(ystep));
+    const double ytop = std::ceil(ymax * 1.08 / ystep) * ystep;
+
+    auto X = [&](double x) { return left + (std::clamp(x, x0, x1) - x0) / (x1 - x0) * pw; };
+    auto Y = [&](double y) { return top + ph - std::clamp(y, 0.0, ytop) / ytop * ph; };
+
+    std::string out = fmt::format(
+        R"(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{title}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">)"
+        "\n<rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n"
+        "<text x=\"{l}\" y=\"17\" font-size=\"14\" font-weight=\"600\" fill=\"#111\">{title}</text>\n",
+        fmt::arg("w", w), fmt::arg("h", h), fmt::arg("l", left), fmt::arg("title", escape(c.title)));
+
+    // Legend, one row under the title.
+    double lx = left;
+    for (const auto& s : c.series) {
+        out += fmt::format(R"(<line x1="{:.1f}" y1="31" x2="{:.1f}" y2="31" stroke="{}" stroke-width="{}"{}/>)", lx, lx + 18, s.color,
+                           std::max(2.0, s.width), s.dashed ? R"( stroke-dasharray="5 3")" : "");
+        out += fmt::format(R"(<text x="{:.1f}" y="35" fill="#333">{}</text>)", lx + 23, escape(s.label));
+        out += "\n";
+        lx += 23 + 7.0 * static_cast<double>(s.label.size()) + 16;
+    }
+    for (const auto& l : c.levels) {
+        out += fmt::format(R"(<line x1="{:.1f}" y1="31" x2="{:.1f}" y2="31" stroke="{}" stroke-width="1.5" stroke-dasharray="2 3"/>)", lx, lx + 18, l.color);
+        out += fmt::format(R"(<text x="{:.1f}" y="35" fill="#333">{}</text>)", lx + 23, escape(l.label));
+        out += "\n";
+        lx += 23 + 7.0 * static_cast<double>(l.label.size()) + 16;
+    }
+
+    // Grid and axes.
+    for (double y = 0; y <= ytop + 1e-9; y += ystep) {
+        out += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="{}" stroke-width="1"/>)", left, Y(y), left + pw, Y(y),
+                           y == 0 ? "#888" : "#e6e6e6");
+        out += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="end" fill="#555">{}</text>)", left - 6, Y(y) + 4, number(y));
+        out += "\n";
+    }
+    if (!c.unit.empty())
+        out += fmt::format(R"svg(<text x="14" y="{:.1f}" fill="#555" transform="rotate(-90 14 {:.1f})" text-anchor="middle">{}</text>)svg", top + ph / 2,
+                           top + ph / 2, escape(c.unit)) + "\n";
+    static const double steps[] = {5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200};
+    double xstep = steps[std::size(steps) - 1];
+    for (double s : steps)
+        if ((x1 - x0) / s <= 8) {
+            xstep = s;
+            break;
+        }
+    for (double x = std::ceil(x0 / xstep) * xstep; x <= x1 + 1e-9; x += xstep) {
+        out += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#f0f0f0"/>)", X(x), top, X(x), top + ph);
+        out += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" fill="#555">{}</text>)", X(x), top + ph + 18, clock_label(x));
+        out += "\n";
+    }
+
+    // Levels (thresholds, targets).
+    for (const auto& l : c.levels)
+        out += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="{}" stroke-width="1.5" stroke-dasharray="2 3"/>)", left,
+                           Y(l.y), left + pw, Y(l.y), l.color) + "\n";
+
+    // Markers (scaling events).
+    for (const auto& m : c.markers) {
+        if (m.x < x0 || m.x > x1) continue;
+        out += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" stroke="{3}" stroke-width="1" stroke-dasharray="4 3"/>)", X(m.x),
+                           top, top + ph, m.color);
+        out += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" font-size="11" font-weight="600" fill="{}">{}</text>)", X(m.x), top - 3,
+                           m.color, escape(m.label));
+        out += "\n";
+    }
+
+    // Series.
+    for (const auto& s : c.series) {
+        std::string d, fill;
+        bool pen = false;
+        double last_x = 0, last_y = 0, seg_start = 0;
+        auto close_area = [&] {
+            if (s.area && pen) fill += fmt::format(" L{} L{} Z", fmt_xy(last_x, Y(0)), fmt_xy(seg_start, Y(0)));
+        };
+        for (const auto& [x, y] : s.points) {
+            if (std::isnan(y)) {
+                close_area();
+                pen = false;
+                continue;
+            }
+            const double px = X(x), py = Y(y);
+            if (!pen) {
+                d += " M" + fmt_xy(px, py);
+                if (s.area) fill += " M" + fmt_xy(px, py);
+                seg_start = px;
+                pen = true;
+            } else if (s.step) {
+                d += fmt::format(" H{:.1f} V{:.1f}", px, py);
+                if (s.area) fill += fmt::format(" H{:.1f} V{:.1f}", px, py);
+            } else {
+                d += " L" + fmt_xy(px, py);
+                if (s.area) fill += " L" + fmt_xy(px, py);
+            }
+            last_x = px;
+            last_y = py;
+        }
+        close_area();
+        (void)last_y;
+        if (s.area && !fill.empty()) out += fmt::format(R"(<path d="{}" fill="{}" fill-opacity="0.15" stroke="none"/>)", fill, s.color) + "\n";
+        if (!d.empty())
+            out += fmt::format(R"(<path d="{}" fill="none" stroke="{}" stroke-width="{}" stroke-linejoin="round"{}/>)", d, s.color, s.width,
+                               s.dashed ? R"( stroke-dasharray="6 4")" : "") + "\n";
+    }
+    if (!any)
+        out += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" fill="#888">no data yet</text>)", left + pw / 2, top + ph / 2) + "\n";
+    out += "</svg>\n";
+    return out;
+}
+
+}  // namespace photoshare::fleet::svg
