@@ -28,8 +28,7 @@ MediaUrls::MediaUrls(blob::Store& store, const std::string& serve, std::string p
     } else if (serve == "presigned" || (serve == "auto" && !on_disk)) {
         if (on_disk) throw std::invalid_argument("storage.serve = \"presigned\" needs an object store (s3://)");
         mode_ = Mode::presigned;
-        // The origin of the store's URLs, from a URL for a key that need not exist.
-        if (auto sample = store.presigned_url("probe", expiry_)) image_origin_ = origin_of(*sample);
+        image_origin_ = store.url_origin();
     } else if (serve != "auto") {
         throw std::invalid_argument("storage.serve must be auto, proxy, presigned or public");
     }

@@ -62,12 +62,17 @@ public:
     virtual void check() = 0;  // throws Unavailable
     virtual std::string describe() const = 0;
 
-    // A URL by which anyone can GET the object until `expires` has passed, without
-    // credentials (object stores: a SigV4 presigned URL). nullopt when the store has no such
-    // URLs (disk) or the key is invalid. Does not check that the object exists. Throws
+    // A URL by which anyone can GET the object for `expires`, without credentials (object
+    // stores: a SigV4 presigned URL). S3 signs at a time rounded down to a multiple of
+    // expires/4 (at most 15 minutes), so the URL of a key stays the same for a while and
+    // browsers can cache the image: it is valid for at least 3/4 of `expires` from now
+    // (and, with temporary credentials, no longer than they are). nullopt when the store has
+    // no such URLs (disk) or the key is invalid. Does not check that the object exists. Throws
     // std::invalid_argument when `expires` is outside what the store allows (S3: 1 s to
     // 7 days) and Unavailable when no credentials can be had to sign it.
     virtual std::optional<std::string> presigned_url(const std::string& key, std::chrono::seconds expires);
+    // scheme://host[:port] of the URLs presigned_url() makes; empty for stores without them.
+    virtual std::string url_origin() const { return {}; }
 
     // Reads the object without holding all of it: calls sink with each chunk in order; a
     // sink returning false stops the read (stream() then returns normally). *meta (when not

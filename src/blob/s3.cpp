@@ -24,6 +24,7 @@ using Header = http::Header;
 constexpr std::size_t min_part_size = 5u << 20;   // S3's minimum for all parts but the last
 constexpr std::size_t max_parts = 10000;          // S3's maximum number of parts
 constexpr auto max_presign_expiry = std::chrono::seconds(7 * 24 * 3600);
+constexpr auto presign_step = std::chrono::seconds(15 * 60);  // see presigned_url()
 constexpr std::size_t upload_pace = 128 * 1024;  // bytes a second that an upload's time limit allows for
 
 // ---- digests (libsodium, as sigv4.cpp) -------------------------------------------------
@@ -297,6 +298,8 @@ public:
         return out + ", credentials from " + provider_->source() + ")";
     }
 
+    std::string url_origin() const override { return o_.scheme + "://" + host_; }
+
     std::optional<std::string> presigned_url(const std::string& key, std::chrono::seconds expires) override {
         if (!valid_key(key)) return std::nullopt;
         if (expires < 1s || expires > max_presign_expiry) {
@@ -305,7 +308,15 @@ public:
         const auto credentials = current_credentials();
         sigv4::Request req{.method = "GET", .path = object_path(key), .query = {}, .headers = {{"host", host_}},
                            .payload_hash = "UNSIGNED-PAYLOAD"};
-        return sigv4::presign(req, credentials, scope_, std::chrono::system_clock::now(), expires, o_.scheme);
+        // Signed at a rounded-down time, so a key's URL stays the same for a while and
+        // browsers (and cached pages) keep hitting their caches: valid for at least 3/4 of
+        // `expires` from now.
+        auto signed_at = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+        const auto step = std::min<std::chrono::seconds>(expires / 4, presign_step);
+        if (step >= 1s) {
+            signed_at -= signed_at.time_since_epoch() % step;
+        }
+        return sigv4::presign(req, credentials, scope_, signed_at, expires, o_.scheme);
     }
 
     void stream(const std::string& key, const std::function<bool(std::string_view)>& sink, ObjectMeta* meta) override {

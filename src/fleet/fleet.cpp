@@ -428,7 +428,7 @@ void Fleet::on_exit(std::size_t index, const std::string& how) {
             pending_why_ = "replacing " + s.name + ", which died";
             break;
         case ServerState::stopping:
-            event("exit", fmt::format("{} (pid {}) stopped ({}) {:.1f} s after SIGTERM; its slot is free", s.name, s.pid, how, seconds(t - s.state_since)));
+            event("stopped", fmt::format("{} (pid {}) stopped ({}) {:.1f} s after SIGTERM; its slot is free", s.name, s.pid, how, seconds(t - s.state_since)));
             break;
     }
 }
@@ -760,7 +760,7 @@ void Fleet::shutdown_all() {
     while (!state_.servers.empty()) {
         for (std::size_t i = state_.servers.size(); i-- > 0;) {
             if (auto st = try_reap(state_.servers[i].pid)) {
-                event("exit", fmt::format("{} (pid {}) stopped ({})", state_.servers[i].name, state_.servers[i].pid, st->describe()));
+                event("stopped", fmt::format("{} (pid {}) stopped ({})", state_.servers[i].name, state_.servers[i].pid, st->describe()));
                 std::lock_guard lock(mutex_);
                 state_.servers.erase(state_.servers.begin() + static_cast<std::ptrdiff_t>(i));
             }

@@ -90,6 +90,14 @@ int expected_intervals(Millis window, Millis interval) {
     return std::max<int>(1, static_cast<int>(window.count() / interval.count()));
 }
 
+// Whether the history reaches back over the whole window: a decision "for 60 s" needs 60 s
+// of observation, also just after the fleet started.
+bool spans(const std::deque<Sample>& history, TimePoint now, Millis window, Millis interval) {
+    if (history.empty()) return false;
+    const auto& first = history.front();
+    return now - (first.at - first.span) >= window - interval / 2;
+}
+
 int required(double coverage, int expected) {
     return std::max(1, static_cast<int>(std::ceil(coverage * expected - 1e-9)));
 }
@@ -124,6 +132,8 @@ Decision decide_step(const PolicyConfig& config, const PolicyInput& in) {
     const auto w = window_value(p.metric, in.history, in.now - p.period, in.now);
     const int expected = expected_intervals(p.period, config.interval);
     const std::string what = p.metric == Metric::latency ? "average latency" : fmt::format("average {} per server", to_string(p.metric));
+    if (!spans(in.history, in.now, p.period, config.interval))
+        return make(cap, "no data", fmt::format("observing: less than the {} period measured so far", seconds(p.period)));
     if (w.covered < required(config.min_coverage, expected))
         return make(cap, "no data", fmt::format("{} of {} intervals in the last {} have data (need {})", w.covered, expected, seconds(p.period),
                                                 required(config.min_coverage, expected)));
@@ -177,7 +187,7 @@ Decision decide_target(const PolicyConfig& config, const PolicyInput& in) {
         }
     const int expected_out = expected_intervals(p.out_window, config.interval);
     std::optional<double> current;
-    if (covered >= required(config.min_coverage, expected_out)) {
+    if (covered >= required(config.min_coverage, expected_out) && spans(in.history, in.now, p.out_window, config.interval)) {
         per_server /= covered;
         load /= covered;
         current = per_server;
@@ -222,7 +232,7 @@ Decision decide_target(const PolicyConfig& config, const PolicyInput& in) {
             peak = std::max(peak, t.load());
         }
     const int expected_in = expected_intervals(p.in_window, config.interval);
-    if (in_covered < required(config.min_coverage, expected_in))
+    if (in_covered < required(config.min_coverage, expected_in) || !spans(in.history, in.now, p.in_window, config.interval))
         return make(cap, "no data", fmt::format("{} of {} intervals in the last {} have data (scale-in needs {})", in_covered, expected_in,
                                                 seconds(p.in_window), required(config.min_coverage, expected_in)),
                     current);

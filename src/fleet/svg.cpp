@@ -170,6 +170,8 @@ std::string render(const Chart& c) {
         }
         close_area();
         (void)last_y;
+        if (!d.empty()) d.erase(0, 1);
+        if (!fill.empty()) fill.erase(0, 1);
         if (s.area && !fill.empty()) out += fmt::format(R"(<path d="{}" fill="{}" fill-opacity="0.15" stroke="none"/>)", fill, s.color) + "\n";
         if (!d.empty())
             out += fmt::format(R"(<path d="{}" fill="none" stroke="{}" stroke-width="{}" stroke-linejoin="round"{}/>)", d, s.color, s.width,

@@ -167,6 +167,17 @@ TEST_F(S3Store, PresignedUrlsWorkWithoutCredentialsUntilTheyExpire) {
     EXPECT_EQ(expired.status, 403) << expired.body;
     EXPECT_NE(expired.body, data);
 
+    // Signed at a rounded time (a multiple of 15 minutes for an hour's URL), so the URL of a
+    // key is stable and browsers can cache the image.
+    const auto again = store->presigned_url("shared.jpg", 3600s);
+    const auto date_at = signed_url->find("X-Amz-Date=");
+    ASSERT_NE(date_at, std::string::npos);
+    const std::string date = signed_url->substr(date_at + 11, 16);  // 20240501T121500Z
+    EXPECT_TRUE(date.ends_with("00Z") && (date.substr(11, 2) == "00" || date.substr(11, 2) == "15" ||
+                                          date.substr(11, 2) == "30" || date.substr(11, 2) == "45"))
+        << date;
+    if (again->find(date) != std::string::npos) EXPECT_EQ(*again, *signed_url);
+
     EXPECT_THROW(store->presigned_url("shared.jpg", 0s), std::invalid_argument);
     EXPECT_THROW(store->presigned_url("shared.jpg", std::chrono::hours(24 * 8)), std::invalid_argument);
 }
