@@ -32,10 +32,41 @@ void require_csrf(App& app, const http::Request& req, const std::optional<store:
                               "This form has expired or did not come from this site. Reload the page and try again.");
 }
 
-asio::awaitable<std::vector<store::Photo>> upload_photos(App& app, http::Request& req, const store::Session& session,
-                                                         bool token_in_header) {
+namespace {
+
+// An Idempotency-Key is the client's name for one upload: visible ASCII, 1 to 128 chars.
+std::optional<store::UploadKey> upload_key(const http::Request& req, const store::Session& session) {
+    auto key = req.header("Idempotency-Key");
+    if (!req.headers || !req.headers->has("Idempotency-Key")) return std::nullopt;
+    bool ok = !key.empty() && key.size() <= 128;
+    for (char c : key) ok = ok && c > 0x20 && c < 0x7f;
+    if (!ok) throw http::HttpError(400, "bad_idempotency_key", "An Idempotency-Key has 1 to 128 visible ASCII characters.");
+    return store::UploadKey{session.user_id, std::string(key)};
+}
+
+// What an upload under `key` stored the first time, in upload order (photos deleted since
+// are left out).
+asio::awaitable<std::vector<store::Photo>> replay(App& app, const std::vector<std::string>& ids) {
+    co_return co_await app.db("find_photo", [&] {
+        std::vector<store::Photo> photos;
+        for (const auto& id : ids)
+            if (auto p = app.repo->find_photo(id)) photos.push_back(std::move(*p));
+        return photos;
+    });
+}
+
+}  // namespace
+
+asio::awaitable<UploadResult> upload_photos(App& app, http::Request& req, const store::Session& session, bool token_in_header) {
     // An API client proves itself before sending a byte of the body.
     if (token_in_header) require_csrf(app, req, session, req.header("X-CSRF-Token"));
+    const auto key = upload_key(req, session);
+    if (key) {
+        // A retry of an upload that was stored: answer as the first time, without reading
+        // the body again.
+        auto ids = co_await app.db("find_upload_key", [&] { return app.repo->find_upload_key(*key); });
+        if (ids) co_return UploadResult{co_await replay(app, *ids), true};
+    }
     auto form = co_await app.uploads->receive(req);
     struct Discard {
         App& app;
@@ -46,15 +77,30 @@ asio::awaitable<std::vector<store::Photo>> upload_photos(App& app, http::Request
         auto header = req.header("X-CSRF-Token");
         require_csrf(app, req, session, header.empty() ? std::string_view(form.csrf_token) : header);
     }
-    auto photos = co_await app.uploads->store(form, session.user_id, [&app](const std::vector<store::NewPhoto>& rows) {
-        const auto start = std::chrono::steady_clock::now();
-        auto stored = app.repo->insert_photos(rows);
-        app.record_db_time("insert_photos", std::chrono::steady_clock::now() - start);
-        return stored;
-    });
+    std::vector<store::Photo> photos;
+    bool duplicate = false;
+    try {
+        photos = co_await app.uploads->store(form, session.user_id, [&app, &key](const std::vector<store::NewPhoto>& rows) {
+            const auto start = std::chrono::steady_clock::now();
+            auto stored = app.repo->insert_photos(rows, key ? &*key : nullptr);
+            app.record_db_time("insert_photos", std::chrono::steady_clock::now() - start);
+            return stored;
+        });
+    } catch (const store::DuplicateUploadKey&) {
+        duplicate = true;  // the same upload arrived twice at once, and the other won: its files stay, ours are gone
+    }
+    if (duplicate) {
+        auto ids = co_await app.db("find_upload_key", [&] { return app.repo->find_upload_key(*key); });
+        co_return UploadResult{ids ? co_await replay(app, *ids) : std::vector<store::Photo>{}, true};
+    }
     co_await app.feed->invalidate();
+    if (key && std::rand() % 100 == 0) {
+        // Keys are for retries, which come within minutes: a day is plenty.
+        const auto day_ago = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() - 86'400;
+        co_await app.db("purge_upload_keys", [&] { return app.repo->purge_upload_keys(day_ago); });
+    }
     spdlog::info("user {} uploaded {} photo(s)", session.username, photos.size());
-    co_return photos;
+    co_return UploadResult{std::move(photos), false};
 }
 
 asio::awaitable<void> delete_photo(App& app, const store::Session& session, const std::string& photo_id) {

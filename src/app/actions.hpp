@@ -30,9 +30,15 @@ asio::awaitable<store::Session> require_session(App& app, const http::Request& r
 // Throws HttpError 403 unless `submitted` is the token this visitor's forms carry.
 void require_csrf(App& app, const http::Request& req, const std::optional<store::Session>& session, std::string_view submitted);
 
+struct UploadResult {
+    std::vector<store::Photo> photos;
+    bool replayed = false;  // an earlier upload with the same Idempotency-Key, not stored again
+};
+
 // Reads, validates and stores an upload for the session's user, then invalidates the feed.
-asio::awaitable<std::vector<store::Photo>> upload_photos(App& app, http::Request& req, const store::Session& session,
-                                                         bool token_in_header);
+// With an Idempotency-Key header, a retry of an upload that was stored (on any server)
+// stores nothing and answers with what the first one stored.
+asio::awaitable<UploadResult> upload_photos(App& app, http::Request& req, const store::Session& session, bool token_in_header);
 // Deletes a photo of the session's user: its row, its files and every cached feed page.
 // Throws HttpError 404 (no such photo) or 403 (someone else's).
 asio::awaitable<void> delete_photo(App& app, const store::Session& session, const std::string& photo_id);

@@ -93,10 +93,12 @@ asio::awaitable<http::Response> get_photo(App& app, http::Request& req) {
 
 asio::awaitable<http::Response> upload(App& app, http::Request& req) {
     auto session = co_await require_session(app, req);
-    auto photos = co_await upload_photos(app, req, session, true);
+    auto result = co_await upload_photos(app, req, session, true);
     boost::json::array out;
-    for (const auto& p : photos) out.push_back(photo_json(p, *app.media_urls));
-    co_return json_response(201, boost::json::object{{"photos", std::move(out)}});
+    for (const auto& p : result.photos) out.push_back(photo_json(p, *app.media_urls));
+    auto res = json_response(201, boost::json::object{{"photos", std::move(out)}});
+    if (result.replayed) res.set("Idempotency-Replayed", "true");
+    co_return res;
 }
 
 asio::awaitable<http::Response> remove_photo(App& app, http::Request& req) {

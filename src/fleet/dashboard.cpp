@@ -261,6 +261,7 @@ main { padding: 18px 24px 32px; max-width: 1280px; margin: 0 auto; }
 figure { margin: 0 0 14px; background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 6px; overflow-x: auto; }
 figure svg { display: block; width: 100%; height: auto; min-width: 640px; }
 h2 { font-size: 16px; margin: 22px 0 8px; }
+.scroll { overflow-x: auto; border-radius: 10px; }
 table { border-collapse: collapse; width: 100%; background: var(--card); border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f9fafb; font-weight: 600; font-size: 12.5px; color: #374151; white-space: nowrap; }
@@ -322,6 +323,7 @@ std::string Dashboard::page(const FleetState& s, const FleetConfig& c, TimePoint
 <meta http-equiv="refresh" content="{refresh}">
 <title>photoshare fleet: {in} in service</title>
 <link rel="stylesheet" href="/dashboard.css">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <header>
@@ -362,14 +364,14 @@ std::string Dashboard::page(const FleetState& s, const FleetConfig& c, TimePoint
     if (auto p = policy_chart(s, c, now)) h += "<figure>" + svg::render(*p) + "</figure>\n";
 
     h += R"(<h2>Servers</h2>
-<table>
-<thead><tr><th>Server</th><th>State</th><th>HAProxy</th><th class="hide-narrow">pid</th><th class="hide-narrow">Address</th><th class="n">For</th><th class="n">Latency ms</th><th class="n">Req/s</th><th class="n">In flight</th><th class="n">CPU %</th><th class="n">Knob ms</th><th class="n">Requests</th><th class="n">Failed</th></tr></thead>
+<div class="scroll"><table>
+<thead><tr><th>Server</th><th>State</th><th>HAProxy</th><th class="hide-narrow">pid</th><th class="hide-narrow">Address</th><th class="n hide-narrow">For</th><th class="n">Latency ms</th><th class="n">Req/s</th><th class="n hide-narrow">In flight</th><th class="n hide-narrow">CPU %</th><th class="n hide-narrow">Knob ms</th><th class="n hide-narrow">Requests</th><th class="n">Failed</th></tr></thead>
 <tbody>
 )";
     if (s.servers.empty()) h += R"(<tr><td colspan="13" class="muted">No servers.</td></tr>)";
     for (const auto& r : s.servers) {
         h += fmt::format(
-            R"(<tr><td><span class="swatch c{}"></span>{}</td><td><span class="badge {}">{}</span>{}</td><td>{} <span class="muted">{}</span></td><td class="hide-narrow">{}</td><td class="hide-narrow">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>)",
+            R"(<tr><td><span class="swatch c{}"></span>{}</td><td><span class="badge {}">{}</span>{}</td><td>{} <span class="muted">{}</span></td><td class="hide-narrow">{}</td><td class="hide-narrow">{}</td><td class="n hide-narrow">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n hide-narrow">{}</td><td class="n hide-narrow">{}</td><td class="n hide-narrow">{}</td><td class="n hide-narrow">{}</td><td class="n">{}</td></tr>)",
             (r.slot - 1 + 10) % 10 + 1, escape(r.name), state_class(r), to_string(r.state),
             r.why.empty() || r.state == ServerState::in_service ? "" : fmt::format(R"(<br><span class="muted">{}</span>)", escape(r.why)),
             escape(r.haproxy_status.empty() ? "–" : r.haproxy_status), escape(r.check_status), r.pid, escape(r.address),
@@ -377,10 +379,10 @@ std::string Dashboard::page(const FleetState& s, const FleetConfig& c, TimePoint
             num(r.knob_latency_ms), r.requests, r.errors);
         h += "\n";
     }
-    h += "</tbody></table>\n";
+    h += "</tbody></table></div>\n";
 
     h += R"(<h2>Scaling events</h2>
-<table>
+<div class="scroll"><table>
 <thead><tr><th>Time</th><th class="hide-narrow">Clock</th><th>Event</th><th>What and why</th></tr></thead>
 <tbody>
 )";
@@ -393,7 +395,7 @@ std::string Dashboard::page(const FleetState& s, const FleetConfig& c, TimePoint
         h += "\n";
     }
     if (shown == 0) h += R"(<tr><td colspan="4" class="muted">Nothing yet.</td></tr>)";
-    h += "</tbody></table>\n";
+    h += "</tbody></table></div>\n";
     h += fmt::format(R"(<footer>Refreshes every {} s. Times are since the fleet started. Charts as files: <a href="/charts/summary.svg">summary.svg</a>; JSON: <a href="/api/status">/api/status</a>, <a href="/api/history">/api/history</a>. State directory: {}.</footer>
 </main>
 </body>
@@ -492,6 +494,14 @@ void Dashboard::add_routes(http::Router& router) {
     });
     router.add(Method::get, "/dashboard.css", [](http::Request&) -> asio::awaitable<http::Response> {
         co_return text(200, "text/css; charset=utf-8", stylesheet());
+    });
+    router.add(Method::get, "/favicon.svg", [](http::Request&) -> asio::awaitable<http::Response> {
+        // Three bars of growing height: a fleet.
+        http::Response r(200, "image/svg+xml",
+                         R"(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect x="1" y="9" width="4" height="6" fill="#2563eb"/>)"
+                         R"(<rect x="6" y="5" width="4" height="10" fill="#2563eb"/><rect x="11" y="1" width="4" height="14" fill="#111827"/></svg>)");
+        r.set("Cache-Control", "max-age=86400");
+        co_return r;
     });
     router.add(Method::get, "/charts/{file}", [this](http::Request& req) -> asio::awaitable<http::Response> {
         std::string name(req.param("file"));

@@ -56,8 +56,23 @@ constexpr std::array<std::string_view, 3> schema_v1{
     ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
 };
 
-constexpr std::array<Migration, 1> migrations{
+// Idempotency keys of uploads: a retried upload finds what the first attempt stored.
+// Re-runnable like version 1 (no transactional DDL in MySQL).
+constexpr std::array<std::string_view, 1> schema_v2{
+    R"sql(CREATE TABLE IF NOT EXISTS upload_keys (
+        user_id    BIGINT          NOT NULL,
+        idem_key   VARBINARY(255)  NOT NULL,
+        photo_ids  VARBINARY(8192) NOT NULL,
+        created_at BIGINT          NOT NULL,
+        PRIMARY KEY (user_id, idem_key),
+        KEY upload_keys_created_at (created_at),
+        CONSTRAINT upload_keys_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+};
+
+constexpr std::array<Migration, 2> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
+    Migration{2, "upload idempotency keys", schema_v2},
 };
 
 constexpr Dialect dialect{

@@ -48,8 +48,21 @@ constexpr std::array<std::string_view, 6> schema_v1{
     "CREATE INDEX sessions_user_id ON sessions (user_id)",
 };
 
-constexpr std::array<Migration, 1> migrations{
+// Idempotency keys of uploads: a retried upload finds what the first attempt stored.
+constexpr std::array<std::string_view, 2> schema_v2{
+    R"sql(CREATE TABLE upload_keys (
+        user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        idem_key   BYTEA  NOT NULL,
+        photo_ids  BYTEA  NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (user_id, idem_key)
+    ))sql",
+    "CREATE INDEX upload_keys_created_at ON upload_keys (created_at)",
+};
+
+constexpr std::array<Migration, 2> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
+    Migration{2, "upload idempotency keys", schema_v2},
 };
 
 constexpr Dialect dialect{

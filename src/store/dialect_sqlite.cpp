@@ -46,8 +46,21 @@ constexpr std::array<std::string_view, 6> schema_v1{
     "CREATE INDEX sessions_user_id ON sessions (user_id)",
 };
 
-constexpr std::array<Migration, 1> migrations{
+// Idempotency keys of uploads: a retried upload finds what the first attempt stored.
+constexpr std::array<std::string_view, 2> schema_v2{
+    R"sql(CREATE TABLE upload_keys (
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        idem_key   TEXT    NOT NULL,
+        photo_ids  TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, idem_key)
+    ) WITHOUT ROWID)sql",
+    "CREATE INDEX upload_keys_created_at ON upload_keys (created_at)",
+};
+
+constexpr std::array<Migration, 2> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
+    Migration{2, "upload idempotency keys", schema_v2},
 };
 
 constexpr Dialect dialect{

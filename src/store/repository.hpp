@@ -20,6 +20,18 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// insert_photos() was given an upload key the user has used before: nothing was stored.
+class DuplicateUploadKey : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// A client's Idempotency-Key for an upload, scoped to its user.
+struct UploadKey {
+    std::int64_t user_id = 0;
+    std::string key;
+};
+
 struct User {
     std::int64_t id = 0;
     std::string username;
@@ -74,7 +86,15 @@ public:
     // All rows in one transaction; returns them as stored (with seq and created_at).
     // Throws std::invalid_argument, having stored nothing, when a photo id is already
     // taken (also within the batch) or a user id does not exist.
-    virtual std::vector<Photo> insert_photos(std::span<const NewPhoto> photos) = 0;
+    virtual std::vector<Photo> insert_photos(std::span<const NewPhoto> photos, const UploadKey* upload_key) = 0;
+    std::vector<Photo> insert_photos(std::span<const NewPhoto> photos) { return insert_photos(photos, nullptr); }
+    // With an upload key, the key and the ids of the photos are recorded in the same
+    // transaction: a retried upload stores nothing twice. A key the user has used before
+    // throws DuplicateUploadKey and stores nothing.
+    // The ids stored under an upload key, in upload order; nullopt when the key is unused.
+    virtual std::optional<std::vector<std::string>> find_upload_key(const UploadKey& upload_key) = 0;
+    // Forgets upload keys recorded before `older_than` (unix seconds); returns how many.
+    virtual int purge_upload_keys(std::int64_t older_than) = 0;
     // Newest first; only photos with seq < before when given. limit < 0: invalid_argument.
     virtual std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) = 0;
     virtual std::optional<Photo> find_photo(const std::string& id) = 0;

@@ -65,7 +65,11 @@ struct Statements {
               "WHERE id_hash = ? AND expires_at > ?",
               d.placeholders)),
           delete_session(with_placeholders("DELETE FROM sessions WHERE id_hash = ?", d.placeholders)),
-          purge_sessions(with_placeholders("DELETE FROM sessions WHERE expires_at <= ?", d.placeholders)) {}
+          purge_sessions(with_placeholders("DELETE FROM sessions WHERE expires_at <= ?", d.placeholders)),
+          insert_upload_key(with_placeholders(
+              "INSERT INTO upload_keys (user_id, idem_key, photo_ids, created_at) VALUES (?, ?, ?, ?)", d.placeholders)),
+          find_upload_key(with_placeholders("SELECT photo_ids FROM upload_keys WHERE user_id = ? AND idem_key = ?", d.placeholders)),
+          purge_upload_keys(with_placeholders("DELETE FROM upload_keys WHERE created_at < ?", d.placeholders)) {}
 
     // The photo and its owner's current name, in the order photo_from() reads them.
     static constexpr std::string_view photo_columns =
@@ -83,6 +87,9 @@ struct Statements {
     std::string find_session;
     std::string delete_session;
     std::string purge_sessions;
+    std::string insert_upload_key;
+    std::string find_upload_key;
+    std::string purge_upload_keys;
 };
 
 Photo photo_from(const sql::Row& row) {
@@ -156,7 +163,7 @@ public:
                     .created_at = as_int(row.at(3))};
     }
 
-    std::vector<Photo> insert_photos(std::span<const NewPhoto> photos) override {
+    std::vector<Photo> insert_photos(std::span<const NewPhoto> photos, const UploadKey* upload_key) override {
         std::vector<Photo> stored;
         if (photos.empty()) {
             return stored;
@@ -164,7 +171,34 @@ public:
         const std::int64_t created_at = now_seconds();
         // A retry starts from scratch: the server rolled the first attempt back.
         return with_connection(Retry::unless_committed, [&](sql::Connection& connection) {
-            return insert_batch(connection, photos, created_at);
+            return insert_batch(connection, photos, created_at, upload_key);
+        });
+    }
+
+    std::optional<std::vector<std::string>> find_upload_key(const UploadKey& upload_key) override {
+        const std::array<Value, 2> key{upload_key.user_id, upload_key.key};
+        const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+            return connection.query(sql_.find_upload_key, key);
+        });
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        // Photo ids never contain a comma (the app makes them base64url).
+        std::vector<std::string> ids;
+        const std::string list = as_text(rows.front().at(0));
+        std::size_t start = 0;
+        while (start <= list.size()) {
+            const auto comma = std::min(list.find(',', start), list.size());
+            if (comma > start) ids.push_back(list.substr(start, comma - start));
+            start = comma + 1;
+        }
+        return ids;
+    }
+
+    int purge_upload_keys(std::int64_t older_than) override {
+        const std::array<Value, 1> cutoff{older_than};
+        return with_connection(Retry::always, [&](sql::Connection& connection) {
+            return static_cast<int>(connection.execute(sql_.purge_upload_keys, cutoff));
         });
     }
 
@@ -268,7 +302,7 @@ public:
 
 private:
     std::vector<Photo> insert_batch(sql::Connection& connection, std::span<const NewPhoto> photos,
-                                    std::int64_t created_at) {
+                                    std::int64_t created_at, const UploadKey* upload_key) {
         std::vector<Photo> stored;
         stored.reserve(photos.size());
         sql::Transaction transaction(connection, sql::TxKind::write);
@@ -303,6 +337,16 @@ private:
                                    .thumb_height = photo.thumb_height,
                                    .bytes = photo.bytes,
                                    .created_at = created_at});
+        }
+        if (upload_key) {
+            std::string ids;
+            for (const Photo& photo : stored) ids += (ids.empty() ? "" : ",") + photo.id;
+            const std::array<Value, 4> row{upload_key->user_id, upload_key->key, ids, created_at};
+            try {
+                connection.execute(sql_.insert_upload_key, row);
+            } catch (const sql::UniqueViolation&) {
+                throw DuplicateUploadKey("store: the upload key was used before");  // rolls back the photos too
+            }
         }
         transaction.commit();
         return stored;

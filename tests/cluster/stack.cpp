@@ -109,6 +109,7 @@ std::vector<std::pair<std::string, fs::path>> pid_files(const fs::path& dir) {
     out.emplace_back("redis", dir / "redis" / "redis.pid");
     out.emplace_back("postgres", dir / "postgres" / "data" / "postmaster.pid");
     out.emplace_back("mariadb", dir / "mariadb" / "mysqld.pid");
+    out.emplace_back("s3rver", dir / "s3rver" / "s3rver.pid");
     return out;
 }
 
@@ -365,7 +366,7 @@ int pick_ports(int count) {
 Stack::Stack(StackOptions options) : options_(std::move(options)) {
     dir_ = make_registered_dir();
 
-    // HAProxy (P, P+1), the database (P+2), cache nodes (P+3..5), web-N (P+10+N).
+    // HAProxy (P, P+1), the database (P+2), cache nodes (P+3..5), s3rver (P+6), web-N (P+10+N).
     port_ = pick_ports(11 + options_.servers);
 }
 
@@ -390,7 +391,8 @@ CommandResult Stack::stack(const std::vector<std::string>& args, std::chrono::mi
 
 std::vector<std::string> Stack::up_args() const {
     std::vector<std::string> args{"up",      "--level", std::to_string(options_.level), "--servers", std::to_string(options_.servers),
-                                  "--db",    options_.db, "--cache", options_.cache, "--port", std::to_string(port_)};
+                                  "--db",    options_.db, "--cache", options_.cache, "--storage", options_.storage,
+                                  "--serve", options_.serve, "--port", std::to_string(port_)};
     for (const auto& s : options_.sets) {
         args.push_back("--set");
         args.push_back(s);
@@ -412,6 +414,7 @@ CommandResult Stack::down() {
 
 std::string Stack::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 std::string Stack::server_url(int n) const { return "http://127.0.0.1:" + std::to_string(server_port(n)); }
+std::string Stack::s3_url() const { return "http://127.0.0.1:" + std::to_string(s3_port()); }
 
 pid_t Stack::server_pid(int n) const { return pid_from(dir_ / ("web-" + std::to_string(n) + ".pid")).value_or(-1); }
 
@@ -511,6 +514,7 @@ std::string Stack::logs() const {
     add(dir_ / "mariadb" / "mysqld.log", 15);
     for (int n = 1; n <= 3; ++n) add(dir_ / ("memcached-" + std::to_string(n)) / "memcached.log", 5);
     add(dir_ / "redis" / "redis.log", 10);
+    add(dir_ / "s3rver" / "s3rver.log", 15);
     return out;
 }
 

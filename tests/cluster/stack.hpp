@@ -70,6 +70,8 @@ struct StackOptions {
     int servers = 3;
     std::string db = "postgres";       // postgres | mariadb | sqlite
     std::string cache = "memcached";   // memcached | redis
+    std::string storage = "file";      // file (DIR/media, shared) | s3 (s3rver on P+6)
+    std::string serve = "auto";        // auto | proxy | presigned | public (storage.serve)
     std::vector<std::string> sets;     // --set KEY=VALUE for every server
 };
 
@@ -94,6 +96,8 @@ public:
     int server_port(int n) const { return port_ + 10 + n; }
     std::string server_url(int n) const;      // web-N directly
     std::string server_name(int n) const { return "web-" + std::to_string(n); }
+    int s3_port() const { return port_ + 6; }  // s3rver, with --storage s3
+    std::string s3_url() const;               // http://127.0.0.1:P+6
     pid_t server_pid(int n) const;            // from DIR/web-N.pid; -1 if none
     std::string server_log(int n) const;
     std::string admin_token() const;

@@ -22,6 +22,7 @@ using itest::contains;
 using itest::eventually;
 using itest::HttpClient;
 using itest::Response;
+namespace fs = std::filesystem;
 
 struct PostgresMemcached {
     static constexpr const char* db = "postgres";
@@ -92,6 +93,9 @@ std::vector<std::string> ids_in(const Response& res) {
 }
 
 bool has(const std::vector<std::string>& ids, const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
+
+// "/media/KEY" -> "KEY"
+std::string key_of_media(const std::string& url) { return url.substr(url.rfind('/') + 1); }
 
 // The "request ..." id in a page's footer.
 std::string footer_request_id(const std::string& html) {
@@ -222,6 +226,46 @@ TYPED_TEST(ClusterTest, UploadOnOneServerIsVisibleFromEveryServer) {
         EXPECT_EQ(d.body, display) << "the display file differs on " << cluster::served_by_name(d);
         EXPECT_EQ(t.body, thumb) << "the thumbnail differs on " << cluster::served_by_name(t);
     }
+}
+
+// Level 2 with a shared directory (storage.url = file://DIR/media on every server, as NFS would
+// be across machines): a photo uploaded to web-1 directly is served by web-2 directly, from
+// the one directory, and web-1 kept no copy of its own.
+TYPED_TEST(ClusterTest, SharedDirectoryPhotoUploadedOnWeb1IsServedByWeb2) {
+    auto& stack = this->stack();
+    const auto toml = itest::read_file(stack.dir() / "photoshare.toml");
+    const std::string media = (stack.dir() / "media").string();
+    ASSERT_TRUE(contains(toml, "url = \"file://" + media + "\"")) << "the servers do not share " << media << ":\n" << toml;
+    auto a = sign_up(stack.server_url(1));
+    auto photo = upload(a, 12);
+    ASSERT_FALSE(photo.id.empty());
+    EXPECT_EQ(photo.uploaded_on, "web-1");
+    EXPECT_EQ(photo.url, "/media/" + photo.id + "_d.jpg") << "a shared directory is served by the servers themselves";
+    // The file of a key in the directory, wherever the store puts it (it shards by prefix).
+    const auto files = itest::list_files(media);
+    auto file_of = [&](const std::string& key) {
+        for (const auto& f : files)
+            if (f == key || f.ends_with("/" + key)) return fs::path(media) / f;
+        return fs::path();
+    };
+    EXPECT_TRUE(itest::list_files(stack.dir() / "web-1" / "media").empty()) << "web-1 keeps photos of its own";
+
+    HttpClient web1(stack.server_url(1)), web2(stack.server_url(2));
+    for (const auto& url : {photo.url, photo.thumbnail_url}) {
+        auto one = web1.get(url);
+        auto two = web2.get(url);
+        ASSERT_EQ(two.status, 200) << "web-2 does not serve " << url << " uploaded on web-1: " << two.describe();
+        EXPECT_EQ(cluster::served_by_name(two), "web-2");
+        EXPECT_EQ(two.header("Content-Type"), "image/jpeg");
+        EXPECT_TRUE(itest::looks_like_jpeg(two.body));
+        EXPECT_EQ(two.body, one.body) << url;
+        const auto file = file_of(key_of_media(url));
+        ASSERT_FALSE(file.empty()) << key_of_media(url) << " is not in " << media;
+        EXPECT_EQ(two.body, itest::read_file(file));
+    }
+    auto page = web2.get(photo.page_url);
+    EXPECT_EQ(page.status, 200) << page.describe();
+    EXPECT_TRUE(contains(page.body, photo.url)) << "web-2's page of the photo does not show it";
 }
 
 // Level 4: the feed comes from the shared cache (X-Feed-Source, the footer); after an upload

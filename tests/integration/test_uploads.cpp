@@ -371,3 +371,85 @@ TEST_F(Uploads, MediaIsImmutablyCachedWithValidators) {
     EXPECT_EQ(anon.get("/media/NoSuchKey_d.jpg").status, 404);
     EXPECT_EQ(anon.get("/media/" + p.id + "_x.jpg").status, 404);
 }
+
+// ---------------------------------------------------------------------------------------
+// Retries: the same Idempotency-Key from the same user stores once and answers the same.
+
+TEST_F(Uploads, ARetryWithTheSameIdempotencyKeyStoresNothingTwice) {
+    const auto feed_before = feed_ids(server()).size();
+    auto u = register_user(server());
+    Headers headers = u.csrf_header();
+    headers.emplace_back("Idempotency-Key", "upload-7f3a");
+    const std::vector<Part> parts{Part::file(kCamera, "a.jpg", "image/jpeg"), Part::file(kCamera, "b.jpg", "image/jpeg")};
+    auto first = u.http().upload("/api/v1/photos", parts, headers);
+    ASSERT_EQ(first.status, 201) << first.describe();
+    const auto before = snapshot(server());
+
+    auto again = u.http().upload("/api/v1/photos", parts, headers);
+    ASSERT_EQ(again.status, 201) << again.describe();
+    EXPECT_EQ(again.header("Idempotency-Replayed"), "true");
+    EXPECT_EQ(again.json().at("photos"), first.json().at("photos"));
+    expect_nothing_left(server(), before);  // no new files, no new rows
+    EXPECT_EQ(feed_ids(server()).size(), feed_before + 2);
+
+    // Another key, or no key, is another upload.
+    headers.back().second = "upload-7f3b";
+    EXPECT_EQ(u.http().upload("/api/v1/photos", parts, headers).status, 201);
+    EXPECT_EQ(upload_photos(u, parts).status, 201);
+    EXPECT_EQ(feed_ids(server()).size(), feed_before + 6);
+}
+
+TEST_F(Uploads, IdempotencyKeysBelongToTheirUser) {
+    auto alice = register_user(server());
+    auto bob = register_user(server());
+    const std::vector<Part> parts{Part::file(kCamera, "a.jpg", "image/jpeg")};
+    auto with_key = [](User& u) {
+        Headers h = u.csrf_header();
+        h.emplace_back("Idempotency-Key", "shared-name");
+        return h;
+    };
+    auto a = alice.http().upload("/api/v1/photos", parts, with_key(alice));
+    auto b = bob.http().upload("/api/v1/photos", parts, with_key(bob));
+    ASSERT_EQ(a.status, 201);
+    ASSERT_EQ(b.status, 201);
+    EXPECT_TRUE(b.header("Idempotency-Replayed").empty());
+    EXPECT_NE(a.json().at("photos"), b.json().at("photos"));
+    EXPECT_EQ(b.json().at("photos").at(0).at("uploaded_by").as_string(), bob.username);
+}
+
+TEST_F(Uploads, ConcurrentDuplicatesStoreOnce) {
+    auto media_files = [&] {
+        int n = 0;
+        for (auto& f : state_files(server())) n += f.starts_with("media/") && f.ends_with(".jpg");
+        return n;
+    };
+    const int media_before = media_files();
+    const auto feed_before = feed_ids(server()).size();
+    auto u = register_user(server());
+    const std::vector<Part> parts{Part::file(kCamera, "a.jpg", "image/jpeg")};
+    std::vector<std::thread> threads;
+    std::vector<Response> results(4);
+    for (int i = 0; i < 4; ++i) {
+        threads.emplace_back([&, i] {
+            auto client = login(server(), u.username, u.password);  // a connection of its own
+            Headers h = client.csrf_header();
+            h.emplace_back("Idempotency-Key", "burst-1");
+            results[i] = client.http().upload("/api/v1/photos", parts, h);
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (auto& r : results) {
+        ASSERT_EQ(r.status, 201) << r.describe();
+        EXPECT_EQ(r.json().at("photos"), results[0].json().at("photos"));
+    }
+    EXPECT_EQ(feed_ids(server()).size(), feed_before + 1);
+    // The losers' files were removed: two variants of one photo were added.
+    EXPECT_TRUE(eventually([&] { return media_files() == media_before + 2; }, 5s));
+}
+
+TEST_F(Uploads, AMalformedIdempotencyKeyIs400) {
+    auto u = register_user(server());
+    Headers h = u.csrf_header();
+    h.emplace_back("Idempotency-Key", std::string(200, 'k'));
+    EXPECT_JSON_ERROR(u.http().upload("/api/v1/photos", {Part::file(kCamera, "a.jpg", "image/jpeg")}, h), 400, "bad_idempotency_key");
+}

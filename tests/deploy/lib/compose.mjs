@@ -122,7 +122,7 @@ function hostsOfUrl(url) {
 function listenPorts(service, composeDir) {
   const ports = new Set((service.expose || []).map((p) => Number(String(p).split("/")[0])));
   for (const v of volumeEntries(service)) {
-    if (v.type === "bind" && /haproxy\.cfg$/.test(v.target)) {
+    if (v.type === "bind" && /haproxy\.cfg$/.test(v.target) && existsSync(resolve(composeDir, v.source))) {
       const cfg = readFileSync(resolve(composeDir, v.source), "utf8");
       for (const m of cfg.matchAll(/^\s*bind\s+"?[^\s"]*:(\d+)/gm)) ports.add(Number(m[1]));
     }
@@ -272,7 +272,7 @@ function photoshareComposeErrors(services, composeDir) {
       else if (!ips.some((ip) => trusted.includes(ip))) errs.push(`${what}: PHOTOSHARE_SERVER_TRUSTED_PROXIES does not include ${hname}'s address ${ips.join(", ")}`);
       // HAProxy finds this service by its name in DNS.
       for (const v of volumeEntries(h)) {
-        if (v.type !== "bind" || !/haproxy\.cfg$/.test(v.target)) continue;
+        if (v.type !== "bind" || !/haproxy\.cfg$/.test(v.target) || !existsSync(resolve(composeDir, v.source))) continue;
         const cfg = readFileSync(resolve(composeDir, v.source), "utf8");
         const port = Number((env.PHOTOSHARE_SERVER_LISTEN || "0.0.0.0:8080").split(":").pop());
         const tpl = [...cfg.matchAll(/^\s*server-template\s+\S+\s+\S+\s+([^\s:]+):(\d+)/gm)];

@@ -10,8 +10,8 @@
 //   command the image contains; the port, data directory and settings agree;
 // - every COPY source exists in the repository (tracked by git) and is not excluded by
 //   Dockerfile.dockerignore; every COPY --from names an earlier stage.
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 import { configEnvNames, repoRoot, setupArray } from "./repo.mjs";
@@ -138,44 +138,55 @@ export function dockerignoreMatcher(text) {
 
 // --- the checks -----------------------------------------------------------------------------
 
+const trackedCache = new Map();
 function trackedFiles(root) {
-  try {
-    return execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 }).split("\0").filter(Boolean);
-  } catch {
-    return null;
+  if (!trackedCache.has(root)) {
+    let files = null;
+    try {
+      files = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 }).split("\0").filter(Boolean);
+    } catch {
+      files = null;
+    }
+    trackedCache.set(root, files);
   }
+  return trackedCache.get(root);
 }
 
 // The Debian packages of the libraries `binary` needs, from readelf and dpkg -S; null
 // when that cannot be worked out here (no binary, no readelf or dpkg).
+const neededCache = new Map();
 export function neededPackages(binary) {
   if (!existsSync(binary)) return null;
+  const key = `${binary}:${statSync(binary).mtimeMs}`;
+  if (!neededCache.has(key)) neededCache.set(key, readNeededPackages(binary));
+  return neededCache.get(key);
+}
+
+function readNeededPackages(binary) {
   let needed;
+  let ldd;
   try {
     needed = [...execFileSync("readelf", ["-d", binary], { encoding: "utf8" }).matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+    ldd = execFileSync("ldd", [binary], { encoding: "utf8" });
   } catch {
     return null;
   }
-  const ldd = execFileSync("ldd", [binary], { encoding: "utf8" });
-  const map = new Map();
+  // Where each library was found, in both spellings of a merged /usr (dpkg knows one).
+  const paths = new Map();
   for (const lib of needed) {
     const m = new RegExp(`^\\s*${lib.replace(/[.+]/g, "\\$&")} => (\\S+)`, "m").exec(ldd);
-    if (!m) {
-      map.set(lib, null);
-      continue;
-    }
-    let owner = null;
-    for (const candidate of [m[1], m[1].replace(/^\/usr/, ""), `/usr${m[1]}`]) {
-      try {
-        const out = execFileSync("dpkg", ["-S", candidate], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-        owner = out.split(":")[0].trim();
-        break;
-      } catch {
-        // try the next spelling of the path (merged /usr)
-      }
-    }
-    map.set(lib, owner);
+    if (m) paths.set(lib, [m[1], m[1].startsWith("/usr/") ? m[1].slice(4) : `/usr${m[1]}`]);
   }
+  // One dpkg -S for all of them: "package:arch: /path" per path it knows.
+  const r = spawnSync("dpkg", ["-S", ...[...paths.values()].flat()], { encoding: "utf8" });
+  if (r.error) return null;
+  const owners = new Map();
+  for (const line of r.stdout.split("\n")) {
+    const m = /^([^:,\s]+)(?::[^:\s]+)?: (\S+)$/.exec(line);
+    if (m) owners.set(m[2], m[1]);
+  }
+  const map = new Map();
+  for (const lib of needed) map.set(lib, (paths.get(lib) || []).map((p) => owners.get(p)).find(Boolean) || null);
   return map;
 }
 

@@ -344,6 +344,65 @@ TEST_P(RepositoryContract, ABatchWithADuplicateIdInsertsNothing) {
     EXPECT_EQ(repo->insert_photos(std::vector<NewPhoto>{new_photo("fresh", alice.id)}).size(), 1u);
 }
 
+TEST_P(RepositoryContract, AnUploadKeyStoresNothingTwice) {
+    auto repo = open_migrated();
+    const auto alice = repo->create_user("alice", "h").value();
+    const auto bob = repo->create_user("bob", "h").value();
+    const UploadKey key{alice.id, "retry-me-1"};
+    EXPECT_FALSE(repo->find_upload_key(key).has_value());
+
+    const std::vector<NewPhoto> first{new_photo("a1", alice.id), new_photo("a2", alice.id)};
+    const auto stored = repo->insert_photos(first, &key);
+    ASSERT_EQ(stored.size(), 2u);
+    EXPECT_EQ(repo->find_upload_key(key), (std::vector<std::string>{"a1", "a2"}));
+
+    // The retry brings new ids (new files); the key refuses it and nothing is added.
+    const std::vector<NewPhoto> retry{new_photo("b1", alice.id), new_photo("b2", alice.id)};
+    EXPECT_THROW(repo->insert_photos(retry, &key), DuplicateUploadKey);
+    EXPECT_EQ(repo->all_photo_ids(), (std::vector<std::string>{"a1", "a2"}));
+
+    // Keys belong to a user: bob may use the same string.
+    const UploadKey bobs{bob.id, "retry-me-1"};
+    EXPECT_EQ(repo->insert_photos(std::vector<NewPhoto>{new_photo("c1", bob.id)}, &bobs).size(), 1u);
+    EXPECT_EQ(repo->find_upload_key(bobs), std::vector<std::string>{"c1"});
+
+    // Hostile key text is stored verbatim.
+    const UploadKey odd{alice.id, "'; DROP TABLE photos; -- \xE2\x98\x83"};
+    repo->insert_photos(std::vector<NewPhoto>{new_photo("d1", alice.id)}, &odd);
+    EXPECT_EQ(repo->find_upload_key(odd), std::vector<std::string>{"d1"});
+
+    // Old keys are forgotten.
+    EXPECT_EQ(repo->purge_upload_keys(now_seconds() - 3600), 0);
+    EXPECT_EQ(repo->purge_upload_keys(now_seconds() + 1), 3);
+    EXPECT_FALSE(repo->find_upload_key(key).has_value());
+}
+
+TEST_P(RepositoryContract, ConcurrentUploadsWithOneKeyStoreOnce) {
+    auto repo = open_migrated();
+    const auto alice = repo->create_user("alice", "h").value();
+    const UploadKey key{alice.id, "same-key"};
+    std::atomic<int> stored{0}, refused{0};
+    Failures failures;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+        threads.emplace_back([&, t] {
+            try {
+                repo->insert_photos(std::vector<NewPhoto>{new_photo("t" + std::to_string(t), alice.id)}, &key);
+                ++stored;
+            } catch (const DuplicateUploadKey&) {
+                ++refused;
+            } catch (const std::exception& e) {
+                failures.add(e.what());
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_TRUE(failures.all().empty()) << failures.all().front();
+    EXPECT_EQ(stored.load(), 1);
+    EXPECT_EQ(refused.load(), 5);
+    EXPECT_EQ(repo->all_photo_ids().size(), 1u);
+}
+
 TEST_P(RepositoryContract, ABatchForAnUnknownUserInsertsNothing) {
     auto repo = open_migrated();
     const auto alice = repo->create_user("alice", "h").value();

@@ -243,7 +243,10 @@ TEST(Pool, WhileTheDatabaseIsUnreachableOnlyOneCallerTriesToConnect) {
     EXPECT_THROW(pool.acquire(), Unavailable);  // now known to be unreachable
     db.connect_delay = 300ms;                   // the next attempt is slow, like a connect timeout
     std::thread prober([&] { EXPECT_THROW(pool.acquire(), Unavailable); });
-    std::this_thread::sleep_for(50ms);
+    // Wait until the prober is inside its slow connect (not a fixed sleep: on a loaded
+    // machine the thread may take a while to start).
+    for (int i = 0; i < 400 && db.attempts.load() < 2; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(db.attempts.load(), 2);
     const auto start = std::chrono::steady_clock::now();
     try {
         pool.acquire();

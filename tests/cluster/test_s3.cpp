@@ -1,0 +1,602 @@
+// Level 2 through HAProxy: three photoshare servers (PostgreSQL + memcached) whose photos live in
+// S3 — s3rver, started by `scripts/stack --storage s3`. Two stacks: one with presigned URLs
+// (storage.serve = auto), one streaming the objects through photoshare (--serve proxy). Also a
+// single server whose bucket does not exist, or whose credentials S3 refuses.
+//
+// s3rver does not check signatures (it does check the access key, and the expiry of presigned
+// URLs): the signing itself is proven by the SigV4 unit tests. Here: the shape of what the
+// servers write and link to, from every server, and what happens when S3 goes away.
+#include "stack.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+
+namespace {
+
+using namespace std::chrono_literals;
+using cluster::Clock;
+using cluster::Stack;
+using cluster::StackOptions;
+using itest::contains;
+using itest::eventually;
+using itest::HttpClient;
+using itest::Part;
+using itest::Response;
+
+constexpr const char* kBucket = "photoshare";
+constexpr const char* kImmutable = "public, max-age=31536000, immutable";
+
+// 640x480 from a camera, EXIF with GPS (the served variants must carry none of it).
+std::filesystem::path camera_jpeg() { return itest::testdata("images/edge/exif-samples/DSCN0010.jpg"); }
+
+// ---- accounts and photos -----------------------------------------------------------------
+
+struct Account {
+    std::string username;
+    std::string csrf;
+    std::unique_ptr<HttpClient> http;
+};
+
+Account sign_up(const std::string& base_url) {
+    Account a;
+    a.username = itest::unique_username("s3");
+    a.http = std::make_unique<HttpClient>(base_url);
+    const std::string body = R"({"username":")" + a.username + R"(","password":")" + itest::kPassword + R"("})";
+    auto reg = a.http->post_json("/api/v1/users", body);
+    EXPECT_EQ(reg.status, 201) << reg.describe();
+    auto login = a.http->post_json("/api/v1/session", body);
+    EXPECT_EQ(login.status, 200) << login.describe();
+    if (login.status == 200) {
+        auto v = login.json();
+        if (v.is_object() && v.as_object().contains("csrf_token")) a.csrf = std::string(v.at("csrf_token").as_string());
+    }
+    return a;
+}
+
+struct Photo {
+    std::string id, url, thumbnail_url, page_url;
+};
+
+Photo photo_from(const boost::json::value& v) {
+    Photo p;
+    if (!v.is_object()) return p;
+    const auto& o = v.as_object();
+    auto text = [&](const char* name) { return o.contains(name) && o.at(name).is_string() ? std::string(o.at(name).as_string()) : std::string(); };
+    p.id = text("id");
+    p.url = text("url");
+    p.thumbnail_url = text("thumbnail_url");
+    p.page_url = text("page_url");
+    return p;
+}
+
+Response upload(Account& a, const Part& part) { return a.http->upload("/api/v1/photos", {part}, {{"X-CSRF-Token", a.csrf}}); }
+
+// The one photo of a 201 answer to an upload.
+Photo uploaded(const Response& res) {
+    auto v = res.json();
+    if (!v.is_object() || !v.as_object().contains("photos") || v.at("photos").as_array().empty()) return {};
+    return photo_from(v.at("photos").as_array()[0]);
+}
+
+Part png_part(int seed) { return Part::bytes(itest::make_png(320, 240, true, seed), "p.png", "image/png"); }
+
+std::vector<std::string> ids_in(const Response& res) {
+    std::vector<std::string> ids;
+    auto v = res.json();
+    if (!v.is_object() || !v.as_object().contains("photos")) return ids;
+    for (const auto& p : v.at("photos").as_array()) ids.emplace_back(p.at("id").as_string());
+    return ids;
+}
+
+// ---- URLs, objects, bytes ---------------------------------------------------------------
+
+// The query parameters of a URL, percent-decoding left alone.
+std::map<std::string, std::string> query_of(const std::string& url) {
+    std::map<std::string, std::string> out;
+    const auto q = url.find('?');
+    if (q == std::string::npos) return out;
+    std::string rest = url.substr(q + 1);
+    std::size_t start = 0;
+    while (start <= rest.size()) {
+        auto end = rest.find('&', start);
+        if (end == std::string::npos) end = rest.size();
+        const std::string pair = rest.substr(start, end - start);
+        const auto eq = pair.find('=');
+        if (!pair.empty()) out[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+        start = end + 1;
+    }
+    return out;
+}
+
+// The object key in a presigned URL (ORIGIN/photoshare/KEY?...) or a /media/KEY address.
+std::string key_of(const std::string& url) {
+    std::string path = url.substr(0, url.find('?'));
+    return path.substr(path.rfind('/') + 1);
+}
+
+// GET of an absolute URL, with a client of its own (no cookies: as a browser's <img> to
+// another origin).
+Response fetch(const std::string& url) {
+    HttpClient c("");
+    c.set_timeout(20s);
+    return c.get(url);
+}
+
+std::vector<unsigned> jpeg_markers(std::string_view d) {
+    std::vector<unsigned> out;
+    std::size_t pos = 2;
+    while (pos + 4 <= d.size() && static_cast<unsigned char>(d[pos]) == 0xFF) {
+        const unsigned marker = static_cast<unsigned char>(d[pos + 1]);
+        out.push_back(marker);
+        if (marker == 0xDA) break;  // start of scan: the entropy-coded data follows
+        const std::size_t len = (static_cast<unsigned char>(d[pos + 2]) << 8) | static_cast<unsigned char>(d[pos + 3]);
+        pos += 2 + len;
+    }
+    return out;
+}
+
+// EXIF (or XMP) left in a JPEG: an APP1 segment, or the camera's words.
+std::string metadata_left(const std::string& jpeg) {
+    for (unsigned m : jpeg_markers(jpeg))
+        if (m == 0xE1) return "an APP1 (EXIF/XMP) segment";
+    for (const char* word : {"Exif", "GPS", "NIKON"})
+        if (contains(jpeg, word)) return std::string("the bytes '") + word + "'";
+    return {};
+}
+
+std::string sha256_hex(const std::string& bytes) {
+    itest::TempDir tmp("ps-s3-sha");
+    const auto file = tmp.path() / "bytes";
+    std::ofstream(file, std::ios::binary) << bytes;
+    auto r = cluster::run({"sha256sum", file.string()}, 10s);
+    return r.ok() ? r.output.substr(0, r.output.find(' ')) : "sha256sum failed: " + r.output;
+}
+
+// An object read with the AWS SDK for JavaScript (tests/s3rver/readback.mjs).
+struct ReadBack {
+    std::string error;  // empty when it was read
+    std::uint64_t size = 0;
+    std::string sha256, content_type, cache_control;
+};
+
+ReadBack read_back(const std::string& key, const std::string& endpoint) {
+    ReadBack out;
+    auto r = cluster::run({"node", cluster::source_dir() + "/tests/s3rver/readback.mjs", kBucket, key, endpoint}, 60s);
+    if (!r.ok()) {
+        out.error = "readback.mjs (exit " + std::to_string(r.exit_code) + "): " + r.output;
+        return out;
+    }
+    // The JSON line is the last line of the output.
+    std::string line = r.output;
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    line = line.substr(line.rfind('\n') == std::string::npos ? 0 : line.rfind('\n') + 1);
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) {
+        out.error = "readback.mjs printed no JSON: " + r.output;
+        return out;
+    }
+    const auto& o = v.as_object();
+    auto text = [&](const char* name) { return o.contains(name) && o.at(name).is_string() ? std::string(o.at(name).as_string()) : std::string(); };
+    out.size = o.contains("size") && o.at("size").is_int64() ? static_cast<std::uint64_t>(o.at("size").as_int64()) : 0;
+    out.sha256 = text("sha256");
+    out.content_type = text("contentType");
+    out.cache_control = text("cacheControl");
+    return out;
+}
+
+// Every key in the stack's bucket, from s3rver's ListObjectsV2 (it answers unsigned requests).
+std::optional<std::set<std::string>> bucket_keys(const Stack& stack) {
+    auto res = fetch(stack.s3_url() + "/" + kBucket + "?list-type=2&max-keys=1000");
+    if (res.status != 200) return std::nullopt;
+    std::set<std::string> keys;
+    static const std::regex re("<Key>([^<]*)</Key>");
+    for (auto it = std::sregex_iterator(res.body.begin(), res.body.end(), re); it != std::sregex_iterator(); ++it) keys.insert((*it)[1].str());
+    return keys;
+}
+
+std::string html_unescape(std::string s) {
+    for (auto [from, to] : {std::pair{"&amp;", "&"}, std::pair{"&quot;", "\""}, std::pair{"&#39;", "'"}}) {
+        for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += std::string_view(to).size())
+            s.replace(at, std::string_view(from).size(), to);
+    }
+    return s;
+}
+
+// The src of the first <img> in html whose address contains `needle`.
+std::string img_src_with(const std::string& html, const std::string& needle) {
+    static const std::regex re(R"re(<img[^>]*\ssrc="([^"]*)")re");
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), re); it != std::sregex_iterator(); ++it) {
+        const auto src = html_unescape((*it)[1].str());
+        if (contains(src, needle)) return src;
+    }
+    return {};
+}
+
+// The Content-Security-Policy of a server with its photos on disk (the level-0 default), once.
+const std::string& file_storage_csp() {
+    static const std::string csp = [] {
+        itest::ServerProcess server;
+        HttpClient c(server.base_url());
+        return c.get("/").header("Content-Security-Policy");
+    }();
+    return csp;
+}
+
+// That policy with `origin` added to img-src, and nothing else changed.
+std::string csp_with_image_origin(const std::string& origin) {
+    std::string csp = file_storage_csp();
+    const std::string img = "img-src 'self' data: blob:";
+    const auto at = csp.find(img);
+    if (at == std::string::npos) return "(no \"" + img + "\" in the file-storage policy: " + csp + ")";
+    csp.insert(at + img.size(), " " + origin);
+    return csp;
+}
+
+std::string readyz_storage(const boost::json::value& v) {
+    if (!v.is_object() || !v.as_object().contains("checks")) return {};
+    const auto& checks = v.at("checks").as_object();
+    return checks.contains("storage") && checks.at("storage").is_string() ? std::string(checks.at("storage").as_string()) : std::string();
+}
+
+// ---- the stacks ---------------------------------------------------------------------------
+
+struct Presigned {
+    static constexpr const char* serve = "auto";  // presigned, for s3://
+};
+struct Proxied {
+    static constexpr const char* serve = "proxy";
+};
+
+template <class Mode>
+class S3StackTest : public ::testing::Test {
+protected:
+    static inline std::unique_ptr<Stack> stack_;
+    static inline std::string start_error_;
+
+    static void SetUpTestSuite() {
+        const auto started = Clock::now();
+        try {
+            stack_ = std::make_unique<Stack>(
+                StackOptions{.level = 4, .servers = 3, .db = "postgres", .cache = "memcached", .storage = "s3", .serve = Mode::serve});
+            stack_->up();
+            std::cerr << "[cluster] postgres + memcached + s3 (serve " << Mode::serve << ") stack up in "
+                      << std::chrono::duration<double>(Clock::now() - started).count() << " s at " << stack_->url() << " (" << stack_->dir()
+                      << ")\n";
+        } catch (const std::exception& e) {
+            start_error_ = e.what();
+        }
+    }
+    static void TearDownTestSuite() {
+        stack_.reset();
+        start_error_.clear();
+    }
+    void SetUp() override {
+        ASSERT_TRUE(stack_ && start_error_.empty()) << start_error_;
+        auto res = stack_->stack({"start", "s3"});  // an earlier test may have failed with it stopped
+        ASSERT_TRUE(res.ok()) << res.output;
+        stack_->ensure_all_servers_up();
+    }
+    void TearDown() override {
+        if (HasFailure() && stack_) std::cerr << stack_->logs();
+    }
+    Stack& stack() { return *stack_; }
+    int servers() const { return stack_->options().servers; }
+    std::vector<std::string> every_base_url() const {
+        std::vector<std::string> urls;
+        for (int n = 1; n <= servers(); ++n) urls.push_back(stack_->server_url(n));
+        urls.push_back(stack_->url());
+        return urls;
+    }
+    // The object prefix of presigned URLs: http://127.0.0.1:P+6/photoshare/
+    std::string bucket_url() const { return stack_->s3_url() + "/" + kBucket + "/"; }
+};
+
+class S3PresignedStack : public S3StackTest<Presigned> {};
+class S3ProxyStack : public S3StackTest<Proxied> {};
+
+// ---- presigned URLs -----------------------------------------------------------------------
+
+// An upload through HAProxy lands on one server; every server (directly and through HAProxy)
+// gives presigned s3rver URLs for its files in the API and in its pages, and they work; and
+// /media/KEY, the server's own address for a file, redirects to a presigned URL that works.
+TEST_F(S3PresignedStack, EveryServerLinksToWorkingPresignedUrlsAndMediaRedirectsToOne) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.url());
+    auto res = upload(a, png_part(101));
+    ASSERT_EQ(res.status, 201) << res.describe();
+    const Photo photo = uploaded(res);
+    ASSERT_FALSE(photo.id.empty()) << res.describe();
+    const std::string uploaded_on = cluster::served_by_name(res);
+
+    std::map<std::string, std::string> bytes;  // key -> the bytes every server must agree on
+    for (const auto& base : every_base_url()) {
+        SCOPED_TRACE(base);
+        HttpClient c(base);
+        auto one = c.get("/api/v1/photos/" + photo.id);
+        ASSERT_EQ(one.status, 200) << one.describe();
+        const Photo p = photo_from(one.json());
+        const std::string server = cluster::served_by_name(one);
+        for (const auto& [url, suffix] : {std::pair{p.url, "_d.jpg"}, std::pair{p.thumbnail_url, "_t.jpg"}}) {
+            SCOPED_TRACE(url);
+            const std::string key = key_of(url);
+            EXPECT_EQ(key, photo.id + suffix);
+            EXPECT_TRUE(url.starts_with(bucket_url() + key + "?")) << server << " does not link to s3rver (" << bucket_url() << ")";
+            const auto q = query_of(url);
+            EXPECT_EQ(q.count("X-Amz-Algorithm") ? q.at("X-Amz-Algorithm") : "", "AWS4-HMAC-SHA256");
+            EXPECT_FALSE(q.count("X-Amz-Signature") ? q.at("X-Amz-Signature").empty() : true) << "no X-Amz-Signature";
+            EXPECT_TRUE(q.count("X-Amz-Credential") && q.at("X-Amz-Credential").starts_with("S3RVER%2F")) << "the access key of the stack";
+            EXPECT_EQ(q.count("X-Amz-Expires") ? q.at("X-Amz-Expires") : "", "3600") << "storage.presign_expiry's default, 1h";
+
+            auto img = fetch(url);
+            ASSERT_EQ(img.status, 200) << img.describe();
+            EXPECT_EQ(img.header("Content-Type"), "image/jpeg");
+            EXPECT_TRUE(itest::looks_like_jpeg(img.body)) << "not a JPEG from " << url;
+            if (!bytes.count(key)) bytes[key] = img.body;
+            EXPECT_EQ(img.body, bytes[key]) << "the object differs when " << server << " links to it";
+
+            // The proxied route on a presigned stack: a redirect to a presigned URL.
+            auto media = c.get("/media/" + key);
+            ASSERT_EQ(media.status, 302) << media.describe();
+            const std::string location = media.header("Location");
+            EXPECT_TRUE(location.starts_with(bucket_url() + key + "?")) << location;
+            EXPECT_TRUE(contains(location, "X-Amz-Signature=")) << location;
+            EXPECT_EQ(media.header("Cache-Control"), "private, max-age=1800") << "half the URL's lifetime";
+            auto via = fetch(location);
+            ASSERT_EQ(via.status, 200) << via.describe();
+            EXPECT_EQ(via.body, bytes[key]) << "the redirect of " << server << " leads to other bytes";
+        }
+        // The pages embed the same kind of URL: the front page's thumbnail, the photo page's image.
+        auto home = c.get("/");
+        ASSERT_EQ(home.status, 200);
+        const auto thumb_src = img_src_with(home.body, photo.id + "_t.jpg");
+        EXPECT_TRUE(thumb_src.starts_with(bucket_url())) << "front page of " << cluster::served_by_name(home) << ": <img src=\"" << thumb_src << "\">";
+        if (!thumb_src.empty()) {
+            auto t = fetch(thumb_src);
+            EXPECT_EQ(t.status, 200) << t.describe();
+            EXPECT_EQ(t.body, bytes[photo.id + "_t.jpg"]);
+        }
+        auto page = c.get(photo.page_url);
+        ASSERT_EQ(page.status, 200) << page.describe();
+        const auto display_src = img_src_with(page.body, photo.id + "_d.jpg");
+        EXPECT_TRUE(display_src.starts_with(bucket_url())) << "photo page of " << cluster::served_by_name(page) << ": <img src=\"" << display_src << "\">";
+        if (!display_src.empty()) {
+            auto d = fetch(display_src);
+            EXPECT_EQ(d.status, 200) << d.describe();
+            EXPECT_EQ(d.body, bytes[photo.id + "_d.jpg"]);
+        }
+    }
+    EXPECT_EQ(bytes.size(), 2u);
+    std::cerr << "[cluster] uploaded on " << uploaded_on << "; presigned URLs and /media/ redirects work from every server\n";
+}
+
+// What the servers write is an ordinary S3 object to other clients: the AWS SDK reads it back
+// with Content-Type image/jpeg and the immutable Cache-Control, the same bytes as the
+// presigned URL gives, and no EXIF from the camera's original.
+TEST_F(S3PresignedStack, ObjectsReadBackWithTheAwsSdkAsJpegsWithoutExif) {
+    auto& stack = this->stack();
+    ASSERT_TRUE(contains(itest::read_file(camera_jpeg()), "Exif")) << "the test image lost its EXIF";
+    auto a = sign_up(stack.server_url(2));
+    auto res = upload(a, Part::file(camera_jpeg()));
+    ASSERT_EQ(res.status, 201) << res.describe();
+    const Photo photo = uploaded(res);
+    ASSERT_FALSE(photo.id.empty());
+    for (const auto& url : {photo.url, photo.thumbnail_url}) {
+        const std::string key = key_of(url);
+        SCOPED_TRACE(key);
+        auto img = fetch(url);
+        ASSERT_EQ(img.status, 200) << img.describe();
+        const auto back = read_back(key, stack.s3_url());
+        ASSERT_TRUE(back.error.empty()) << back.error;
+        EXPECT_EQ(back.content_type, "image/jpeg");
+        EXPECT_EQ(back.cache_control, kImmutable);
+        EXPECT_EQ(back.size, img.body.size());
+        EXPECT_EQ(back.sha256, sha256_hex(img.body)) << "the SDK reads other bytes than the presigned URL gives";
+        EXPECT_TRUE(itest::looks_like_jpeg(img.body));
+        EXPECT_EQ(metadata_left(img.body), "") << "metadata left in the object";
+        // s3rver's own answer to the presigned GET carries the object's metadata too.
+        EXPECT_EQ(img.header("Cache-Control"), kImmutable);
+    }
+}
+
+// The pages allow images from the s3rver origin (the presigned URLs point there), and the
+// policy is otherwise exactly the one of a server with its photos on disk.
+TEST_F(S3PresignedStack, ContentSecurityPolicyAllowsTheS3OriginForImagesAndNothingElseNew) {
+    auto& stack = this->stack();
+    const std::string expected = csp_with_image_origin(stack.s3_url());
+    for (const auto& base : every_base_url()) {
+        HttpClient c(base);
+        for (const char* path : {"/", "/login", "/api/v1/photos"}) {
+            auto res = c.get(path);
+            EXPECT_EQ(res.header("Content-Security-Policy"), expected) << "GET " << path << " on " << cluster::served_by_name(res);
+        }
+    }
+    std::cerr << "[cluster] CSP: " << expected << "\n";
+}
+
+// S3 stops: every server's /readyz fails naming the store, HAProxy takes them all out; an upload
+// sent to a server gets 503 (not 500) and leaves no row (the feed, read from the database, is
+// unchanged) and no object. S3 starts again: the same upload, retried, succeeds.
+TEST_F(S3PresignedStack, S3DownGivesReadyz503AndUpload503WithNothingLeftAndTheRetrySucceeds) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.url());
+    const Part part = png_part(202);
+    int limit = 60;  // feed pages nobody has asked for: each comes from the database
+    auto feed_now = [&](int n) {
+        HttpClient c(stack.server_url(n));
+        auto res = c.get("/api/v1/photos?limit=" + std::to_string(++limit));
+        EXPECT_EQ(res.status, 200) << res.describe();
+        return ids_in(res);
+    };
+    const auto feed_before = feed_now(1);
+    const auto keys_before = bucket_keys(stack);
+    ASSERT_TRUE(keys_before) << "cannot list the bucket";
+
+    auto res = stack.stack({"stop", "s3"});
+    ASSERT_TRUE(res.ok()) << res.output;
+    auto status = stack.stack({"status"});
+    EXPECT_TRUE(std::regex_search(status.output, std::regex(R"(\n  s3 +DOWN )"))) << status.output;
+
+    for (int n = 1; n <= servers(); ++n) {
+        HttpClient c(stack.server_url(n));
+        Response r;
+        ASSERT_TRUE(eventually([&] { return (r = c.get("/readyz")).status == 503; }, 15s))
+            << stack.server_name(n) << " is still ready with S3 stopped: " << r.describe();
+        const auto storage = readyz_storage(r.json());
+        EXPECT_TRUE(contains(storage, "s3://photoshare")) << stack.server_name(n) << "'s /readyz does not name the store: " << r.body;
+        EXPECT_NE(storage, "ok");
+        if (n == 1) std::cerr << "[cluster] /readyz with S3 stopped: " << r.body << "\n";
+    }
+    EXPECT_TRUE(eventually(
+        [&] {
+            for (const auto& [name, state] : stack.haproxy_states())
+                if (state != 0) return false;
+            return true;
+        },
+        10s))
+        << "HAProxy keeps servers whose storage is down:\n"
+        << stack.haproxy_api("show servers state photoshare");
+
+    for (int n = 1; n <= servers(); ++n) {
+        a.http->set_base_url(stack.server_url(n));
+        auto up = upload(a, part);
+        EXPECT_EQ(up.status, 503) << "an upload to " << stack.server_name(n) << " with S3 stopped: " << up.describe();
+        EXPECT_TRUE(up.header("Content-Type").starts_with("application/json")) << up.describe();
+        EXPECT_LT(up.seconds, 15.0) << "the upload waited " << up.seconds << " s for the dead store";
+        if (n == 1) std::cerr << "[cluster] upload with S3 stopped: " << up.status << " " << up.body << "\n";
+    }
+    a.http->set_base_url(stack.url());
+    auto through_lb = upload(a, part);
+    EXPECT_EQ(through_lb.status, 503) << "through HAProxy (no server in rotation): " << through_lb.describe();
+    for (int n = 1; n <= servers(); ++n)
+        EXPECT_EQ(feed_now(n), feed_before) << "a failed upload left a row: the feed of " << stack.server_name(n) << " changed";
+
+    res = stack.stack({"start", "s3"});
+    ASSERT_TRUE(res.ok()) << res.output;
+    const auto started_at = Clock::now();
+    ASSERT_TRUE(stack.wait_all_in_rotation(20s)) << "not every server is back in rotation:\n" << stack.haproxy_api("show servers state photoshare");
+    const double back = std::chrono::duration<double>(Clock::now() - started_at).count();
+    EXPECT_EQ(bucket_keys(stack), keys_before) << "the failed uploads left objects";
+
+    auto retried = upload(a, part);
+    ASSERT_EQ(retried.status, 201) << "the same upload, retried once S3 is back: " << retried.describe();
+    const Photo photo = uploaded(retried);
+    ASSERT_FALSE(photo.id.empty());
+    auto keys_after = keys_before;
+    keys_after->insert({photo.id + "_d.jpg", photo.id + "_t.jpg"});
+    EXPECT_EQ(bucket_keys(stack), keys_after) << "the retry wrote something else than its two objects";
+    for (int n = 1; n <= servers(); ++n) {
+        auto ids = feed_now(n);
+        EXPECT_FALSE(ids.empty());
+        if (!ids.empty()) EXPECT_EQ(ids.front(), photo.id) << stack.server_name(n);
+        EXPECT_EQ(ids.size(), std::min<std::size_t>(feed_before.size() + 1, static_cast<std::size_t>(limit)))
+            << "exactly one photo more on " << stack.server_name(n);
+    }
+    auto img = fetch(photo.url);
+    EXPECT_EQ(img.status, 200) << img.describe();
+    std::cerr << "[cluster] S3 back: every server in rotation " << back << " s after s3rver started\n";
+}
+
+// A server whose bucket does not exist, or whose access key S3 does not know: /readyz 503 with
+// a message that says which, and an upload gets 503.
+TEST_F(S3PresignedStack, MissingBucketOrUnknownKeyMakesReadyzSayWhich) {
+    auto& stack = this->stack();
+    const std::string endpoint = "endpoint=" + stack.s3_url() + "&path_style=true&region=us-east-1";
+    // s3rver checks the access key but not the signature: any secret does. This one must not
+    // show up anywhere.
+    const std::string secret = "not%2Bso%2Fsecret", secret_decoded = "not+so/secret";
+    struct Case {
+        std::string url, says;
+    };
+    for (const auto& c : {Case{"s3://no-such-bucket?" + endpoint + "&access_key_id=S3RVER&secret_access_key=" + secret, "bucket no-such-bucket does not exist"},
+                          Case{"s3://photoshare?" + endpoint + "&access_key_id=NOBODY&secret_access_key=" + secret, "credentials rejected"}}) {
+        SCOPED_TRACE(c.url);
+        std::unique_ptr<itest::ServerProcess> server;
+        try {
+            server = std::make_unique<itest::ServerProcess>(
+                itest::ServerOptions{.args = {"--set", "storage.url=" + c.url}, .name = "s3-misconfigured"});
+        } catch (const std::exception& e) {
+            FAIL() << "the server did not start: " << e.what();
+        }
+        HttpClient http(server->base_url());
+        auto ready = http.get("/readyz");
+        EXPECT_EQ(ready.status, 503) << ready.describe();
+        const auto storage = readyz_storage(ready.json());
+        EXPECT_TRUE(contains(storage, c.says)) << "/readyz: " << ready.body;
+        EXPECT_FALSE(contains(ready.body, secret_decoded) || contains(ready.body, secret)) << "the secret key in /readyz";
+        std::cerr << "[cluster] /readyz: " << ready.body << "\n";
+
+        auto u = itest::register_user(*server);
+        auto up = itest::upload_photos(u, {png_part(303)});
+        EXPECT_EQ(up.status, 503) << up.describe();
+        EXPECT_TRUE(itest::feed_ids(*server).empty()) << "a failed upload left a row";
+        EXPECT_FALSE(contains(server->log(), secret_decoded) || contains(server->log(), secret)) << "the secret key in the log";
+    }
+}
+
+// ---- proxied ----------------------------------------------------------------------------
+
+// With storage.serve = proxy the API and the pages link to /media/KEY on the server itself,
+// and every server streams the object from S3: the same bytes as the SDK reads, with the
+// object's Content-Type and the immutable Cache-Control.
+TEST_F(S3ProxyStack, EveryServerStreamsTheObjectFromS3) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.server_url(3));
+    auto res = upload(a, Part::file(camera_jpeg()));
+    ASSERT_EQ(res.status, 201) << res.describe();
+    const Photo photo = uploaded(res);
+    ASSERT_FALSE(photo.id.empty());
+    EXPECT_EQ(photo.url, "/media/" + photo.id + "_d.jpg");
+    EXPECT_EQ(photo.thumbnail_url, "/media/" + photo.id + "_t.jpg");
+
+    std::map<std::string, ReadBack> objects;
+    for (const auto& url : {photo.url, photo.thumbnail_url}) {
+        auto back = read_back(key_of(url), stack.s3_url());
+        ASSERT_TRUE(back.error.empty()) << back.error;
+        EXPECT_EQ(back.content_type, "image/jpeg");
+        EXPECT_EQ(back.cache_control, kImmutable);
+        objects[url] = back;
+    }
+    for (const auto& base : every_base_url()) {
+        SCOPED_TRACE(base);
+        HttpClient c(base);
+        auto one = c.get("/api/v1/photos/" + photo.id);
+        ASSERT_EQ(one.status, 200) << one.describe();
+        EXPECT_EQ(photo_from(one.json()).url, photo.url) << cluster::served_by_name(one) << " links elsewhere";
+        for (const auto& url : {photo.url, photo.thumbnail_url}) {
+            auto img = c.get(url);
+            ASSERT_EQ(img.status, 200) << img.describe();
+            const std::string server = cluster::served_by_name(img);
+            EXPECT_EQ(img.header("Content-Type"), "image/jpeg") << server;
+            EXPECT_EQ(img.header("Cache-Control"), kImmutable) << server;
+            EXPECT_EQ(img.header("ETag"), "\"" + key_of(url) + "\"") << server;
+            EXPECT_FALSE(img.has_header("Location")) << server;
+            EXPECT_EQ(img.body.size(), objects[url].size) << server;
+            EXPECT_EQ(sha256_hex(img.body), objects[url].sha256) << server << " streams other bytes than the SDK reads";
+            EXPECT_EQ(metadata_left(img.body), "") << server;
+            auto again = c.get(url, {{"If-None-Match", img.header("ETag")}});
+            EXPECT_EQ(again.status, 304) << again.describe();
+        }
+        auto missing = c.get("/media/" + std::string(22, 'A') + "_d.jpg");  // the shape of a key, but none
+        EXPECT_EQ(missing.status, 404) << missing.describe();
+        auto home = c.get("/");
+        ASSERT_EQ(home.status, 200);
+        EXPECT_EQ(img_src_with(home.body, photo.id + "_t.jpg"), photo.thumbnail_url) << cluster::served_by_name(home);
+        EXPECT_FALSE(contains(home.body, stack.s3_url())) << "the page links to s3rver";
+    }
+}
+
+// Proxied, the images come from the server itself: the policy is that of a server with its
+// photos on disk, without the s3rver origin.
+TEST_F(S3ProxyStack, ContentSecurityPolicyIsThatOfAServerWithItsPhotosOnDisk) {
+    for (const auto& base : every_base_url()) {
+        HttpClient c(base);
+        auto res = c.get("/");
+        EXPECT_EQ(res.header("Content-Security-Policy"), file_storage_csp()) << cluster::served_by_name(res);
+    }
+}
+
+}  // namespace
