@@ -36,6 +36,7 @@ cleanup() {
   [[ ${KEEP:-0} == 1 ]] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for _ in $(seq 1 50); do
@@ -94,13 +95,14 @@ stage() {
 
 mark "steady load (8 clients, 100 ms apart), latency knob 0"
 stage knob 8 $((period + 5 + 2 * (period + 3 * cooldown + 10))) 100 &
+knob_load=$!
 sleep $((period + 5))
 mark "latency knob 1200 ms"
 knobs --latency-ms 1200
 sleep $((period + 3 * cooldown + 10))
 mark "latency knob 0"
 knobs --latency-ms 0
-wait
+wait "$knob_load"
 sleep 2
 mark "load ramp: knobs latency 100 ms, 2 slots per server; 10 clients"
 knobs --latency-ms 100 --slots 2

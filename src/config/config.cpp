@@ -146,7 +146,7 @@ const std::vector<Field>& fields() {
         field("server.io_threads", Kind::count, &C::server, &C::Server::io_threads, "I/O threads (0: one per core)"),
         field("server.workers", Kind::count, &C::server, &C::Server::workers, "threads for blocking work (0: 4 per core, at least 8)"),
         field("server.secure_cookies", Kind::boolean, &C::server, &C::Server::secure_cookies, "mark cookies Secure (serve over HTTPS)"),
-        field("server.trusted_proxies", Kind::list, &C::server, &C::Server::trusted_proxies, "proxy addresses whose X-Forwarded-For is believed (comma-separated)"),
+        field("server.trusted_proxies", Kind::list, &C::server, &C::Server::trusted_proxies, "proxy addresses or CIDR ranges whose X-Forwarded-For is believed (comma-separated)"),
         field("server.shutdown_delay", Kind::duration, &C::server, &C::Server::shutdown_delay, "on SIGTERM, keep serving with readiness failing this long"),
         field("server.shutdown_timeout", Kind::duration, &C::server, &C::Server::shutdown_timeout, "then wait this long for requests in flight"),
         field("limits.max_header_bytes", Kind::size, &C::limits, &C::Limits::max_header_bytes, "request line and headers"),

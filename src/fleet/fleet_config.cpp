@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -189,6 +190,11 @@ FleetConfig parse_fleet_config(const std::string& text, const std::filesystem::p
         flatten(*n->as_table(), "", s.settings);
     }
     servers.text("host", s.host);
+    {
+        in_addr ip{};
+        if (::inet_pton(AF_INET, s.host.c_str(), &ip) != 1)
+            invalid("servers.host", "an IPv4 address (HAProxy's runtime API sets server addresses, not names)", "'" + s.host + "'");
+    }
     servers.integer("base_port", s.base_port, 1024, 65535);
     servers.integer("slots", s.slots, 0, 100);
     servers.duration("start_timeout", s.start_timeout);

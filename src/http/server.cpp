@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/address_ranges.hpp"
 #include "http/target.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -121,6 +122,7 @@ struct Server::Impl {
     ServerOptions opts;
     const Router& router;
     ServerHooks hooks;
+    AddressRanges trusted_ranges;
 
     // Declared before the io_contexts: destroying a context destroys the coroutines still
     // suspended in it, and their destructors update these.
@@ -143,15 +145,14 @@ struct Server::Impl {
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::unique_ptr<tcp::acceptor> acceptor;  // after contexts: destroyed before them
 
-    Impl(ServerOptions o, const Router& r, ServerHooks h) : opts(std::move(o)), router(r), hooks(std::move(h)) {
+    Impl(ServerOptions o, const Router& r, ServerHooks h)
+        : opts(std::move(o)), router(r), hooks(std::move(h)), trusted_ranges(opts.trusted_proxies) {
         unsigned n = opts.io_threads ? opts.io_threads : std::max(1u, std::thread::hardware_concurrency());
         for (unsigned i = 0; i < n; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
         idle_registry.resize(n);
     }
 
-    bool trusted(const std::string& peer) const {
-        return std::find(opts.trusted_proxies.begin(), opts.trusted_proxies.end(), peer) != opts.trusted_proxies.end();
-    }
+    bool trusted(const std::string& peer) const { return trusted_ranges.contains(peer); }
 
     // The client behind trusted proxies: the right-most X-Forwarded-For entry that is not
     // itself a trusted proxy. Several header lines are one list (RFC 9110 §5.3): a proxy

@@ -31,7 +31,7 @@ struct ServerOptions {
     std::size_t max_connections = 10'000;
     std::chrono::milliseconds shutdown_delay{0};  // keep serving (failing readiness) before closing the listener
     std::chrono::milliseconds shutdown_timeout{30'000};  // then wait this long for requests in flight
-    std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For / X-Request-Id are believed
+    std::vector<std::string> trusted_proxies;  // addresses or CIDR ranges whose X-Forwarded-For / X-Request-Id are believed
 };
 
 struct Completed {

@@ -6,7 +6,8 @@
 #   tests/fleet/dashboard.sh build/photoshare
 #
 # Environment: CHROMIUM (default /usr/bin/chromium), FLEET_SCREENSHOTS (default
-# tests/fleet/screenshots), FLEET_KEEP=1 keeps the temporary directory.
+# fleet-screenshots/ beside the binary, in the build directory), FLEET_KEEP=1 keeps the
+# temporary directory.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ $# -eq 1 ]] || { echo "usage: $0 PHOTOSHARE_BINARY" >&2; exit 2; }
@@ -80,6 +81,8 @@ done
 load_pid=$!
 "$binary" fleet knobs --config "$work/fleet.toml" --latency-ms 300 >/dev/null
 sleep 8
+export FLEET_SCREENSHOTS=${FLEET_SCREENSHOTS:-$(dirname "$binary")/fleet-screenshots}
 FLEET_URL="http://127.0.0.1:$((base + 1))" CHROMIUM=$chromium NODE_PATH=$e2e/node_modules \
   node --test "$here/dashboard.test.mjs"
+echo "screenshots in $FLEET_SCREENSHOTS"
 status=0

@@ -1,7 +1,7 @@
 // The fleet dashboard in Debian's Chromium (playwright-core from tests/e2e/node_modules, via
 // NODE_PATH): it renders with no console error (so nothing breaks the CSP), shows its charts
 // and tables with JavaScript on and off, and fits a phone. Screenshots go to
-// FLEET_SCREENSHOTS (default tests/fleet/screenshots) to be looked at.
+// FLEET_SCREENSHOTS (dashboard.sh sets it; default tests/fleet/screenshots) to be looked at.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';

@@ -92,6 +92,7 @@ TEST(FleetConfig, ErrorsNameTheKey) {
     auto latency = error_of("[policy.target]\nmetric = \"latency\"\n");
     EXPECT_NE(latency.find("not proportional to load"), std::string::npos) << latency;
     EXPECT_NE(error_of("[servers]\nmax = 3\ninitial = 5\n").find("servers.initial"), std::string::npos);
+    EXPECT_NE(error_of("[servers]\nhost = \"localhost\"\n").find("servers.host"), std::string::npos);
     EXPECT_NE(error_of("this is = not toml =").find("fleet configuration"), std::string::npos);
 }
 
