@@ -161,11 +161,16 @@ rows.append(("latency knob 0 → 1200 ms", fmt(first("scale-out", raise_t, lower
 rows.append(("latency knob 1200 → 0 ms", fmt(first("scale-in", lower_t, ramp_t), lower_t),
              fmt(when(lambda t: t["in_service"] + t["starting"] <= 3 and t["draining"] == 0, lower_t, ramp_t), lower_t),
              fmt(when(lambda t: t["in_service"] == 1 and t["draining"] == 0, lower_t, ramp_t), lower_t) + " (to 1)"))
+def in_service_at(a):
+    before = [t for t in ticks if t["t"] <= a]
+    return before[-1]["in_service"] if before else 0
 for label, a, b in (("load 10 → 30 clients", r30, r60), ("load 30 → 60 clients", r60, r4)):
+    base_n = in_service_at(a)
     rows.append((label, fmt(first("scale-out", a, b), a),
-                 fmt(when(lambda t, a=a: t["in_service"] > max(x["in_service"] for x in ticks if x["t"] <= a + 0.5), a, b), a),
-                 f"{max(t['in_service'] for t in ticks if a < t['t'] < b)} servers at most"))
-rows.append(("load 60 → 4 clients", fmt(first("scale-in", r4, end), r4), "—",
+                 fmt(when(lambda t, n=base_n: t["in_service"] > n, a, b), a),
+                 f"{base_n} → {max(t['in_service'] for t in ticks if a < t['t'] < b)} servers"))
+rows.append(("load 60 → 4 clients", fmt(first("scale-in", r4, end), r4),
+             fmt(when(lambda t, n=in_service_at(r4): t["in_service"] < n and t["draining"] == 0, r4, end), r4),
              fmt(when(lambda t: t["in_service"] == 1 and t["draining"] == 0, r4, end), r4) + " (to 1)"))
 
 # Failed requests: wrk's count of non-2xx/3xx answers and socket errors, and HAProxy's log.

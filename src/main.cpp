@@ -3,8 +3,10 @@
 //   config   print the effective configuration (secrets redacted) or every key
 //   migrate  bring the database schema up to date and exit
 //   knobs    read or set a running server's latency and CPU knobs
+//   fsck     check (and repair) that photo rows and stored files match (src/app/fsck.hpp)
 //   fleet    run a fleet of servers behind HAProxy that follows the load (src/fleet/)
 #include "app/app.hpp"
+#include "app/fsck.hpp"
 #include "config/config.hpp"
 #include "fleet/cli.hpp"
 #include "http/client.hpp"
@@ -140,6 +142,18 @@ int main(int argc, char** argv) {
     knobs_cmd->add_option("--cpu-ms", cpu, "computation added to every page request")->check(CLI::Range(0L, 60000L));
     knobs_cmd->add_option("--slots", slots, "page requests worked on at once (0: no limit)")->check(CLI::Range(0L, 60000L));
 
+    CommonOptions fsck_opts;
+    auto* fsck_cmd = cli.add_subcommand("fsck", "Check that every photo row has its files and every file its row; --repair fixes");
+    fsck_opts.add_to(*fsck_cmd);
+    app::fsck::Options fsck_options;
+    std::string fsck_grace;
+    fsck_cmd->add_flag("--repair", fsck_options.repair,
+                       "Remove files without a row older than --grace, and rows missing a file (with their other file)");
+    fsck_cmd->add_option("--grace", fsck_grace,
+                         "Files without a row younger than this may be uploads in flight: left alone (default 1h; 0 also removes "
+                         "files of unknown age, e.g. in S3 — only when no upload is in flight)");
+    fsck_cmd->add_option("--list", fsck_options.max_listed, "Problems of each kind listed in the report (default 20)");
+
     auto fleet_cli = fleet::add_cli(cli);
 
     CLI11_PARSE(cli, argc, argv);
@@ -152,7 +166,8 @@ int main(int argc, char** argv) {
                                          k.secret ? " [secret: redacted in output]" : "");
             return 0;
         }
-        CommonOptions& opts = serve_cmd->parsed() ? serve_opts : config_cmd->parsed() ? config_opts : migrate_cmd->parsed() ? migrate_opts : knobs_opts;
+        CommonOptions& opts = serve_cmd->parsed() ? serve_opts : config_cmd->parsed() ? config_opts : migrate_cmd->parsed() ? migrate_opts
+                              : fsck_cmd->parsed() ? fsck_opts : knobs_opts;
         auto sources = opts.sources();
         auto cfg = config::load(sources);
         if (config_cmd->parsed()) {
@@ -168,6 +183,14 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (knobs_cmd->parsed()) return knobs_command(cfg, knobs_url, knobs_token, latency, cpu, slots);
+        if (fsck_cmd->parsed()) {
+            spdlog::set_level(spdlog::level::warn);
+            if (!fsck_grace.empty()) {
+                fsck_options.grace = app::fsck::parse_grace(fsck_grace);
+                fsck_options.grace_explicit = true;
+            }
+            return app::fsck::run(cfg, fsck_options, std::cout, std::cerr);
+        }
         return serve(cfg);
     } catch (const config::Error& e) {
         std::fprintf(stderr, "photoshare: %s\n", e.what());

@@ -63,6 +63,7 @@ std::string_view status_title(int status) {
         case 429: return "Too many attempts";
         case 431: return "Headers too large";
         case 503: return "Temporarily unavailable";
+        case 507: return "Storage full";
         default: return status >= 500 ? "Server error" : "Error";
     }
 }
@@ -217,6 +218,10 @@ asio::awaitable<http::Response> mapping_backend_errors(F&& body) {
         spdlog::warn("key-value store unavailable: {}", e.what());
         throw http::HttpError(503, "sessions_unavailable", "The session store is unavailable. Please try again in a moment.",
                               {{"Retry-After", "5"}});
+    } catch (const blob::OutOfSpace& e) {
+        spdlog::error("media storage full: {}", e.what());
+        throw http::HttpError(507, "insufficient_storage",
+                              "Photo storage is full, so the photo was not stored. Please try again later.");
     } catch (const blob::Unavailable& e) {
         spdlog::warn("media storage unavailable: {}", e.what());
         throw http::HttpError(503, "storage_unavailable", "Photo storage is unavailable. Please try again in a moment.",

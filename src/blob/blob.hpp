@@ -19,6 +19,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The store is out of space (ENOSPC) or over its quota (EDQUOT): the server answers 507
+// Insufficient Storage rather than 503, since waiting a moment will not help. Nothing was
+// left behind, as with any failed put().
+class OutOfSpace : public Unavailable {
+public:
+    using Unavailable::Unavailable;
+};
+
 // stream() of an object that is not there: the caller answers 404. (get() and exists() say
 // "absent" with their return values instead.)
 class NotFound : public std::runtime_error {
@@ -48,7 +56,8 @@ class Store {
 public:
     virtual ~Store() = default;
     // Writes the whole object atomically: readers see the old state or the new, never a part.
-    // Throws Unavailable (disk full, permission, I/O error) and leaves nothing behind.
+    // Throws Unavailable (permission, I/O error; OutOfSpace when the disk is full) and leaves
+    // nothing behind.
     virtual void put(const std::string& key, std::string_view data, const ObjectInfo& info) = 0;
     virtual std::optional<std::string> get(const std::string& key) = 0;
     // Removing a missing key is not an error.

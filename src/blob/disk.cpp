@@ -294,6 +294,10 @@ private:
     fs::path object_path(const std::string& key) const { return root_ / shard_of(key) / key; }
 
     [[noreturn]] void fail(std::string_view what, const std::string& key, int err) const {
+        if (err == ENOSPC || err == EDQUOT) {
+            throw OutOfSpace(describe() + ": " + std::string(what) + " " + key + ": " +
+                             std::generic_category().message(err));
+        }
         throw Unavailable(describe() + ": " + std::string(what) + " " + key + ": " +
                           std::generic_category().message(err));
     }

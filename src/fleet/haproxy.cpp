@@ -36,7 +36,8 @@ listen stats
     return fmt::format(R"(# Written by `photoshare fleet` ({file}) at every start; edits are lost.
 # The settings are those of deploy/haproxy/haproxy.cfg (read its comments for the why); what
 # differs: the servers are {slots} slots (server-template) that start in maintenance and that
-# the fleet fills through the admin socket, and the request log goes to the fleet over UDP.
+# the fleet fills through the admin socket, the request log goes to the fleet over UDP, and
+# requests go to the server with the fewest in progress.
 
 global
     # The fleet reads this log: one line per request with the server and its timings.
@@ -72,7 +73,10 @@ frontend www
     default_backend {backend}
 
 backend {backend}
-    balance roundrobin
+    # leastconn, not deploy/haproxy's roundrobin: a server that has a queue (the slots knob, or
+    # one that was alone before a scale-out) gets fewer new requests until it has caught up.
+    # Round robin would keep feeding it its share, and its queue would never drain.
+    balance leastconn
     option httpchk
     http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host photoshare-lb
     http-check expect status 200

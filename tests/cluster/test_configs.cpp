@@ -196,6 +196,15 @@ TEST(StackScript, RefusesWhatItCannotDo) {
     res = stack({"up", "--servers", "0"});
     EXPECT_NE(res.exit_code, 0);
     EXPECT_TRUE(contains(res.output, "--servers")) << res.output;
+    res = stack({"up", "--storage", "nfs"});
+    EXPECT_NE(res.exit_code, 0);
+    EXPECT_TRUE(contains(res.output, "--storage must be file or s3")) << res.output;
+    res = stack({"up", "--serve", "presigned"});  // a shared directory cannot be presigned
+    EXPECT_NE(res.exit_code, 0);
+    EXPECT_TRUE(contains(res.output, "--serve presigned needs --storage s3")) << res.output;
+    res = stack({"up", "--storage", "s3", "--serve", "cdn"});
+    EXPECT_NE(res.exit_code, 0);
+    EXPECT_TRUE(contains(res.output, "--serve must be")) << res.output;
     res = stack({"status"});
     EXPECT_NE(res.exit_code, 0);
     EXPECT_TRUE(contains(res.output, "no stack in")) << res.output;

@@ -10,9 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <regex>
 #include <set>
+#include <thread>
 
 namespace {
 
@@ -597,6 +599,37 @@ TEST_F(S3ProxyStack, ContentSecurityPolicyIsThatOfAServerWithItsPhotosOnDisk) {
         auto res = c.get("/");
         EXPECT_EQ(res.header("Content-Security-Policy"), file_storage_csp()) << cluster::served_by_name(res);
     }
+}
+
+// KNOWN BUG, disabled until the server is fixed: S3 that hangs (accepts connections, never
+// answers; here s3rver under SIGSTOP) must not stall pages that need only the database. It
+// does: /readyz runs the storage check on the worker pool the database and sessions use, and
+// the check takes ~2 min (the store's request timeout and 3 retries); HAProxy checks every
+// second with a 2 s timeout, so within ~30 s every worker waits on S3 and the feed, sessions
+// and logins wait too. Twelve abandoned /readyz stand in for half a minute of checks.
+TEST_F(S3ProxyStack, DISABLED_HungS3DoesNotStallPagesThatNeedOnlyTheDatabase) {
+    auto& stack = this->stack();
+    std::ifstream pid_file(stack.dir() / "s3rver" / "s3rver.pid");
+    pid_t pid = -1;
+    ASSERT_TRUE(pid_file >> pid && cluster::process_alive(pid));
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+    struct Resume {
+        pid_t pid;
+        ~Resume() { ::kill(pid, SIGCONT); }
+    } resume{pid};
+    std::vector<std::thread> checks;
+    for (int i = 0; i < 12; ++i)
+        checks.emplace_back([&] {
+            HttpClient c(stack.server_url(1));
+            c.set_timeout(2s);
+            c.get("/readyz");
+        });
+    for (auto& t : checks) t.join();
+    HttpClient c(stack.server_url(1));
+    c.set_timeout(20s);
+    auto feed = c.get("/api/v1/photos?limit=77");  // a page nobody asked for: from the database
+    EXPECT_EQ(feed.status, 200) << feed.describe();
+    EXPECT_LT(feed.seconds, 3.0) << "the feed waited for a hung S3";
 }
 
 }  // namespace

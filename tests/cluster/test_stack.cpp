@@ -266,6 +266,12 @@ TYPED_TEST(ClusterTest, SharedDirectoryPhotoUploadedOnWeb1IsServedByWeb2) {
     auto page = web2.get(photo.page_url);
     EXPECT_EQ(page.status, 200) << page.describe();
     EXPECT_TRUE(contains(page.body, photo.url)) << "web-2's page of the photo does not show it";
+
+    auto status = stack.stack({"status"});
+    EXPECT_TRUE(contains(status.output, "media      dir   " + media)) << status.output;
+    auto no_s3 = stack.stack({"stop", "s3"});
+    EXPECT_NE(no_s3.exit_code, 0);
+    EXPECT_TRUE(contains(no_s3.output, "it has no s3")) << no_s3.output;
 }
 
 // Level 4: the feed comes from the shared cache (X-Feed-Source, the footer); after an upload

@@ -953,3 +953,129 @@ std::optional<std::string> with_exif_orientation(std::string jpeg, int value) {
 }
 
 }  // namespace itest
+
+// ---- helpers for hostile-input tests ---------------------------------------------------------
+
+#include <sys/resource.h>
+
+namespace itest {
+
+void expect_serving_at(const char* file, int line, const ServerProcess& server, std::chrono::milliseconds within) {
+    ::testing::ScopedTrace trace(file, line, "a second client must still be served");
+    HttpClient other(server.base_url());
+    other.set_timeout(within + 3s);
+    const auto start = Clock::now();
+    auto res = other.get("/healthz");
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    EXPECT_EQ(res.status, 200) << res.describe();
+    EXPECT_LE(took.count(), within.count()) << "GET /healthz took " << took.count() << " ms";
+}
+
+std::optional<RawResponse> raw_exchange(int port, std::string_view request, std::chrono::milliseconds timeout, bool* closed_after) {
+    RawConnection c(port);
+    c.send(request);
+    auto r = c.read_response(timeout);
+    if (closed_after) *closed_after = c.wait_closed(timeout);
+    return r;
+}
+
+std::size_t raise_open_files_limit(std::size_t wanted) {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
+        rlim_t target = static_cast<rlim_t>(wanted);
+        if (lim.rlim_max != RLIM_INFINITY && target > lim.rlim_max) target = lim.rlim_max;
+        rlimit raised{target, lim.rlim_max};
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim.rlim_cur = target;
+    }
+    return lim.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<std::size_t>(lim.rlim_cur);
+}
+
+namespace {
+std::uint64_t proc_status_kib(pid_t pid, std::string_view key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':')
+            return std::strtoull(line.c_str() + key.size() + 1, nullptr, 10);
+    return 0;
+}
+}  // namespace
+
+std::uint64_t rss_kib(pid_t pid) { return proc_status_kib(pid, "VmRSS"); }
+std::uint64_t peak_rss_kib(pid_t pid) { return proc_status_kib(pid, "VmHWM"); }
+
+HealthProbe::HealthProbe(const ServerProcess& server, std::chrono::milliseconds interval) {
+    thread_ = std::thread([this, port = server.port(), interval] {
+        do {  // at least one request, however soon stop() comes
+            const auto start = Clock::now();
+            std::string failure;
+            try {
+                RawConnection c(port);
+                c.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+                auto r = c.read_response(5s);
+                if (!r) failure = "no response";
+                else if (r->status != 200) failure = "HTTP " + std::to_string(r->status);
+            } catch (const std::exception& e) {
+                failure = e.what();
+            }
+            const double took = std::chrono::duration<double>(Clock::now() - start).count();
+            ++requests_;
+            slowest_ = std::max(slowest_, took);
+            if (!failure.empty()) {
+                ++failures_;
+                last_failure_ = failure;
+            }
+            for (auto slept = 0ms; slept < interval && !stop_.load(); slept += 10ms) std::this_thread::sleep_for(10ms);
+        } while (!stop_.load());
+    });
+}
+
+HealthProbe::~HealthProbe() { stop(); }
+
+void HealthProbe::stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+}
+
+std::string HealthProbe::describe() const {
+    std::ostringstream s;
+    s << "health probe: " << requests_ << " request(s), " << failures_ << " failed";
+    if (!last_failure_.empty()) s << " (last: " << last_failure_ << ")";
+    s << ", slowest " << slowest_ << " s";
+    return s.str();
+}
+
+std::string with_jpeg_comment(const std::string& jpeg, std::string_view text) {
+    if (text.size() > 65533) throw std::invalid_argument("a JPEG comment holds at most 65533 bytes");
+    const std::size_t len = text.size() + 2;
+    std::string segment = "\xFF\xFE";
+    segment += static_cast<char>(len >> 8);
+    segment += static_cast<char>(len & 0xff);
+    segment.append(text);
+    return jpeg.substr(0, 2) + segment + jpeg.substr(2);
+}
+
+MultipartBody& MultipartBody::raw_part(const std::string& disposition, std::string_view data, const std::string& extra_headers) {
+    body += "--" + boundary + "\r\nContent-Disposition: " + disposition + "\r\n" + extra_headers + "\r\n";
+    body.append(data);
+    body += "\r\n";
+    return *this;
+}
+
+MultipartBody& MultipartBody::file(std::string_view data, const std::string& filename, const std::string& name,
+                                   const std::string& content_type) {
+    return raw_part("form-data; name=\"" + name + "\"; filename=\"" + filename + "\"", data,
+                    content_type.empty() ? std::string() : "Content-Type: " + content_type + "\r\n");
+}
+
+MultipartBody& MultipartBody::field(const std::string& name, std::string_view value) {
+    return raw_part("form-data; name=\"" + name + "\"", value);
+}
+
+MultipartBody& MultipartBody::close() {
+    body += "--" + boundary + "--\r\n";
+    return *this;
+}
+
+}  // namespace itest

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -306,3 +307,74 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
         }                                                                                                 \
         ::itest::ServerProcess& server() { return *server_; }                                             \
     }
+
+// ---------------------------------------------------------------------------------------
+// Helpers for hostile-input tests (also useful elsewhere)
+
+namespace itest {
+
+// A second, independent client gets 200 from /healthz within `within` (a fresh connection
+// each time). Records a test failure otherwise.
+void expect_serving_at(const char* file, int line, const ServerProcess& server, std::chrono::milliseconds within = 2s);
+#define EXPECT_STILL_SERVING(...) ::itest::expect_serving_at(__FILE__, __LINE__, __VA_ARGS__)
+
+// One request on a fresh raw connection; the response, or nullopt (no complete response
+// before the timeout or the close). *closed_after tells whether the server then closed.
+std::optional<RawResponse> raw_exchange(int port, std::string_view request, std::chrono::milliseconds timeout = 10s,
+                                        bool* closed_after = nullptr);
+
+// Raises this process's soft RLIMIT_NOFILE towards `wanted` (never above the hard limit);
+// returns the soft limit in force afterwards. Child processes (servers) inherit it.
+std::size_t raise_open_files_limit(std::size_t wanted);
+
+// Resident set of a process, now and at its peak (VmRSS, VmHWM), in KiB; 0 if unknown.
+std::uint64_t rss_kib(pid_t pid);
+std::uint64_t peak_rss_kib(pid_t pid);
+
+// Polls GET /healthz from a thread of its own (a new connection each time, every
+// `interval`) until stop() or destruction: proof that the server served others *while*
+// something hostile went on. Check ok() after stop().
+class HealthProbe {
+public:
+    explicit HealthProbe(const ServerProcess& server, std::chrono::milliseconds interval = 50ms);
+    ~HealthProbe();
+    HealthProbe(const HealthProbe&) = delete;
+    HealthProbe& operator=(const HealthProbe&) = delete;
+    void stop();
+    int requests() const { return requests_; }
+    int failures() const { return failures_; }
+    double slowest_seconds() const { return slowest_; }
+    // At least one request, none failed, none slower than max_seconds.
+    bool ok(double max_seconds = 2.0) const { return requests_ > 0 && failures_ == 0 && slowest_ <= max_seconds; }
+    std::string describe() const;
+
+private:
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    int requests_ = 0, failures_ = 0;
+    double slowest_ = 0;
+    std::string last_failure_;
+};
+
+// The JPEG with a COM (comment) segment holding `text` right after its SOI marker: still a
+// valid JPEG, carrying whatever bytes one wants to smuggle (at most 65533 of them).
+std::string with_jpeg_comment(const std::string& jpeg, std::string_view text);
+
+// A multipart/form-data body written byte for byte, for the malformed, hostile or odd ones a
+// library would refuse to produce or would "fix" (file names are not escaped or changed).
+struct MultipartBody {
+    std::string boundary = "hostileBoundary7MA4YWxk";
+    std::string body;
+    // A part with a raw Content-Disposition value (and optional raw extra header lines,
+    // each ending in CRLF), then the data.
+    MultipartBody& raw_part(const std::string& disposition, std::string_view data, const std::string& extra_headers = {});
+    // form-data; name="name"; filename="filename" (filename inserted as is).
+    MultipartBody& file(std::string_view data, const std::string& filename, const std::string& name = "photo",
+                        const std::string& content_type = "application/octet-stream");
+    MultipartBody& field(const std::string& name, std::string_view value);
+    // The closing delimiter; without it the body is truncated.
+    MultipartBody& close();
+    std::string content_type() const { return "multipart/form-data; boundary=" + boundary; }
+};
+
+}  // namespace itest

@@ -1,0 +1,292 @@
+// Backing services that stop and start again under load, photoshare left running:
+//   - PostgreSQL restarts during uploads and views: 503 (never 500, never a hang) while it is
+//     down, nothing half-written (fsck clean, a row for every acknowledged upload and for no
+//     other), the same process serves again once it is back;
+//   - memcached / Redis stop and start: anonymous pages are served throughout, a session
+//     kept there gets a clear 503, uploads with sessions in the database go on, and the feed
+//     is right once the cache is back;
+//   - S3 (s3rver) stops during uploads: 503, no row for a failed upload, uploads work again
+//     once it is back.
+// The three-server versions through HAProxy (tests/cluster/test_stack.cpp, test_s3.cpp) cover
+// what a load balancer adds; these look at what one server leaves behind.
+#include "faults.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace {
+
+using namespace faults;
+using itest::Part;
+using itest::ServerOptions;
+using itest::ServerProcess;
+
+std::string upload_one(itest::User& user, std::size_t image) {
+    auto res = itest::upload_photos(user, {Part::bytes(small_png(image), "p.png", "image/png")});
+    EXPECT_EQ(res.status, 201) << res.describe();
+    auto v = res.json();
+    if (!v.is_object() || !v.as_object().contains("photos") || v.at("photos").as_array().empty()) return {};
+    return std::string(v.at("photos").as_array()[0].at("id").as_string());
+}
+
+std::vector<std::string> feed_ids(const std::string& base_url, int limit) {
+    itest::HttpClient c(base_url);
+    auto res = c.get("/api/v1/photos?limit=" + std::to_string(limit));
+    std::vector<std::string> ids;
+    if (res.status != 200) return ids;
+    auto v = res.json();
+    for (const auto& p : v.at("photos").as_array()) ids.emplace_back(p.at("id").as_string());
+    return ids;
+}
+
+// Answers between two moments (seconds since the load started).
+std::vector<Answer> between(const std::vector<Answer>& answers, double from, double to) {
+    std::vector<Answer> out;
+    for (const auto& a : answers)
+        if (a.at >= from && a.at <= to) out.push_back(a);
+    return out;
+}
+
+double since(Clock::time_point start, Clock::time_point t) { return std::chrono::duration<double>(t - start).count(); }
+
+double slowest(const std::vector<Answer>& answers) {
+    double s = 0;
+    for (const auto& a : answers) s = std::max(s, a.seconds);
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------
+
+TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
+    std::unique_ptr<Service> pg;
+    try {
+        pg = std::make_unique<Service>("postgres");
+    } catch (const std::exception& e) {
+        GTEST_SKIP() << "PostgreSQL cannot be started here: " << e.what();
+    }
+    itest::TempDir work("ps-faults-db");
+    const auto data = work.path() / "data";
+    // Sessions in process: with the database down, an upload still gets as far as its rows,
+    // so the undo of a failed upload is what is exercised.
+    const std::vector<std::string> sets{"--set", "database.url=" + pg->url(), "--set", "sessions.url=memory://"};
+    auto args = sets;
+    args.insert(args.end(), {"--set", "database.acquire_timeout=2s"});
+    ServerProcess server(ServerOptions{.args = args, .name = "faults-db", .data_dir = data});
+    const pid_t pid = server.pid();
+    auto user = itest::register_user(server);
+    const auto first = upload_one(user, 0);
+    ASSERT_FALSE(first.empty());
+
+    const auto load_start = Clock::now();
+    Viewers views(server.base_url(), {"/", "/api/v1/photos?limit=5", "/api/v1/photos/" + first, "/photos/" + first, "/media/" + first + "_t.jpg"}, 2);
+    Uploaders up(server.base_url(), login_of(user), 2);
+    ASSERT_TRUE(itest::eventually([&] { return up.accepted() >= 5; }, 20s)) << summary(up.answers());
+    std::this_thread::sleep_for(1s);
+
+    pg->stop();
+    const auto stopped = Clock::now();
+    std::this_thread::sleep_for(5s);
+    const auto accepted_while_down = up.accepted();
+    pg->start();
+    const auto started = Clock::now();
+    const bool recovered = itest::eventually([&] { return up.accepted() >= accepted_while_down + 5; }, 30s);
+    const auto recovered_at = Clock::now();
+    std::this_thread::sleep_for(1s);
+    up.stop();
+    views.stop();
+
+    const auto uploads = up.answers();
+    const auto viewed = views.answers();
+    EXPECT_TRUE(recovered) << "uploads did not succeed again after PostgreSQL came back: " << summary(uploads);
+    EXPECT_EQ(unexpected(uploads, {201, 503}), "") << summary(uploads);
+    EXPECT_EQ(unexpected(viewed, {200, 503}), "") << summary(viewed);
+    const auto down = between(uploads, since(load_start, stopped) + 0.5, since(load_start, started));
+    EXPECT_FALSE(down.empty());
+    for (const auto& a : down) EXPECT_EQ(a.status, 503) << "an upload with the database down, at " << a.at << " s: " << a.what;
+    for (const auto& a : uploads)
+        if (a.status == 503) EXPECT_EQ(a.what, "database_unavailable");
+    EXPECT_LT(slowest(uploads), 10.0) << "an upload waited for the dead database: " << summary(uploads);
+    EXPECT_LT(slowest(viewed), 10.0) << "a view waited for the dead database: " << summary(viewed);
+    EXPECT_TRUE(server.alive());
+    EXPECT_EQ(server.pid(), pid);
+
+    // Nothing half-written: a row for every acknowledged upload (and the first), for no other,
+    // each with both files; no file without a row.
+    auto check = run_fsck(std::vector<std::string>{"--data-dir", data.string(), "--grace", "0", "--set", "database.url=" + pg->url()});
+    EXPECT_EQ(check.exit_code, 0) << check.output();
+    EXPECT_EQ(check.broken_rows, 0) << check.output();
+    EXPECT_EQ(check.orphans, 0) << check.output();
+    const auto acknowledged = accepted_ids(uploads);
+    EXPECT_EQ(check.rows, static_cast<long>(acknowledged.size()) + 1) << check.output();
+    itest::HttpClient c(server.base_url());
+    for (const auto& id : acknowledged) EXPECT_EQ(c.get("/api/v1/photos/" + id).status, 200) << id;
+
+    note("PostgreSQL down " + std::to_string(since(stopped, started)) + " s during uploads and views: uploads " + summary(uploads) +
+         "; views " + summary(viewed) + "; uploads succeed again " + std::to_string(since(started, recovered_at)) +
+         " s after it started (same process); fsck: " + std::to_string(check.rows) + " rows = acknowledged + 1, 0 without files, 0 files without a row");
+}
+
+// ---------------------------------------------------------------------------------------
+
+class CacheRestart : public ::testing::TestWithParam<std::string> {};
+
+// Two servers on one database (SQLite, shared) and one photo directory, both using the cache
+// server for the feed: `kv` keeps its sessions there too (as scripts/stack does), `db` keeps
+// them in the database.
+TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
+    std::unique_ptr<Service> kv;
+    try {
+        kv = std::make_unique<Service>(GetParam());
+    } catch (const std::exception& e) {
+        GTEST_SKIP() << GetParam() << " cannot be started here: " << e.what();
+    }
+    itest::TempDir work("ps-faults-kv");
+    const std::string db = "sqlite://" + (work.path() / "shared.db").string();
+    const std::string media = "file://" + (work.path() / "media").string();
+    const std::string kv_url = kv->url();
+    auto options = [&](const std::string& name, const std::string& sessions) {
+        return ServerOptions{.args = {"--set", "database.url=" + db, "--set", "storage.url=" + media, "--set", "cache.url=" + kv_url, "--set",
+                                      "sessions.url=" + sessions},
+                             .name = name,
+                             .data_dir = work.path() / name};
+    };
+    ServerProcess sessions_in_kv(options("kv", kv_url));
+    ServerProcess sessions_in_db(options("db", "database"));
+    auto alice = itest::register_user(sessions_in_kv);
+    auto bob = itest::register_user(sessions_in_db);
+    const auto first = upload_one(alice, 1);
+    ASSERT_FALSE(first.empty());
+
+    std::vector<std::string> pages{"/", "/api/v1/photos", "/api/v1/photos?limit=3", "/photos/" + first, "/media/" + first + "_t.jpg"};
+    Viewers views_kv(sessions_in_kv.base_url(), pages, 2, 10s);
+    Viewers views_db(sessions_in_db.base_url(), pages, 1, 10s);
+    std::this_thread::sleep_for(1s);
+
+    kv->stop();
+    const auto stopped = Clock::now();
+    std::this_thread::sleep_for(1s);
+    // A session kept in the cache server cannot be read: a clear, quick 503.
+    auto refused = itest::upload_photos(alice, {Part::bytes(small_png(2), "p.png", "image/png")});
+    EXPECT_EQ(refused.status, 503) << refused.describe();
+    EXPECT_TRUE(itest::contains(refused.body, "sessions_unavailable")) << refused.describe();
+    EXPECT_LT(refused.seconds, 3.0);
+    // Sessions in the database: uploads go on, and the feed (from the database while the
+    // cache is down) shows them.
+    std::vector<std::string> uploaded_while_down;
+    for (int i = 0; i < 3; ++i) uploaded_while_down.push_back(upload_one(bob, 3 + static_cast<std::size_t>(i)));
+    for (const auto& base : {sessions_in_kv.base_url(), sessions_in_db.base_url()})
+        EXPECT_TRUE(itest::eventually([&] { return feed_ids(base, 3) == std::vector<std::string>(uploaded_while_down.rbegin(), uploaded_while_down.rend()); }, 5s))
+            << base << " does not show the photos uploaded while the cache is down";
+    std::this_thread::sleep_for(1s);
+
+    kv->start();
+    const auto started = Clock::now();
+    // The restarted server is empty (neither memcached nor this Redis keeps anything): the old
+    // session is gone. Logging in again works once the server sees the cache again.
+    std::unique_ptr<itest::User> again;
+    EXPECT_TRUE(itest::eventually(
+        [&] {
+            itest::HttpClient c(sessions_in_kv.base_url());
+            auto res = c.post_json("/api/v1/session", R"({"username":")" + alice.username + R"(","password":")" + itest::kPassword + R"("})");
+            return res.status == 200;
+        },
+        15s))
+        << "cannot log in again after " << GetParam() << " came back";
+    const auto recovered = Clock::now();
+    again = std::make_unique<itest::User>(itest::login(sessions_in_kv, alice.username, itest::kPassword));
+    const auto after = upload_one(*again, 7);
+    ASSERT_FALSE(after.empty());
+    // Pages cached before the restart (under the old generation) are never served again.
+    for (const auto& base : {sessions_in_kv.base_url(), sessions_in_db.base_url()})
+        EXPECT_TRUE(itest::eventually([&] { auto ids = feed_ids(base, 1); return !ids.empty() && ids[0] == after; }, 5s))
+            << base << " does not show the photo uploaded after " << GetParam() << " came back";
+    views_kv.stop();
+    views_db.stop();
+
+    const auto viewed_kv = views_kv.answers(), viewed_db = views_db.answers();
+    EXPECT_EQ(unexpected(viewed_kv, {200}), "") << summary(viewed_kv);
+    EXPECT_EQ(unexpected(viewed_db, {200}), "") << summary(viewed_db);
+    EXPECT_LT(slowest(viewed_kv), 3.0) << summary(viewed_kv);
+    EXPECT_TRUE(sessions_in_kv.alive() && sessions_in_db.alive());
+
+    auto check = run_fsck({"--data-dir", (work.path() / "kv").string(), "--grace", "0", "--set", "database.url=" + db, "--set", "storage.url=" + media});
+    EXPECT_EQ(check.exit_code, 0) << check.output();
+    EXPECT_EQ(check.rows, 5) << check.output();
+
+    note(GetParam() + " down " + std::to_string(since(stopped, started)) + " s: anonymous views " + summary(viewed_kv) + " / " + summary(viewed_db) +
+         "; session in the cache server: 503 sessions_unavailable in " + std::to_string(refused.seconds) +
+         " s; sessions in the database: 3 uploads 201 and shown; login again " + std::to_string(since(started, recovered)) +
+         " s after it started; fsck clean");
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, CacheRestart, ::testing::Values("memcached", "redis"));
+
+// ---------------------------------------------------------------------------------------
+
+TEST(S3Down, StopsDuringUploadsGives503NoRowAndUploadsWorkAgain) {
+    std::unique_ptr<Service> s3;
+    try {
+        s3 = std::make_unique<Service>("s3rver");
+    } catch (const std::exception& e) {
+        GTEST_SKIP() << "s3rver cannot be started here: " << e.what();
+    }
+    itest::TempDir work("ps-faults-s3");
+    const auto data = work.path() / "data";
+    const std::vector<std::string> storage{"--set", "storage.url=" + s3->url()};
+    ServerProcess server(ServerOptions{.args = storage, .name = "faults-s3", .data_dir = data});
+    auto user = itest::register_user(server);
+
+    const auto load_start = Clock::now();
+    Uploaders up(server.base_url(), login_of(user), 3);
+    ASSERT_TRUE(itest::eventually([&] { return up.accepted() >= 5; }, 20s)) << summary(up.answers());
+    s3->stop();  // with uploads in flight
+    const auto stopped = Clock::now();
+    std::this_thread::sleep_for(4s);
+    const auto accepted_while_down = up.accepted();
+    s3->start();
+    const auto started = Clock::now();
+    const bool recovered = itest::eventually([&] { return up.accepted() >= accepted_while_down + 5; }, 30s);
+    const auto recovered_at = Clock::now();
+    up.stop();
+
+    const auto uploads = up.answers();
+    EXPECT_TRUE(recovered) << summary(uploads);
+    EXPECT_EQ(unexpected(uploads, {201, 503}), "") << summary(uploads);
+    const auto down = between(uploads, since(load_start, stopped) + 1.0, since(load_start, started));
+    EXPECT_FALSE(down.empty());
+    for (const auto& a : down) EXPECT_EQ(a.status, 503) << "an upload with S3 down, at " << a.at << " s";
+    for (const auto& a : uploads)
+        if (a.status == 503) EXPECT_EQ(a.what, "storage_unavailable");
+    EXPECT_LT(slowest(uploads), 15.0) << summary(uploads);
+    EXPECT_TRUE(server.alive());
+
+    // No row for a failed upload, both objects for every row.
+    auto args = std::vector<std::string>{"--data-dir", data.string(), "--grace", "0", "--set", "storage.url=" + s3->url()};
+    auto check = run_fsck(args);
+    const auto acknowledged = accepted_ids(uploads);
+    EXPECT_EQ(check.rows, static_cast<long>(acknowledged.size())) << check.output();
+    EXPECT_EQ(check.broken_rows, 0) << check.output();
+    // An upload that failed while S3 was down cannot remove what it had written there: those
+    // objects stay without a row (logged as such) until fsck --repair.
+    long orphans = check.orphans;
+    if (orphans > 0) {
+        // S3 does not say how old they are (fsck does not read LastModified): without an
+        // explicit --grace 0 they are reported and left.
+        auto careful = run_fsck({"--data-dir", data.string(), "--repair", "--set", "storage.url=" + s3->url()});
+        EXPECT_EQ(careful.exit_code, 1) << careful.output();
+        EXPECT_TRUE(itest::contains(careful.output(), "age unknown")) << careful.output();
+        args.push_back("--repair");
+        auto repair = run_fsck(args);
+        EXPECT_EQ(repair.exit_code, 0) << repair.output();
+        args.pop_back();
+        check = run_fsck(args);
+    }
+    EXPECT_EQ(check.exit_code, 0) << check.output();
+
+    note("S3 down " + std::to_string(since(stopped, started)) + " s during uploads: " + summary(uploads) + "; uploads succeed again " +
+         std::to_string(since(started, recovered_at)) + " s after s3rver started; rows = acknowledged (" + std::to_string(acknowledged.size()) +
+         "), 0 without objects; " + std::to_string(orphans) + " objects left without a row by uploads whose undo S3 refused, removed by fsck --repair --grace 0");
+}
+
+}  // namespace
