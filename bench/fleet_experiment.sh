@@ -215,7 +215,8 @@ out += ["",
         "",
         "Time to react is bounded by the policy, not by the machinery: the period (the average must be over the threshold "
         "for a whole period), then one cooldown per further server; starting a server and registering it in HAProxy takes "
-        "about 0.1–0.2 s (the `ready` events in the log).",
+        "about 0.1–0.2 s (the `ready` events in the log). Lowering the knob is noticed sooner than a period: the average is",
+        "weighted by requests, as the ELB's is, and fast requests outnumber the slow ones of the period at once.",
         "<!-- fleet:end -->"]
 section = "\n".join(out)
 text = open(perf).read()

@@ -111,7 +111,7 @@ TEST_F(HostilePaths, UploadFileNamesNeverBecomePaths) {
         ids.insert(std::string(res.json().at("photos").at(0).at("id").as_string()));
     }
     // NUL, raw or encoded: refused as malformed (a C string would have stopped there).
-    for (const std::string& disposition : {std::string("form-data; name=\"photo\"; filename=\"a.jpg\0../../") + marker + "-nul.jpg\"",
+    for (const std::string& disposition : {"form-data; name=\"photo\"; filename=\"a.jpg" + std::string(1, '\0') + "../../" + marker + "-nul.jpg\"",
                                            "form-data; name=\"photo\"; filename*=UTF-8''a.jpg%00..%2F..%2F" + marker + "-nul2.jpg"}) {
         SCOPED_TRACE("NUL in the file name");
         MultipartBody m;
