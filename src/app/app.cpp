@@ -154,6 +154,7 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
 App::~App() {
     workers.stop();
     image_workers.stop();
+    probe_workers.stop();
     if (stream_workers) stream_workers->stop();
 }
 

@@ -21,7 +21,10 @@
 #include "metrics/metrics.hpp"
 #include "store/repository.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <atomic>
+#include <mutex>
 #include <filesystem>
 #include <memory>
 
@@ -46,6 +49,7 @@ public:
     metrics::Registry metrics;
     http::Workers workers;        // database, sessions, cache, hashing, disk
     http::Workers image_workers;  // decoding: bounded so memory stays bounded
+    http::Workers probe_workers{2};  // readiness checks, which may hang on a dead dependency
     std::unique_ptr<store::Repository> repo;
     std::unique_ptr<blob::Store> blobs;
     std::unique_ptr<MediaUrls> media_urls;
@@ -67,6 +71,13 @@ public:
     const http::Server* server = nullptr;
     std::string common_headers;  // X-Served-By and the security headers, serialized
     std::atomic<bool> draining{false};
+    struct Readiness {
+        std::mutex mutex;
+        bool running = false;
+        bool ready = false;
+        std::chrono::steady_clock::time_point checked{};
+        boost::json::object body;  // the last result
+    } readiness;
 
     // What the handler files write: a function of the app and the request.
     using AppHandler = asio::awaitable<http::Response> (*)(App&, http::Request&);

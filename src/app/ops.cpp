@@ -21,17 +21,29 @@ asio::awaitable<http::Response> healthz(App&, http::Request&) { co_return http::
 // cache or session store that is down is reported but does not fail readiness: every
 // server shares it, so failing would take the whole fleet out of the load balancer, while
 // pages are still served from the database.
+//
+// Load balancers ask every second or so, and a dependency that hangs would otherwise pile
+// its checks up: the checks run one set at a time on threads of their own (never the
+// workers that serve pages), and requests in the meantime get the last result, if it is
+// recent.
 asio::awaitable<http::Response> readyz(App& app, http::Request&) {
-    boost::json::object checks;
-    bool ready = true;
-    bool degraded = false;
     if (app.draining.load()) {
-        ready = false;
-        checks["server"] = "draining";
-    } else {
+        co_return json_response(503, boost::json::object{{"status", "not ready"}, {"checks", {{"server", "draining"}}}});
+    }
+    auto& r = app.readiness;
+    const auto now = std::chrono::steady_clock::now();
+    bool run = false;
+    {
+        std::lock_guard lock(r.mutex);
+        if (!r.running && now - r.checked > std::chrono::seconds(1)) r.running = run = true;
+    }
+    if (run) {
+        boost::json::object checks;
+        bool ready = true;
+        bool degraded = false;
         auto check = [&](const char* name, bool required, auto fn) -> asio::awaitable<void> {
             try {
-                co_await app.workers.run(fn);
+                co_await app.probe_workers.run(fn);
                 checks[name] = "ok";
             } catch (const std::exception& e) {
                 if (required) ready = false;
@@ -43,9 +55,16 @@ asio::awaitable<http::Response> readyz(App& app, http::Request&) {
         co_await check("storage", true, [&] { app.blobs->check(); });
         co_await check("cache", false, [&] { app.cache_store->check(); });
         if (app.session_kv) co_await check("sessions", false, [&] { app.session_kv->check(); });
+        std::lock_guard lock(r.mutex);
+        r.running = false;
+        r.checked = std::chrono::steady_clock::now();
+        r.ready = ready;
+        r.body = boost::json::object{{"status", !ready ? "not ready" : degraded ? "degraded" : "ready"}, {"checks", checks}};
     }
-    const char* status = !ready ? "not ready" : degraded ? "degraded" : "ready";
-    co_return json_response(ready ? 200 : 503, boost::json::object{{"status", status}, {"checks", checks}});
+    std::lock_guard lock(r.mutex);
+    if (r.body.empty() || std::chrono::steady_clock::now() - r.checked > std::chrono::seconds(10))
+        co_return json_response(503, boost::json::object{{"status", "checking"}, {"checks", boost::json::object{}}});
+    co_return json_response(r.ready ? 200 : 503, r.body);
 }
 
 std::uint64_t resident_bytes() {

@@ -190,6 +190,7 @@ struct Call {
     bool streaming = false;
     const bool* body_started = nullptr;  // streaming: a chunk went to the caller; no more retries
     bool error_in_200 = false;  // CompleteMultipartUpload: a 200 may carry an <Error>
+    bool quick = false;         // a health check: one attempt with a short timeout
 };
 
 class S3Store final : public Store {
@@ -284,7 +285,10 @@ public:
     std::optional<std::filesystem::path> local_path(const std::string&) const override { return std::nullopt; }
 
     void check() override {
+        // Readiness is asked every second: a store that hangs must be reported hung in a
+        // couple of seconds, not after the retries an upload deserves.
         Call c = bucket_call("check");
+        c.quick = true;
         c.query = {{"list-type", "2"}, {"max-keys", "1"}};
         if (!o_.prefix.empty()) c.query.emplace_back("prefix", o_.prefix + "/");
         const auto res = send(c);
@@ -415,7 +419,7 @@ private:
     http::Response send(const Call& c, const http::BodySink* sink = nullptr) const {
         bool refreshed_credentials = false;
         for (int attempt = 1;; ++attempt) {
-            const bool may_retry = attempt <= o_.retries && !(c.body_started && *c.body_started);
+            const bool may_retry = !c.quick && attempt <= o_.retries && !(c.body_started && *c.body_started);
             sigv4::Request req{.method = c.method, .path = c.path, .query = c.query, .headers = c.headers,
                                .payload_hash = c.payload_hash};
             req.headers.emplace_back("host", host_);
@@ -427,8 +431,10 @@ private:
             h.headers = std::move(req.headers);
             h.body = c.body;
             h.send_body = c.send_body;
-            h.connect_timeout = o_.connect_timeout;
-            if (c.streaming) {
+            h.connect_timeout = c.quick ? std::min(o_.connect_timeout, std::chrono::milliseconds(1000)) : o_.connect_timeout;
+            if (c.quick) {
+                h.timeout = std::min(o_.timeout, std::chrono::milliseconds(2000));
+            } else if (c.streaming) {
                 h.timeout = 0ms;
                 h.response_timeout = o_.timeout;
             } else {

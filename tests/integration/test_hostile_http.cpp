@@ -159,8 +159,26 @@ TEST_F(HostileHttp, TenThousandTinyHeadersAre431) {
     std::string req = "GET /api/v1/photos HTTP/1.1\r\nHost: x\r\n";
     for (int i = 0; i < 10'000; ++i) req += "a:\r\n";
     req += "\r\n";
-    auto r = expect_refused_and_closed(server(), req, {431}, "10000 headers");
-    EXPECT_TRUE(r.header("Content-Type").starts_with("application/json")) << "an /api/ URL gets a JSON error";
+    expect_refused_and_closed(server(), req, {431}, "10000 headers");
+    EXPECT_STILL_SERVING(server());
+}
+
+TEST_F(HostileHttp, RequestsRefusedBeforeRoutingAreJsonErrorsOnApiUrls) {
+    // docs/API.md: every error under /api/v1 is {"error": {...}}. Also the ones the HTTP
+    // layer answers before a route is found, when the request line was complete.
+    std::string many = "GET /api/v1/photos HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 10'000; ++i) many += "a:\r\n";
+    many += "\r\n";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"431: 10000 headers", many},
+        {"400: a DEL in a header value", "GET /api/v1/photos HTTP/1.1\r\nHost: x\r\nX-Bad: a\x7f" "b\r\n\r\n"},
+        {"400: a header line without a colon", "GET /api/v1/session HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n"},
+    };
+    for (const auto& [what, request] : cases) {
+        auto r = expect_refused_and_closed(server(), request, {400, 431}, what);
+        EXPECT_TRUE(r.header("Content-Type").starts_with("application/json")) << what << ": an /api/ URL gets a JSON error, not "
+                                                                              << r.header("Content-Type");
+    }
     EXPECT_STILL_SERVING(server());
 }
 
@@ -309,13 +327,20 @@ TEST_F(HostileHttp, Http10IsAnsweredAndClosedUnlessKeepAliveIsAsked) {
         auto missing = raw_exchange(server().port(), "GET /no/such/page HTTP/1.0\r\n\r\n");
         ASSERT_TRUE(missing.has_value());
         EXPECT_EQ(missing->status, 404);
-        // Transfer-Encoding in HTTP/1.0: faulty framing, the connection is closed after it
-        // (RFC 9112 §6.1) and nothing behind it is read as a request.
-        expect_refused_and_closed(server(),
-                                  "POST /api/v1/users HTTP/1.0\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-                                  "Connection: keep-alive\r\n\r\n2\r\n{}\r\n0\r\n\r\nGET /api/v1/photos/SMUGGLED-10 HTTP/1.0\r\n\r\n",
-                                  {400, 411, 422, 501}, "chunked HTTP/1.0");
     }
+    EXPECT_STILL_SERVING(server());
+}
+
+TEST_F(HostileHttp, TransferEncodingInHttp10IsFaultyFramingAndClosesTheConnection) {
+    // RFC 9112 §6.1: a server that receives an HTTP/1.0 message with Transfer-Encoding
+    // "MUST treat the message as if the framing is faulty ... and close the connection after
+    // processing the message": nothing behind it may be read as another request.
+    expect_refused_and_closed(server(),
+                              "POST /api/v1/users HTTP/1.0\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                              "Connection: keep-alive\r\n\r\n2\r\n{}\r\n0\r\n\r\nGET /api/v1/photos/SMUGGLED-10 HTTP/1.0\r\n\r\n",
+                              {400, 411, 422, 501}, "chunked HTTP/1.0 with keep-alive");
+    std::this_thread::sleep_for(200ms);
+    EXPECT_FALSE(logged(server(), "SMUGGLED-10"));
     EXPECT_STILL_SERVING(server());
 }
 
@@ -396,4 +421,5 @@ TEST_F(HostileHttp, PipelinedRequestsAfterARefusedOneAreNotAnswered) {
     EXPECT_FALSE(contains(c.received(), "HTTP/1.1")) << c.received().substr(0, 200);
     std::this_thread::sleep_for(200ms);
     EXPECT_FALSE(logged(server(), "SMUGGLED-PIPE"));
+    EXPECT_STILL_SERVING(server());
 }

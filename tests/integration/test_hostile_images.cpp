@@ -195,6 +195,7 @@ TEST_F(HostileImages, APngWithScriptInItsTextChunksIsServedOnlyReEncoded) {
     auto res = upload_photos(u, {Part::bytes(png, "polyglot.png", "image/png")});
     ASSERT_EQ(res.status, 201) << res.describe();
     expect_served_clean(server(), res, png, "PNG text chunks");
+    EXPECT_STILL_SERVING(server());
 }
 
 TEST_F(HostileImages, SvgAndHtmlDressedAsImagesAre415) {

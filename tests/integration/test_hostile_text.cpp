@@ -166,6 +166,7 @@ TEST_F(HostileText, PasswordsAreOpaqueDataButNul) {
     auto page = b.get("/login");
     auto res = b.post_form("/login", {{"csrf_token", csrf_field(page.body)}, {"username", name}, {"password", password}});
     EXPECT_EQ(res.status, 303) << res.describe();
+    EXPECT_STILL_SERVING(server());
 }
 
 TEST_F(HostileText, ControlCharactersAndInvalidUtf8InOtherFieldsAreRefusedOrHarmless) {
@@ -351,6 +352,7 @@ TEST_F(HostileText, FileNamesInThe415MessageAreDataInJsonAndEscapedInHtml) {
     EXPECT_TRUE(contains(js.body, "textContent"));
     for (const char* sink : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("})
         EXPECT_FALSE(contains(js.body, sink)) << "app.js uses " << sink;
+    EXPECT_STILL_SERVING(server());
 }
 
 TEST_F(HostileText, ThePhotoPageAndFeedShowOnlyEscapedData) {
@@ -367,6 +369,7 @@ TEST_F(HostileText, ThePhotoPageAndFeedShowOnlyEscapedData) {
             if (escaped(payload) != payload) EXPECT_FALSE(contains(res.body, payload)) << "payload in " << path;
         EXPECT_FALSE(contains(res.body, "alert(")) << path;
     }
+    EXPECT_STILL_SERVING(server());
 }
 
 TEST(HostileTextProxy, AForwardedRequestIdIsEscapedInEveryPage) {
@@ -383,6 +386,7 @@ TEST(HostileTextProxy, AForwardedRequestIdIsEscapedInEveryPage) {
     }
     auto mine = u.http().get("/", {{"X-Request-Id", rid}});
     EXPECT_FALSE(contains(mine.body, rid));
+    EXPECT_STILL_SERVING(s);
 }
 
 // ---- SQL injection ---------------------------------------------------------------------------------
@@ -419,6 +423,7 @@ TEST_F(HostileText, SqlInjectionInAccountFieldsIsPlainData) {
     EXPECT_EQ(c.post_json("/api/v1/session", creds(name, "' OR '1'='1")).status, 401);
     // Everything is still there.
     EXPECT_EQ(login(server(), victim.username, kPassword).http().get("/api/v1/session").status, 200);
+    EXPECT_STILL_SERVING(server());
 }
 
 TEST_F(HostileText, SqlInjectionInUrlsAndParametersIsPlainData) {
@@ -463,6 +468,7 @@ TEST_F(HostileText, SqlInjectionInUrlsAndParametersIsPlainData) {
     EXPECT_EQ(feed_ids(server()), feed_before) << "nothing was deleted";
     HttpClient anon(server().base_url());
     EXPECT_EQ(anon.get("/api/v1/photos/" + id).status, 200);
+    EXPECT_STILL_SERVING(server());
 }
 
 TEST_F(HostileText, SqlInjectionInTheIdempotencyKeyIsPlainData) {

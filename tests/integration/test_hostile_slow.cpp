@@ -1,0 +1,270 @@
+// Slow and greedy clients (issue 7): slowloris (many clients sending their headers a byte a
+// second), slow bodies, thousands of idle connections, and more connections than
+// limits.max_connections. Each slow client is cut off at its timeout, the excess get 503
+// at once, and a normal client is served promptly all along.
+#include "harness.hpp"
+
+#include <future>
+
+using namespace itest;
+
+namespace {
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A client that sends `script` one byte per `interval` and notes when the server closed on it.
+struct Trickler {
+    std::unique_ptr<RawConnection> conn;
+    std::string script;
+    std::size_t sent = 0;
+    Clock::time_point started;
+    std::optional<double> closed_after;  // seconds from the first byte to the close
+};
+
+// Drives every trickler until all are closed or `limit` passes; returns when done.
+void trickle(std::vector<Trickler>& clients, std::chrono::milliseconds interval, std::chrono::seconds limit) {
+    const auto start = Clock::now();
+    for (auto& t : clients) {
+        t.started = Clock::now();
+        if (!t.conn->send(t.script.substr(0, 1))) t.closed_after = 0;
+        t.sent = 1;
+    }
+    auto next_byte = Clock::now() + interval;
+    for (;;) {
+        bool open = false;
+        for (auto& t : clients) {
+            if (t.closed_after) continue;
+            if (t.conn->wait_closed(0ms)) {
+                t.closed_after = since(t.started);
+                continue;
+            }
+            open = true;
+        }
+        if (!open || Clock::now() - start > limit) return;
+        if (Clock::now() >= next_byte) {
+            for (auto& t : clients) {
+                if (t.closed_after || t.sent >= t.script.size()) continue;
+                if (!t.conn->send(t.script.substr(t.sent, 1))) t.closed_after = since(t.started);
+                ++t.sent;
+            }
+            next_byte += interval;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+// Requests from a normal client while `busy` is true; returns the slowest time and failures.
+struct Normal {
+    int requests = 0, failures = 0;
+    double slowest = 0;
+};
+Normal normal_client(const ServerProcess& s, const std::atomic<bool>& busy, const std::vector<std::string>& paths) {
+    Normal n;
+    HttpClient c(s.base_url());
+    c.set_timeout(10s);
+    while (busy.load()) {
+        for (const auto& p : paths) {
+            auto r = c.get(p);
+            ++n.requests;
+            n.failures += r.status != 200;
+            n.slowest = std::max(n.slowest, r.seconds);
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST(HostileSlow, SlowlorisClientsAreCutOffAtTheHeaderTimeoutWhileOthersAreServed) {
+    ServerProcess s({.args = {"--set", "limits.header_timeout=2s", "--set", "limits.idle_timeout=30s"}});
+    constexpr int kClients = 150;
+    raise_open_files_limit(1024);
+    std::vector<Trickler> clients(kClients);
+    for (auto& t : clients) {
+        t.conn = std::make_unique<RawConnection>(s.port());
+        t.script = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(100, 'z') + "\r\n\r\n";
+    }
+    std::atomic<bool> busy{true};
+    auto normal = std::async(std::launch::async, [&] { return normal_client(s, busy, {"/healthz", "/", "/api/v1/photos"}); });
+    trickle(clients, 1000ms, 15s);
+    busy = false;
+    const auto n = normal.get();
+
+    int cut = 0, with_408 = 0;
+    for (const auto& t : clients) {
+        if (!t.closed_after) continue;
+        ++cut;
+        EXPECT_GE(*t.closed_after, 1.5) << "cut off before limits.header_timeout";
+        EXPECT_LE(*t.closed_after, 5.0) << "held well past limits.header_timeout";
+        if (!t.conn->received().empty()) {
+            EXPECT_TRUE(t.conn->received().starts_with("HTTP/1.1 408")) << t.conn->received().substr(0, 200);
+            with_408 += t.conn->received().starts_with("HTTP/1.1 408");
+        }
+    }
+    EXPECT_EQ(cut, kClients) << "every slowloris connection is closed";
+    EXPECT_GT(n.requests, 10);
+    EXPECT_EQ(n.failures, 0);
+    EXPECT_LT(n.slowest, 0.5) << "the normal client waited behind the slow ones";
+    EXPECT_STILL_SERVING(s);
+    RecordProperty("slowloris_408", with_408);
+}
+
+TEST(HostileSlow, SlowBodiesAreCutOffAtTheBodyTimeoutWhileOthersAreServed) {
+    ServerProcess s({.args = {"--set", "limits.body_timeout=2s", "--set", "limits.header_timeout=5s"}});
+    auto u = register_user(s);
+    const std::string cookie = "ps_session=" + u.http().cookie("ps_session").value_or("");
+    raise_open_files_limit(1024);
+    std::vector<Trickler> clients;
+    // 60 JSON bodies and 30 uploads, each announcing more than it will ever send in time.
+    for (int i = 0; i < 90; ++i) {
+        Trickler t;
+        t.conn = std::make_unique<RawConnection>(s.port());
+        std::string head, body;
+        if (i < 60) {
+            body = "{\"username\":\"slow" + std::to_string(i) + "\",\"password\":\"" + std::string(kPassword) + "\"}";
+            head = "POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n";
+        } else {
+            body = "--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n\r\n" + std::string(200, 'x');
+            head = "POST /api/v1/photos HTTP/1.1\r\nHost: x\r\nCookie: " + cookie + "\r\nX-CSRF-Token: " + u.csrf +
+                   "\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n";
+        }
+        // The headers at once, then the body a byte a second.
+        EXPECT_TRUE(t.conn->send(head));
+        t.script = body;
+        clients.push_back(std::move(t));
+    }
+    std::atomic<bool> busy{true};
+    auto normal = std::async(std::launch::async, [&] { return normal_client(s, busy, {"/healthz", "/api/v1/photos"}); });
+    trickle(clients, 1000ms, 15s);
+    busy = false;
+    const auto n = normal.get();
+    int cut = 0;
+    for (const auto& t : clients) {
+        if (!t.closed_after) continue;
+        ++cut;
+        EXPECT_GE(*t.closed_after, 1.5);
+        EXPECT_LE(*t.closed_after, 5.0);
+        if (!t.conn->received().empty()) EXPECT_TRUE(t.conn->received().starts_with("HTTP/1.1 408")) << t.conn->received().substr(0, 300);
+    }
+    EXPECT_EQ(cut, 90) << "every slow body is cut off";
+    EXPECT_EQ(n.failures, 0);
+    EXPECT_LT(n.slowest, 0.5);
+    // No account and no spool file came out of it.
+    HttpClient c(s.base_url());
+    EXPECT_EQ(c.post_json("/api/v1/session", "{\"username\":\"slow0\",\"password\":\"" + std::string(kPassword) + "\"}").status, 401);
+    EXPECT_TRUE(eventually([&] { return list_files(s.data_dir() / "tmp").empty(); }, 5s));
+    EXPECT_STILL_SERVING(s);
+}
+
+TEST(HostileSlow, TwoThousandIdleConnectionsDoNotSlowTheServerDown) {
+    constexpr std::size_t kWanted = 2000;
+    const std::size_t limit = raise_open_files_limit(2 * kWanted + 512);
+    // Each side (this process and the server) holds one descriptor per connection.
+    const std::size_t n = std::min(kWanted, limit > 300 ? limit - 300 : 0);
+    ASSERT_GE(n, 500u) << "RLIMIT_NOFILE is " << limit << ": too low to hold even 500 connections";
+    if (n < kWanted) std::cerr << "note: RLIMIT_NOFILE " << limit << " allows " << n << " idle connections, not " << kWanted << "\n";
+
+    ServerProcess s({.args = {"--set", "limits.idle_timeout=60s", "--set", "limits.header_timeout=60s"}});
+    std::vector<std::unique_ptr<RawConnection>> idle;
+    idle.reserve(n);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+        idle.push_back(std::make_unique<RawConnection>(s.port()));
+        // Half have made a request and wait as keep-alive connections, half never said a word.
+        if (i % 2 == 0) ASSERT_TRUE(idle.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    for (std::size_t i = 0; i < n; i += 2) {
+        auto r = idle[i]->read_response(10s);
+        ASSERT_TRUE(r.has_value()) << "connection " << i << " got no answer";
+        ASSERT_EQ(r->status, 200);
+    }
+    std::cerr << "opened " << n << " connections in " << since(start) << " s\n";
+
+    // A normal client is served promptly, pages and API alike.
+    HttpClient c(s.base_url());
+    for (const char* path : {"/healthz", "/", "/api/v1/photos", "/login", "/metrics"}) {
+        auto r = c.get(path);
+        EXPECT_EQ(r.status, 200) << path;
+        EXPECT_LT(r.seconds, 1.0) << path;
+    }
+    auto u = register_user(s);
+    EXPECT_EQ(upload_photos(u, {Part::bytes(make_png(32, 32, true), "a.png", "image/png")}).status, 201);
+    // The idle ones are all still there and still usable.
+    for (std::size_t i = 0; i < n; i += n / 20) {
+        ASSERT_TRUE(idle[i]->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+        auto r = idle[i]->read_response(10s);
+        ASSERT_TRUE(r.has_value()) << "idle connection " << i << " was dropped";
+        EXPECT_EQ(r->status, 200);
+    }
+    idle.clear();
+    EXPECT_STILL_SERVING(s);
+    EXPECT_TRUE(s.alive());
+}
+
+TEST(HostileSlow, ConnectionsOverTheLimitGet503AtOnceAndTheServerRecovers) {
+    constexpr std::size_t kMax = 200, kExtra = 100;
+    raise_open_files_limit(2 * (kMax + kExtra) + 512);
+    ServerProcess s({.args = {"--set", "limits.max_connections=200", "--set", "limits.idle_timeout=60s", "--set",
+                              "limits.header_timeout=60s"}});
+    // Let the start-up health check's connection go.
+    ASSERT_TRUE(eventually([&] {
+        auto r = raw_exchange(s.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2s);
+        return r && r->status == 200;
+    }));
+    std::this_thread::sleep_for(200ms);
+
+    std::vector<std::unique_ptr<RawConnection>> conns;
+    std::vector<Clock::time_point> opened;
+    for (std::size_t i = 0; i < kMax + kExtra; ++i) {
+        conns.push_back(std::make_unique<RawConnection>(s.port()));
+        opened.push_back(Clock::now());
+    }
+    // Within a second, the excess have their 503 and are closed; the others wait, silent.
+    std::vector<std::optional<double>> refused_after(conns.size());
+    const auto deadline = Clock::now() + 2s;
+    while (Clock::now() < deadline) {
+        for (std::size_t i = 0; i < conns.size(); ++i)
+            if (!refused_after[i] && conns[i]->wait_closed(0ms)) refused_after[i] = since(opened[i]);
+        std::this_thread::sleep_for(20ms);
+    }
+    std::size_t refused = 0;
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        if (!refused_after[i]) continue;
+        ++refused;
+        EXPECT_LT(*refused_after[i], 1.0) << "connection " << i << " waited for its 503";
+        EXPECT_TRUE(conns[i]->received().starts_with("HTTP/1.1 503")) << conns[i]->received().substr(0, 200);
+        EXPECT_TRUE(contains(conns[i]->received(), "Retry-After:"));
+        EXPECT_TRUE(contains(conns[i]->received(), "busy")) << "the message says why";
+    }
+    EXPECT_GE(refused, kExtra - 5) << "the connections over limits.max_connections were refused";
+    EXPECT_LE(refused, kExtra + 5) << "connections under the limit were refused";
+
+    // While full, a newcomer is refused too, quickly.
+    {
+        const auto t = Clock::now();
+        auto r = raw_exchange(s.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 5s);
+        ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->status, 503);
+        EXPECT_LT(since(t), 1.0);
+    }
+    // Those accepted are served.
+    for (std::size_t i = 0; i < conns.size(); i += 25) {
+        if (refused_after[i]) continue;
+        ASSERT_TRUE(conns[i]->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+        auto r = conns[i]->read_response(5s);
+        ASSERT_TRUE(r.has_value());
+        EXPECT_EQ(r->status, 200);
+    }
+    // When they close, the server recovers at once.
+    const auto closed_at = Clock::now();
+    conns.clear();
+    EXPECT_TRUE(eventually([&] {
+        HttpClient c(s.base_url());
+        c.set_timeout(2s);
+        return c.get("/api/v1/photos").status == 200;
+    }, 5s));
+    EXPECT_LT(since(closed_at), 2.0) << "recovery took too long";
+    EXPECT_STILL_SERVING(s);
+}
