@@ -16,8 +16,7 @@ namespace {
 // Requiring a JSON content type is also a CSRF defence: a cross-site form cannot send it,
 // and a cross-site script cannot without a CORS preflight we never grant.
 boost::json::object json_body(const http::Request& req) {
-    auto type = req.header("Content-Type");
-    if (!type.starts_with("application/json"))
+    if (!req.content_type_is("application/json"))
         throw http::HttpError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.");
     boost::system::error_code ec;
     auto v = boost::json::parse(req.body, ec);

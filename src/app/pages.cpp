@@ -123,8 +123,7 @@ std::shared_ptr<const RenderedFeed> rendered(App& app, const FeedPage& page) {
 }
 
 http::Fields form_fields(const http::Request& req) {
-    auto type = req.header("Content-Type");
-    if (!type.starts_with("application/x-www-form-urlencoded"))
+    if (!req.content_type_is("application/x-www-form-urlencoded"))
         throw http::HttpError(415, "unsupported_media_type", "Send this form as application/x-www-form-urlencoded.");
     return http::parse_urlencoded(req.body);
 }
@@ -162,7 +161,8 @@ asio::awaitable<http::Response> home(App& app, http::Request& req) {
     const auto& r = *rendering;
     http::Response res;
     if (!visitor.session) {
-        const std::string_view values[kSlots] = {visitor.csrf_token, req.request_id, view.source};
+        const std::string request_id = html_escape(req.request_id);  // plain tokens, but this is HTML
+        const std::string_view values[kSlots] = {visitor.csrf_token, request_id, view.source};
         res = html_response(200, assemble(r, values));
     } else {
         PageFrame frame{visitor.session, visitor.csrf_token, view.source, "", ""};

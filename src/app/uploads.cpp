@@ -25,11 +25,33 @@ struct FileCloser {
     }
 };
 
+// The client's file name, fit to show in a message (JSON or HTML, escaped there): valid
+// UTF-8 only (other bytes become '?'), no control characters, at most 80 characters.
 std::string shown_name(const std::string& name) {
     if (name.empty()) return "the file";
     std::string clean;
-    for (char c : name.substr(0, 80))
-        clean += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < name.size() && chars < 80; ++chars) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        bool valid = len > 0 && i + len <= name.size();
+        for (std::size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(name[i + k]) & 0xc0) == 0x80;
+        if (valid && len == 2) valid = c >= 0xc2;                                                  // overlong
+        if (valid && len == 3) valid = !(c == 0xe0 && static_cast<unsigned char>(name[i + 1]) < 0xa0) &&  // overlong
+                                       !(c == 0xed && static_cast<unsigned char>(name[i + 1]) >= 0xa0);   // surrogates
+        if (valid && len == 4) valid = c <= 0xf4 && !(c == 0xf0 && static_cast<unsigned char>(name[i + 1]) < 0x90) &&
+                                       !(c == 0xf4 && static_cast<unsigned char>(name[i + 1]) >= 0x90);
+        if (!valid) {
+            clean += '?';
+            ++i;
+        } else if (len == 1 && (c < 0x20 || c == 0x7f)) {
+            clean += '?';
+            ++i;
+        } else {
+            clean.append(name, i, len);
+            i += len;
+        }
+    }
     return "'" + clean + "'";
 }
 

@@ -86,6 +86,10 @@ struct Request {
     std::string_view route;  // the matched route pattern, for metrics and logs
 
     std::string_view header(std::string_view name) const { return headers ? headers->get(name) : std::string_view{}; }
+    // Whether Content-Type names this media type (parameters such as charset allowed,
+    // letter case ignored): "application/json; charset=utf-8" is application/json,
+    // "application/jsonp" is not.
+    bool content_type_is(std::string_view media_type) const;
     std::string_view param(std::string_view name) const {
         for (const auto& [k, v] : params)
             if (k == name) return v;

@@ -1,5 +1,6 @@
 #include "http/router.hpp"
 
+#include <cctype>
 #include <stdexcept>
 
 namespace photoshare::http {
@@ -81,6 +82,17 @@ Router::Match Router::match(Request& req) const {
         return result;
     }
     return result;
+}
+
+bool Request::content_type_is(std::string_view media_type) const {
+    std::string_view type = header("Content-Type");
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+    while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+    if (type.size() != media_type.size()) return false;
+    for (std::size_t i = 0; i < type.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(type[i])) != std::tolower(static_cast<unsigned char>(media_type[i]))) return false;
+    return true;
 }
 
 std::string_view to_string(Method m) {

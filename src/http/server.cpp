@@ -351,12 +351,31 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
     const std::string peer = req.client_address;
     req.client_address = client_address(peer, msg.base());
     if (trusted(peer)) {
+        // A proxy's request id ties our log line to its own; it ends up in logs and pages,
+        // so only a plain token is taken.
         auto rid = msg.base().find("X-Request-Id");
-        if (rid != msg.base().end() && !rid->value().empty() && rid->value().size() <= 64) req.request_id = std::string(rid->value());
+        if (rid != msg.base().end()) {
+            std::string_view v = rid->value();
+            const bool plain = !v.empty() && v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+            });
+            if (plain) req.request_id = std::string(v);
+        }
     }
     x.close_after = !msg.keep_alive();
     x.http10 = msg.version() == 10;
     const bool has_body = x.header_parser.content_length().value_or(0) > 0 || x.header_parser.chunked();
+
+    // Framing and Host that a proxy in front could read differently from us (RFC 9112
+    // §3.2, §6.1): refuse, and close, rather than guess.
+    const auto hosts = std::distance(msg.base().equal_range(bhttp::field::host).first, msg.base().equal_range(bhttp::field::host).second);
+    const bool chunked_http10 = x.http10 && msg.base().find(bhttp::field::transfer_encoding) != msg.base().end();
+    if ((msg.version() >= 11 && hosts != 1) || hosts > 1 || chunked_http10) {
+        req.path = std::string(req.target.substr(0, std::min<std::size_t>(req.target.find('?'), 256)));
+        x.res = error(req, 400, hosts != 1 ? "A request needs exactly one Host header." : "HTTP/1.0 has no Transfer-Encoding.");
+        x.close_after = x.linger = true;
+        co_return;
+    }
 
     if (req.target.size() > opts.max_target_bytes) {
         req.path = std::string(req.target.substr(0, std::min<std::size_t>(req.target.find('?'), 256)));
@@ -633,6 +652,10 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
             break;
         } else {
             x.close_after = x.linger = true;
+            // The request line may have been read before a header failed: its path tells
+            // whether the error should be JSON (/api/) or a page.
+            auto target = std::string_view(x.header_parser.get().target());
+            x.req.path = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 256)));
             if (hec == bhttp::error::header_limit)
                 x.res = error(x.req, 431, "The request headers are larger than this server accepts.");
             else if (hec == beast::error::timeout)

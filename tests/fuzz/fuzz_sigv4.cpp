@@ -260,7 +260,7 @@ void check_canonical_request(const Input& in, const std::string& names, const st
     // Headers, when the names cannot be confused with the separators.
     const bool plain_names = names.find_first_of("\n:") == std::string::npos;
     if (plain_names) {
-        for (std::string_view name : split(names, ';')) {
+        for (std::string_view name : names.empty() ? std::vector<std::string_view>{} : split(names, ';')) {
             const std::string_view line = take_line();
             if (!line.starts_with(name) || line.size() <= name.size() || line[name.size()] != ':')
                 fail("canonical header line is not name:value");
@@ -325,9 +325,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         sigv4::sign(signed_once, in.credentials, in.scope, in.now);
         if (!has_host) fail("sign accepted a request without a host");
-        sigv4::Request again = req;
-        sigv4::sign(again, in.credentials, in.scope, in.now);
-        if (again.headers != signed_once.headers) fail("sign is not deterministic");
+        // Signing the signed request again at the same time replaces the four headers with
+        // the same values (which also shows that signing is deterministic).
+        sigv4::Request again = signed_once;
         sigv4::sign(again, in.credentials, in.scope, in.now);
         if (again.headers != signed_once.headers) fail("signing again does not give the same headers");
 

@@ -105,7 +105,7 @@ TEST(HostileSlow, SlowlorisClientsAreCutOffAtTheHeaderTimeoutWhileOthersAreServe
     EXPECT_EQ(cut, kClients) << "every slowloris connection is closed";
     EXPECT_GT(n.requests, 10);
     EXPECT_EQ(n.failures, 0);
-    EXPECT_LT(n.slowest, 0.5) << "the normal client waited behind the slow ones";
+    EXPECT_LT(n.slowest, 1.0) << "the normal client waited behind the slow ones";
     EXPECT_STILL_SERVING(s);
     RecordProperty("slowloris_408", with_408);
 }
@@ -150,7 +150,7 @@ TEST(HostileSlow, SlowBodiesAreCutOffAtTheBodyTimeoutWhileOthersAreServed) {
     }
     EXPECT_EQ(cut, 90) << "every slow body is cut off";
     EXPECT_EQ(n.failures, 0);
-    EXPECT_LT(n.slowest, 0.5);
+    EXPECT_LT(n.slowest, 1.0) << "the normal client waited behind the slow ones";
     // No account and no spool file came out of it.
     HttpClient c(s.base_url());
     EXPECT_EQ(c.post_json("/api/v1/session", "{\"username\":\"slow0\",\"password\":\"" + std::string(kPassword) + "\"}").status, 401);
