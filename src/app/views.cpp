@@ -23,23 +23,6 @@ std::string content_type_for(std::string_view path) {
 
 }  // namespace
 
-std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 16);
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            case '`': out += "&#96;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
-
 Views::Views() {
     for (const auto& file : embedded_files()) {
         std::string_view path = file.path;

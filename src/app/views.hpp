@@ -3,6 +3,8 @@
 // them forever and a new build is fetched at once.
 #pragma once
 
+#include "http/escape.hpp"
+
 #include <kainjow/mustache.hpp>
 
 #include <map>
@@ -38,7 +40,6 @@ private:
     std::map<std::string, std::string, std::less<>> asset_urls_;
 };
 
-// Escapes text for HTML element content and quoted attribute values.
-std::string html_escape(std::string_view text);
+using http::html_escape;
 
 }  // namespace photoshare::app

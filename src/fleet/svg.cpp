@@ -1,5 +1,7 @@
 #include "fleet/svg.hpp"
 
+#include "http/escape.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,21 +15,7 @@ std::string clock_label(double seconds) {
     return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
-std::string escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
+std::string escape(std::string_view text) { return http::html_escape(text); }
 
 std::string palette(int n) {
     static const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
