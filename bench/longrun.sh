@@ -81,8 +81,10 @@ url=$(scripts/stack url --dir "$stack_dir")
 
 echo "==> load for $minutes min (warm-up ${warmup}s): ${VIEWS:-60} views/s, ${LOGINS:-1} logins/s, ${UPLOADS:-1} uploads/s"
 started=$(date -u +%Y-%m-%dT%H:%MZ)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$load" run --url "$url" --seconds "$seconds" --warmup "$warmup" --pids "$pids" --out "$out" \
   --views-per-second "${VIEWS:-60}" --logins-per-second "${LOGINS:-1}" --uploads-per-second "${UPLOADS:-1}"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 alive=0
 for n in 1 2 3; do
   pid=$(cat "$stack_dir/web-$n.pid")
@@ -131,7 +133,8 @@ if ((write_doc)); then
     echo "<!-- $name:begin (written by bench/longrun.sh$( ((sanitize)) && echo " --sanitize")) -->"
     echo "Run on $started: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))," \
       "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM; everything (load generator, HAProxy," \
-      "PostgreSQL, memcached, three servers) on this one machine."
+      "PostgreSQL, memcached, three servers) on this one machine; load average $load_before before the run," \
+      "$load_after at its end (anything else the machine was doing shows there)."
     echo
     echo "Command: \`bench/longrun.sh$( ((sanitize)) && echo " --sanitize") --minutes $minutes --warmup $warmup\`" \
       "($( ((sanitize)) && echo "servers built with -DPHOTOSHARE_SANITIZE=ON, ASAN_OPTIONS=$ASAN_OPTIONS; " )load:" \

@@ -500,7 +500,7 @@ int report(const std::map<std::string, std::string>& o) {
     std::ostringstream md, verdict;
     std::map<std::string, std::vector<Sample>> by_server;
     for (const auto& s : samples) by_server[s.server].push_back(s);
-    md << "| server | RSS after warm-up (MiB) | RSS at the end (MiB) | growth | slope after warm-up (MiB/min) | fds after warm-up (max) | fds at the end (max) | verdict |\n"
+    md << "| server | RSS, first minute after warm-up (MiB, median) | RSS, last minute (MiB, median) | growth | slope after warm-up (MiB/min) | fds until a minute after warm-up (max) | fds, last minute (max) | verdict |\n"
        << "|---|---|---|---|---|---|---|---|\n";
     for (const auto& [name, list] : by_server) {
         std::vector<double> first, last;
@@ -529,7 +529,7 @@ int report(const std::map<std::string, std::string>& o) {
         const bool fd_ok = fd_after <= fd_before + fd_tol;
         ok = ok && rss_ok && fd_ok;
         md << "| " << name << " | " << fmt(a) << " | " << fmt(b) << " | " << (growth >= 0 ? "+" : "") << fmt(growth) << " | " << fmt(slope, 2) << " | "
-           << fd_before << " | " << fd_last << " | " << (rss_ok && fd_ok ? "flat" : !rss_ok ? "RSS GREW" : "FDS GREW") << " |\n";
+           << fd_before << " | " << fd_last << " | " << (rss_ok && fd_ok ? "within tolerance" : !rss_ok ? "RSS GREW" : "FDS GREW") << " |\n";
         if (!rss_ok) verdict << name << ": RSS grew " << fmt(growth) << " MiB after the warm-up (tolerance " << fmt(tolerance) << " MiB)\n";
         if (!fd_ok) verdict << name << ": descriptors reached " << fd_after << " after the warm-up (at most " << fd_before << " + " << fd_tol << ")\n";
     }
