@@ -4,7 +4,10 @@
 // processing one image, and optionally of a bounded worker pool chewing through many.
 //
 //   image_pipeline [--input FILE.jpg] [--runs N] [--pool THREADS --jobs N]
+//   image_pipeline --make WIDTHxHEIGHT --output FILE.jpg [--quality Q] [--grain SIGMA]
 //
+// --make only writes a photo-like JPEG of that size (the generator below) and exits: bench/run
+// makes its 0.3, 3 and 12 MP upload inputs with it, and a ~10 MB one with a heavy grain.
 // --runs 0 skips the timing (to measure memory only, with any input format).
 // Without --input a realistic 4000x3000 photo-like JPEG (Perlin texture plus sensor-like
 // grain, Q=90) is generated under the temporary directory first.
@@ -73,7 +76,7 @@ void reset_peak_rss() {
 
 // Photo-like content: smooth structures (Perlin) at a few scales plus fine grain, so the
 // JPEG compresses like a camera picture rather than like flat colour or pure noise.
-void make_photo(const fs::path& out, int width, int height, int quality) {
+void make_photo(const fs::path& out, int width, int height, int quality, double grain_sigma = 6.0) {
     using vips::VImage;
     std::vector<VImage> bands;
     for (int seed = 1; seed <= 3; ++seed) {
@@ -82,7 +85,7 @@ void make_photo(const fs::path& out, int width, int height, int quality) {
         VImage fine = VImage::perlin(width, height,
                                      VImage::option()->set("cell_size", 37)->set("seed", seed + 10));
         VImage grain = VImage::gaussnoise(width, height,
-                                          VImage::option()->set("mean", 0.0)->set("sigma", 6.0)->set("seed", seed + 20));
+                                          VImage::option()->set("mean", 0.0)->set("sigma", grain_sigma)->set("seed", seed + 20));
         // Perlin noise spans about -0.5..0.5.
         bands.push_back(coarse * 200 + fine * 60 + grain + 128);
     }
@@ -109,6 +112,10 @@ struct Options {
     int runs = 11;
     int pool = 0;
     int jobs = 32;
+    std::string make;  // WIDTHxHEIGHT
+    fs::path output;
+    int quality = 90;
+    double grain = 6.0;
 };
 
 Options parse(int argc, char** argv) {
@@ -123,6 +130,10 @@ Options parse(int argc, char** argv) {
         else if (arg == "--runs") options.runs = std::stoi(value());
         else if (arg == "--pool") options.pool = std::stoi(value());
         else if (arg == "--jobs") options.jobs = std::stoi(value());
+        else if (arg == "--make") options.make = value();
+        else if (arg == "--output") options.output = value();
+        else if (arg == "--quality") options.quality = std::stoi(value());
+        else if (arg == "--grain") options.grain = std::stod(value());
         else throw std::runtime_error("unknown argument " + arg);
     }
     return options;
@@ -161,6 +172,15 @@ void pool_peak(const fs::path& input, int threads, int jobs) {
 int main(int argc, char** argv) try {
     const Options options = parse(argc, argv);
     image::initialize();
+    if (!options.make.empty()) {
+        const auto x = options.make.find('x');
+        if (x == std::string::npos || options.output.empty()) throw std::runtime_error("--make WIDTHxHEIGHT needs --output FILE");
+        make_photo(options.output, std::stoi(options.make.substr(0, x)), std::stoi(options.make.substr(x + 1)), options.quality,
+                   options.grain);
+        std::printf("%s: %s, %.2f MB\n", options.output.c_str(), options.make.c_str(),
+                    static_cast<double>(fs::file_size(options.output)) / 1e6);
+        return 0;
+    }
     std::printf("idle after initialize(): RSS %ld kB\n", status_kb("VmRSS:"));
 
     const fs::path work = fs::temp_directory_path() / ("photoshare-bench-" + std::to_string(getpid()));
@@ -187,8 +207,9 @@ int main(int argc, char** argv) try {
         const std::string display_out = (work / "d.jpg").string() + "[Q=82,strip]";
         const std::string thumb_out = (work / "t.jpg").string() + "[Q=82,strip]";
         auto reference_run = [&] {
-            if (run({"vipsthumbnail", input.string(), "-s", "2048", "-o", display_out}) != 0 ||
-                run({"vipsthumbnail", input.string(), "-s", "480", "-o", thumb_out}) != 0) {
+            // "N>": shrink only, as the server never enlarges a small photo.
+            if (run({"vipsthumbnail", input.string(), "-s", "2048>", "-o", display_out}) != 0 ||
+                run({"vipsthumbnail", input.string(), "-s", "480>", "-o", thumb_out}) != 0) {
                 throw std::runtime_error("vipsthumbnail failed");
             }
         };
