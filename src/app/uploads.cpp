@@ -55,6 +55,15 @@ std::string shown_name(const std::string& name) {
     return "'" + clean + "'";
 }
 
+// Writing the spooled body failed: a full disk is the client's 507 like a full photo store;
+// anything else is the server's own fault.
+[[noreturn]] void spool_failed(const char* doing) {
+    const int err = errno;
+    const auto what = fmt::format("{} an upload to the temporary directory failed: {}", doing, std::strerror(err));
+    if (err == ENOSPC || err == EDQUOT) throw blob::OutOfSpace(what);
+    throw std::runtime_error(what);
+}
+
 }  // namespace
 
 Uploads::Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, http::Workers& io_workers, http::Workers& image_workers,
@@ -109,8 +118,7 @@ asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
     };
     callbacks.on_part_data = [&](std::string_view data) {
         if (in_file) {
-            if (std::fwrite(data.data(), 1, data.size(), current.get()) != data.size())
-                throw std::runtime_error(fmt::format("writing an upload failed: {}", std::strerror(errno)));
+            if (std::fwrite(data.data(), 1, data.size(), current.get()) != data.size()) spool_failed("writing");
         } else if (in_field) {
             if (field_value.size() + data.size() > kMaxFieldBytes)
                 throw http::HttpError(413, "payload_too_large", fmt::format("The form field '{}' is too long.", field_name));
@@ -119,7 +127,7 @@ asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
     };
     callbacks.on_part_end = [&] {
         if (in_file) {
-            if (std::fclose(current.release()) != 0) throw std::runtime_error("closing an upload failed");
+            if (std::fclose(current.release()) != 0) spool_failed("closing");
         } else if (in_field && field_name == "csrf_token") {
             form.csrf_token = field_value;
         }
@@ -205,6 +213,18 @@ asio::awaitable<std::vector<store::Photo>> Uploads::store(const UploadForm& form
         photos_.inc(stored.size());
         bytes_.inc(static_cast<std::uint64_t>(total_bytes));
         co_return stored;
+    } catch (const store::OutcomeUnknown& e) {
+        // The database may have committed the rows: removing the files could leave rows
+        // without them. Keep them; if the rows did not make it, fsck --repair removes the
+        // files later (an unreferenced file is invisible, a row without its file is not).
+        rejected_.inc();
+        spdlog::warn("upload of {} photo(s) by user {}: the database went away during the commit ({}); "
+                     "keeping their files, as the rows may exist",
+                     rows.size(), user_id, e.what());
+        throw http::HttpError(503, "outcome_unknown",
+                              "The database went away while your upload was being saved, so it may or may not have "
+                              "been stored. Check your photos, or send it again with the same Idempotency-Key.",
+                              {{"Retry-After", "5"}});
     } catch (...) {
         error = std::current_exception();
     }

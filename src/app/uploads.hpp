@@ -2,7 +2,8 @@
 // memory whole), every file is validated and turned into its variants by decoding, and only
 // when all of them are good are the variants stored (durably) and the rows committed in one
 // transaction. Any failure removes what was written: no file without a row, no row without
-// its files.
+// its files. The one exception: when the database went away during the commit, the rows may
+// exist, so the files stay (503 outcome_unknown); fsck removes them if the rows do not.
 #pragma once
 
 #include "blob/blob.hpp"

@@ -20,6 +20,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The connection broke while a write was being committed: the database may or may not have
+// kept it. A caller that owns files for the rows must keep them (fsck sorts it out later).
+class OutcomeUnknown : public Unavailable {
+public:
+    using Unavailable::Unavailable;
+};
+
 // insert_photos() was given an upload key the user has used before: nothing was stored.
 class DuplicateUploadKey : public std::runtime_error {
 public:

@@ -366,6 +366,7 @@ private:
                 return work(*connection);
             } catch (const sql::ConnectionLost& e) {
                 if (++lost > 1 || (retry == Retry::unless_committed && e.outcome_unknown())) {
+                    if (e.outcome_unknown()) throw OutcomeUnknown(e.what());
                     throw;
                 }
                 pool_.suspect_idle();

@@ -151,4 +151,36 @@ TEST(DiskFull, UploadGets507LeavesNothingAndWorksAgainOnceSpaceIsFreed) {
          "no file, temporary file or row left; 201 again once space was freed, same process; fsck clean");
 }
 
+// The temporary directory the multipart body is spooled to fills up (DATA/tmp on a small
+// tmpfs): 507 as for a full photo store, the partial temporary file removed, no row; a photo
+// that fits still goes through, same process.
+TEST(DiskFull, AFullSpoolDirectoryGets507AndLeavesNothing) {
+    itest::TempDir work("ps-faults-spool");
+    const auto data = work.path() / "data";
+    Tmpfs spool(data / "tmp", "1m");
+    if (!spool.mounted())
+        GTEST_SKIP() << "cannot mount a tmpfs here (" << spool.error() << "): run as root to test a full disk";
+    const auto media = work.path() / "media";
+    ServerProcess server(ServerOptions{.args = {"--set", "storage.url=file://" + media.string()}, .name = "faults-spool",
+                                       .data_dir = data});
+    const pid_t pid = server.pid();
+    auto user = itest::register_user(server);
+    const auto feed_before = itest::feed_ids(server);
+
+    const std::string big = itest::make_noise_png(1200, 900, 11);  // about 3 MiB: cannot fit in 1 MiB
+    ASSERT_GT(big.size(), 2u << 20);
+    auto res = itest::upload_photos(user, {Part::bytes(big, "big.png", "image/png")});
+    EXPECT_JSON_ERROR(res, 507, "insufficient_storage");
+    EXPECT_TRUE(itest::contains(server.log(), "No space left on device")) << "the failure was not the full spool directory";
+    EXPECT_EQ(itest::list_files(data / "tmp"), std::vector<std::string>{}) << "the partial temporary file was left behind";
+    EXPECT_EQ(itest::list_files(media), std::vector<std::string>{});
+    EXPECT_EQ(itest::feed_ids(server), feed_before);
+
+    auto small = itest::upload_photos(user, {Part::bytes(itest::make_noise_png(200, 150, 12), "small.png", "image/png")});
+    EXPECT_EQ(small.status, 201) << small.describe();
+    EXPECT_EQ(server.pid(), pid);
+    note("spool directory full (tmpfs of 1 MiB for DATA/tmp, a " + std::to_string(big.size() / 1024) +
+         " KiB upload): 507 insufficient_storage, temporary file removed, no row; a small photo stored after it, same process");
+}
+
 }  // namespace
