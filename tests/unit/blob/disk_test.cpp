@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
+
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -209,18 +212,23 @@ TEST_F(DiskStoreTest, FailedWriteKeepsTheOldObjectAndLeavesNoTempFile) {
     EXPECT_TRUE(temp_files().empty());
 }
 
-// Permission bits do not stop root (or CAP_DAC_OVERRIDE), so this runs only where they bite.
+// Permission bits do not stop root (or CAP_DAC_OVERRIDE); there the directory is made
+// read-only by a read-only bind mount of itself instead (EROFS rather than EACCES).
 TEST_F(DiskStoreTest, ReadOnlyDirectoryIsUnavailable) {
     store->put("abc.jpg", "old", {});
     fs::permissions(root / ".tmp", fs::perms::owner_read | fs::perms::owner_exec);
     fs::permissions(root, fs::perms::owner_read | fs::perms::owner_exec);
+    bool mounted = false;
     if (::access((root / ".tmp").c_str(), W_OK) == 0) {
-        fs::permissions(root / ".tmp", fs::perms::owner_all);
-        GTEST_SKIP() << "permission bits are not enforced for this user (root?)";
+        ASSERT_EQ(::mount(root.c_str(), root.c_str(), nullptr, MS_BIND, nullptr), 0)
+            << "neither permission bits nor a read-only bind mount can make a directory read-only here: " << std::strerror(errno);
+        mounted = true;
+        ASSERT_EQ(::mount(nullptr, root.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr), 0) << std::strerror(errno);
     }
     EXPECT_THROW(store->check(), Unavailable);
     EXPECT_THROW(store->put("abc.jpg", "new", {}), Unavailable);
     EXPECT_THROW(store->put("zzz.jpg", "new", {}), Unavailable);
+    if (mounted) ::umount2(root.c_str(), MNT_DETACH);
     fs::permissions(root / ".tmp", fs::perms::owner_all);
     fs::permissions(root, fs::perms::owner_all);
     EXPECT_EQ(store->get("abc.jpg"), "old");
