@@ -9,6 +9,11 @@ std::uint64_t MemoryBudget::in_use() const {
     return in_use_;
 }
 
+std::uint64_t MemoryBudget::waiting() const {
+    const std::lock_guard lock(mutex_);
+    return next_ticket_ - serving_;
+}
+
 MemoryBudget::Reservation MemoryBudget::acquire(std::uint64_t bytes) {
     std::unique_lock lock(mutex_);
     const std::uint64_t ticket = next_ticket_++;

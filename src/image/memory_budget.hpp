@@ -18,6 +18,7 @@ public:
 
     std::uint64_t capacity() const { return capacity_; }
     std::uint64_t in_use() const;
+    std::uint64_t waiting() const;  // callers inside acquire(), not yet served
 
     // Holds `bytes` of the budget from acquire() until destruction.
     class Reservation {

@@ -67,12 +67,21 @@ TEST(MemoryBudget, FirstComeFirstServed) {
         const MemoryBudget::Reservation r = budget.acquire(90);
         record(1);
     });
-    std::this_thread::sleep_for(50ms);  // the large request queues first
+    // Wait (without guessing a delay) until the large request is queued, then the small one.
+    auto until_waiting = [&](std::uint64_t n) {
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (budget.waiting() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+        return budget.waiting();
+    };
+    ASSERT_EQ(until_waiting(1), 1u);
     std::thread small([&] {
-        const MemoryBudget::Reservation r = budget.acquire(10);
+        // Fits now (60 + 20), but not beside the large one (90 + 20): so it is served, and
+        // records, only after the large one has recorded and let go.
+        const MemoryBudget::Reservation r = budget.acquire(20);
         record(2);
     });
-    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(until_waiting(2), 2u) << "the small request did not queue behind the large one";
+    std::this_thread::sleep_for(20ms);  // room for an overtaking bug to show
     {
         const std::lock_guard lock(order_mutex);
         EXPECT_TRUE(order.empty()) << "the small request overtook the large one";
