@@ -24,6 +24,7 @@
 
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -808,6 +809,9 @@ std::string Server::local_address() const {
 void Server::run() {
     auto& impl = *impl_;
     auto& main_ctx = *impl.contexts[0];
+    // sendfile(2) has no MSG_NOSIGNAL: a client closing during a large media response made
+    // it raise SIGPIPE, which killed the server (found by bench/run). Errors come as EPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
     asio::signal_set signals(main_ctx, SIGINT, SIGTERM);
     signals.async_wait([this](const beast::error_code& ec, int sig) {
         if (ec) return;
