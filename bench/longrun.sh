@@ -40,7 +40,7 @@ else
   [[ -n $warmup ]] || warmup=120
 fi
 seconds=$((minutes * 60))
-((seconds > warmup + 120)) || { echo "longrun: the run must last at least 2 minutes past the warm-up" >&2; exit 2; }
+((seconds >= warmup + 120)) || { echo "longrun: the run must last at least 2 minutes past the warm-up" >&2; exit 2; }
 
 echo "==> building $build (photoshare, longrun_load)"
 if [[ ! -f $build/build.ninja && ! -f $build/Makefile ]]; then

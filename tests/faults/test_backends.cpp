@@ -173,7 +173,9 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
     itest::TempDir work("ps-faults-kv");
     const std::string db = "sqlite://" + (work.path() / "shared.db").string();
     const std::string media = "file://" + (work.path() / "media").string();
-    const std::string kv_url = kv->url();
+    // A generous request timeout: this test is about a server that stops (refused at once),
+    // not a slow one, and on a busy machine 100 ms is sometimes not enough for the set-up.
+    const std::string kv_url = kv->url() + (kv->url().find('?') == std::string::npos ? "?" : "&") + "timeout_ms=500";
     auto options = [&](const std::string& name, const std::string& sessions) {
         return ServerOptions{.args = {"--set", "database.url=" + db, "--set", "storage.url=" + media, "--set", "cache.url=" + kv_url, "--set",
                                       "sessions.url=" + sessions},

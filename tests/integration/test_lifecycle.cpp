@@ -42,6 +42,12 @@ std::string metrics_text(const ServerProcess& s) {
 }
 
 // Waits until a request is being handled besides the /metrics request asking.
+// The scrape itself is one request in flight; a request whose answer the client already has
+// may still count for a moment. So: first nothing but the scrape, then the request started
+// after that call (use `idle_but_the_scrape` before starting it).
+bool idle_but_the_scrape(const ServerProcess& s) {
+    return eventually([&] { return metric(metrics_text(s), "http_requests_in_flight").value_or(0) == 1; }, 10s);
+}
 bool request_in_flight(const ServerProcess& s) {
     return eventually([&] { return metric(metrics_text(s), "http_requests_in_flight").value_or(0) >= 2; }, 10s);
 }
@@ -72,6 +78,7 @@ bool not_ready(int port) {
 void graceful_shutdown_with_request_in_flight(int sig, std::vector<std::string> args, bool expect_readyz_503) {
     ServerProcess s({.args = std::move(args)});
     ASSERT_EQ(set_knobs(s, 2500).status, 200);
+    ASSERT_TRUE(idle_but_the_scrape(s));
     auto in_flight = std::async(std::launch::async, [url = s.base_url()] {
         HttpClient c(url);
         return c.get("/");
@@ -114,6 +121,7 @@ TEST(Lifecycle, SigintLikewise) { graceful_shutdown_with_request_in_flight(SIGIN
 TEST(Lifecycle, ShutdownDeadlineBoundsTheDrain) {
     ServerProcess s({.args = {"--set", "server.shutdown_timeout=1s"}});
     ASSERT_EQ(set_knobs(s, 30000).status, 200);
+    ASSERT_TRUE(idle_but_the_scrape(s));
     auto stuck = std::async(std::launch::async, [url = s.base_url()] {
         HttpClient c(url);
         c.set_timeout(40s);
