@@ -97,7 +97,7 @@ parse_wrk() {
     / requests in / { req = $1 }
     /Non-2xx or 3xx/ { err += $NF }
     /Socket errors/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
-    END { printf "%s %.3f %.3f %s %d\n", rps, p50, p99, req, err }' "$1"
+    END { if (rps == "") print "nan nan nan 0 " err + 0; else printf "%s %.3f %.3f %s %d\n", rps, p50, p99, req, err }' "$1"
 }
 
 # ---------------------------------------------------------------------------------------
