@@ -1,8 +1,14 @@
 // Slow and greedy clients (issue 7): slowloris (many clients sending their headers a byte a
 // second), slow bodies, thousands of idle connections, and more connections than
 // limits.max_connections. Each slow client is cut off at its timeout, the excess get 503
-// at once, and a normal client is served promptly all along.
+// at once, and a normal client is served promptly all along. Clients that hang up (reset)
+// in the middle of a large media response do not take the server down.
 #include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <future>
 
@@ -267,4 +273,42 @@ TEST(HostileSlow, ConnectionsOverTheLimitGet503AtOnceAndTheServerRecovers) {
     }, 5s));
     EXPECT_LT(since(closed_at), 2.0) << "recovery took too long";
     EXPECT_STILL_SERVING(s);
+}
+
+// A client that resets its connection while a large photo is being sent: the server's next
+// sendfile(2) meets a reset socket (EPIPE, which raises SIGPIPE unless it is ignored: that
+// killed the server once). A small receive buffer keeps most of the photo unsent.
+TEST(HostileSlow, ClientsResettingDuringALargeMediaResponseDoNotStopTheServer) {
+    ServerProcess s;
+    auto u = register_user(s);
+    auto up = upload_photos(u, {Part::bytes(make_noise_png(2048, 1536, 5), "big.png", "image/png")});
+    ASSERT_EQ(up.status, 201) << up.describe();
+    const std::string id(up.json().at("photos").as_array()[0].at("id").as_string());
+    const std::string request = "GET /media/" + id + "_d.jpg HTTP/1.1\r\nHost: x\r\n\r\n";
+    HttpClient c(s.base_url());
+    const auto whole = c.get("/media/" + id + "_d.jpg");
+    ASSERT_EQ(whole.status, 200);
+    ASSERT_GT(whole.body.size(), 1u << 20) << "the display image is too small to be cut off mid-way";
+
+    for (int i = 0; i < 20; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        ASSERT_GE(fd, 0);
+        const int small = 4096;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<std::uint16_t>(s.port()));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+        ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+        char some[1024];
+        ASSERT_GT(::recv(fd, some, sizeof some, 0), 0);  // the answer has begun
+        const linger reset{1, 0};  // close with RST, not FIN
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        ::close(fd);
+    }
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(s.alive()) << "the server died when clients reset mid-response";
+    EXPECT_STILL_SERVING(s);
+    EXPECT_EQ(c.get("/media/" + id + "_d.jpg").body, whole.body);
 }
