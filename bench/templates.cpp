@@ -138,60 +138,37 @@ void check(const http::Response& res) {
     if (res.status != 200) throw std::runtime_error("status " + std::to_string(res.status));
 }
 
-void BM_FrontPageAnonymous(benchmark::State& state) {
+// GET `target` once to warm what it caches, then once per iteration; with `miss`, the feed is
+// invalidated (untimed) before every request.
+void get(benchmark::State& state, const std::string& target, bool member, bool miss = false) {
     Site& s = site();
-    check(s.call(http::Method::get, "/"));  // warm: the feed page and its rendering are cached
+    std::map<std::string, std::string> headers;
+    if (member) headers["cookie"] = s.session_cookie;
+    check(s.call(http::Method::get, target, headers));
     std::size_t bytes = 0;
     for (auto _ : state) {
-        auto res = s.call(http::Method::get, "/");
+        if (miss) {
+            state.PauseTiming();
+            s.invalidate();
+            state.ResumeTiming();
+        }
+        auto res = s.call(http::Method::get, target, headers);
         bytes += res.body_view().size();
         benchmark::DoNotOptimize(res);
     }
     report(state, bytes);
 }
+
+void BM_FrontPageAnonymous(benchmark::State& state) { get(state, "/", false); }
 BENCHMARK(BM_FrontPageAnonymous)->Unit(benchmark::kMicrosecond)->UseRealTime()->MeasureProcessCPUTime();
 
-void BM_FrontPageMember(benchmark::State& state) {
-    Site& s = site();
-    const std::map<std::string, std::string> cookie{{"cookie", s.session_cookie}};
-    check(s.call(http::Method::get, "/", cookie));
-    std::size_t bytes = 0;
-    for (auto _ : state) {
-        auto res = s.call(http::Method::get, "/", cookie);
-        bytes += res.body_view().size();
-        benchmark::DoNotOptimize(res);
-    }
-    report(state, bytes);
-}
+void BM_FrontPageMember(benchmark::State& state) { get(state, "/", true); }
 BENCHMARK(BM_FrontPageMember)->Unit(benchmark::kMicrosecond)->UseRealTime()->MeasureProcessCPUTime();
 
-void BM_SessionLookup(benchmark::State& state) {
-    Site& s = site();
-    const std::map<std::string, std::string> cookie{{"cookie", s.session_cookie}};
-    check(s.call(http::Method::get, "/api/v1/session", cookie));
-    std::size_t bytes = 0;
-    for (auto _ : state) {
-        auto res = s.call(http::Method::get, "/api/v1/session", cookie);
-        bytes += res.body_view().size();
-        benchmark::DoNotOptimize(res);
-    }
-    report(state, bytes);
-}
+void BM_SessionLookup(benchmark::State& state) { get(state, "/api/v1/session", true); }
 BENCHMARK(BM_SessionLookup)->Unit(benchmark::kMicrosecond)->UseRealTime()->MeasureProcessCPUTime();
 
-void BM_FrontPageFeedMiss(benchmark::State& state) {
-    Site& s = site();
-    std::size_t bytes = 0;
-    for (auto _ : state) {
-        state.PauseTiming();
-        s.invalidate();
-        state.ResumeTiming();
-        auto res = s.call(http::Method::get, "/");
-        bytes += res.body_view().size();
-        benchmark::DoNotOptimize(res);
-    }
-    report(state, bytes);
-}
+void BM_FrontPageFeedMiss(benchmark::State& state) { get(state, "/", false, true); }
 BENCHMARK(BM_FrontPageFeedMiss)->Unit(benchmark::kMicrosecond)->UseRealTime()->MeasureProcessCPUTime();
 
 void BM_Reference_CopyFrontPage(benchmark::State& state) {
