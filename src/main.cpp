@@ -19,7 +19,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 
@@ -88,8 +87,8 @@ int serve(const config::Config& cfg) {
 // `photoshare knobs`: reads or sets a running server's knobs through /admin/knobs.
 int knobs_command(const config::Config& cfg, const std::string& url_opt, const std::string& token_opt, long latency, long cpu, long slots) {
     std::string address = url_opt.empty() ? cfg.server.listen : url_opt;
-    if (address.starts_with("http://")) address = address.substr(7);
-    if (auto slash = address.find('/'); slash != std::string::npos) address = address.substr(0, slash);
+    if (address.starts_with("http://")) address.erase(0, 7);
+    if (auto slash = address.find('/'); slash != std::string::npos) address.resize(slash);
     if (address.starts_with("0.0.0.0:")) address = "127.0.0.1" + address.substr(7);
     std::string token = token_opt.empty() ? cfg.admin.token : token_opt;
     if (token.empty()) {
@@ -113,9 +112,7 @@ int knobs_command(const config::Config& cfg, const std::string& url_opt, const s
     return res.status == 200 ? 0 : 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     CLI::App cli{"photoshare: a photo-sharing site that scales from one process to a fleet"};
     cli.require_subcommand(1);
     cli.set_version_flag("--version", PHOTOSHARE_VERSION);
@@ -193,10 +190,18 @@ int main(int argc, char** argv) {
         }
         return serve(cfg);
     } catch (const config::Error& e) {
-        std::fprintf(stderr, "photoshare: %s\n", e.what());
+        std::cerr << "photoshare: " << e.what() << '\n';
         return 2;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "photoshare: %s\n", e.what());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {  // also what setting up the command line can throw
+        std::cerr << "photoshare: " << e.what() << '\n';
         return 1;
     }
 }

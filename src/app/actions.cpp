@@ -3,6 +3,7 @@
 #include "app/app.hpp"
 
 #include <charconv>
+#include <random>
 #include <spdlog/spdlog.h>
 
 namespace photoshare::app {
@@ -94,7 +95,8 @@ asio::awaitable<UploadResult> upload_photos(App& app, http::Request& req, const 
         co_return UploadResult{ids ? co_await replay(app, *ids) : std::vector<store::Photo>{}, true};
     }
     co_await app.feed->invalidate();
-    if (key && std::rand() % 100 == 0) {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    if (key && std::uniform_int_distribution<int>(0, 99)(rng) == 0) {  // one upload in a hundred purges
         // Keys are for retries, which come within minutes: a day is plenty.
         const auto day_ago = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() - 86'400;
         co_await app.db("purge_upload_keys", [&] { return app.repo->purge_upload_keys(day_ago); });

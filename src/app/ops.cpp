@@ -7,8 +7,9 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include <dirent.h>
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <unistd.h>
 
 namespace photoshare::app {
@@ -75,12 +76,10 @@ std::uint64_t resident_bytes() {
 }
 
 std::uint64_t open_fds() {
+    std::error_code ec;
     std::uint64_t n = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d)) ++n;
-        closedir(d);
-    }
-    return n > 3 ? n - 3 : 0;  // ".", ".." and the directory itself
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) ++n;
+    return n > 1 ? n - 1 : 0;  // the iterator's own descriptor
 }
 
 asio::awaitable<http::Response> metrics_page(App& app, http::Request&) {

@@ -207,7 +207,11 @@ asio::awaitable<http::Response> account_post(App& app, http::Request& req, bool 
     std::optional<store::User> user;
     std::optional<http::HttpError> failure;
     try {
-        user = register_form ? co_await register_user(app, username, password) : co_await authenticate(app, req, username, password);
+        if (register_form) {
+            user = co_await register_user(app, username, password);
+        } else {
+            user = co_await authenticate(app, req, username, password);
+        }
     } catch (const http::HttpError& e) {
         failure = e;
     }

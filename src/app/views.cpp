@@ -3,6 +3,8 @@
 #include "app/assets.hpp"
 #include "auth/tokens.hpp"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <unordered_map>
 
@@ -35,7 +37,7 @@ Views::Views() {
             auto rel = std::string(path.substr(7));
             auto hash = auth::sha256_hex(file.data).substr(0, 12);
             assets_.emplace(rel, Asset{content_type_for(rel), std::make_shared<const std::string>(file.data), "\"" + hash + "\""});
-            asset_urls_.emplace(rel, "/static/" + rel + "?v=" + hash);
+            asset_urls_.emplace(rel, fmt::format("/static/{}?v={}", rel, hash));
         }
     }
 }

@@ -254,37 +254,40 @@ std::string InstanceRole::token() {
 }
 
 std::string InstanceRole::fetch(const std::string& path, bool retry_on_401) {
-    http::Request req;
-    req.url = options_.endpoint + path;
-    req.headers.emplace_back("X-aws-ec2-metadata-token", token());
-    req.connect_timeout = options_.timeout;
-    req.timeout = options_.timeout;
-    req.use_proxy = false;
-    http::Response res;
-    try {
-        res = http::perform(req);
-    } catch (const http::TransportError& e) {
-        throw Unavailable("no S3 credentials: the instance metadata service at " + options_.endpoint +
-                          " did not answer (" + e.what() + ")");
+    for (;;) {
+        http::Request req;
+        req.url = options_.endpoint + path;
+        req.headers.emplace_back("X-aws-ec2-metadata-token", token());
+        req.connect_timeout = options_.timeout;
+        req.timeout = options_.timeout;
+        req.use_proxy = false;
+        http::Response res;
+        try {
+            res = http::perform(req);
+        } catch (const http::TransportError& e) {
+            throw Unavailable("no S3 credentials: the instance metadata service at " + options_.endpoint +
+                              " did not answer (" + e.what() + ")");
+        }
+        if (res.status == 401 && retry_on_401) {
+            token_.clear();  // expired or revoked: one more try with a new session
+            retry_on_401 = false;
+            continue;
+        }
+        if (res.status == 404 && path.ends_with("/security-credentials/")) {
+            throw Unavailable("no S3 credentials: this instance has no IAM role attached" + std::string(hint));
+        }
+        if (res.status != 200) {
+            throw Unavailable("no S3 credentials: the instance metadata service answered HTTP " +
+                              std::to_string(res.status) + " for the role's credentials");
+        }
+        return res.body;
     }
-    if (res.status == 401 && retry_on_401) {
-        token_.clear();  // expired or revoked: a new session
-        return fetch(path, false);
-    }
-    if (res.status == 404 && path.ends_with("/security-credentials/")) {
-        throw Unavailable("no S3 credentials: this instance has no IAM role attached" + std::string(hint));
-    }
-    if (res.status != 200) {
-        throw Unavailable("no S3 credentials: the instance metadata service answered HTTP " +
-                          std::to_string(res.status) + " for the role's credentials");
-    }
-    return res.body;
 }
 
 void InstanceRole::refresh() {
     const std::string base = "/latest/meta-data/iam/security-credentials/";
     std::string role = fetch(base, true);
-    role = role.substr(0, role.find_first_of("\r\n"));
+    if (const auto eol = role.find_first_of("\r\n"); eol != std::string::npos) role.resize(eol);
     if (role.empty() || role.find_first_of("/?#% ") != std::string::npos) {
         throw Unavailable("no S3 credentials: the instance metadata service named no usable IAM role");
     }

@@ -80,10 +80,13 @@ std::string unique_suffix() {
     static std::atomic<std::uint64_t> counter{0};
     thread_local std::mt19937_64 rng{std::random_device{}()};
     char buf[64];
-    std::snprintf(buf, sizeof buf, ".%ld.%llu.%016llx", static_cast<long>(::getpid()),
-                  static_cast<unsigned long long>(counter.fetch_add(1)),
-                  static_cast<unsigned long long>(rng()));
-    return buf;
+    const int n = std::snprintf(buf, sizeof buf, ".%ld.%llu.%016llx", static_cast<long>(::getpid()),
+                                static_cast<unsigned long long>(counter.fetch_add(1)),
+                                static_cast<unsigned long long>(rng()));
+    if (n < 0 || static_cast<std::size_t>(n) >= sizeof buf) {
+        throw std::logic_error("blob: cannot format a temporary file name");
+    }
+    return {buf, static_cast<std::size_t>(n)};
 }
 
 bool write_all(int fd, std::string_view data) {
@@ -115,18 +118,23 @@ int fsync_dir(const fs::path& dir) {
     return 0;
 }
 
+// The store's directory as an absolute, normal path.
+fs::path absolute_root(const fs::path& root) {
+    std::error_code ec;
+    fs::path path = fs::absolute(root, ec).lexically_normal();
+    if (ec) {
+        throw Unavailable("blob store " + root.string() + ": " + ec.message());
+    }
+    if (!path.has_filename() && path != path.root_path()) {
+        path = path.parent_path();  // "dir/" keeps its slash; describe() should not
+    }
+    return path;
+}
+
 class DiskStore final : public Store {
 public:
-    explicit DiskStore(const fs::path& root) {
+    explicit DiskStore(const fs::path& root) : root_(absolute_root(root)), temp_dir_(root_ / temp_dir_name) {
         std::error_code ec;
-        root_ = fs::absolute(root, ec).lexically_normal();
-        if (ec) {
-            throw Unavailable("blob store " + root.string() + ": " + ec.message());
-        }
-        if (!root_.has_filename() && root_ != root_.root_path()) {
-            root_ = root_.parent_path();  // "dir/" keeps its slash; describe() should not
-        }
-        temp_dir_ = root_ / temp_dir_name;
         fs::create_directories(temp_dir_, ec);
         if (ec) {
             throw Unavailable(describe() + ": cannot create the directory: " + ec.message());

@@ -258,7 +258,9 @@ Response perform(const Request& request, const BodySink* sink) {
 
     SList headers;
     for (const auto& [name, value] : request.headers) {
-        headers.add(name + ": " + value);
+        std::string line = name;
+        line.append(": ").append(value);
+        headers.add(line);
     }
     // No "Expect: 100-continue" (a second's wait on servers that ignore it) and no Accept.
     headers.add("Expect:");

@@ -18,7 +18,6 @@ namespace photoshare::blob::s3 {
 
 namespace {
 
-using namespace std::chrono_literals;
 using Header = http::Header;
 
 constexpr std::size_t min_part_size = 5u << 20;   // S3's minimum for all parts but the last
@@ -306,7 +305,7 @@ public:
 
     std::optional<std::string> presigned_url(const std::string& key, std::chrono::seconds expires) override {
         if (!valid_key(key)) return std::nullopt;
-        if (expires < 1s || expires > max_presign_expiry) {
+        if (expires < std::chrono::seconds(1) || expires > max_presign_expiry) {
             throw std::invalid_argument("presigned URL expiry must be between 1 second and 7 days");
         }
         const auto credentials = current_credentials();
@@ -317,7 +316,7 @@ public:
         // `expires` from now.
         auto signed_at = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
         const auto step = std::min<std::chrono::seconds>(expires / 4, presign_step);
-        if (step >= 1s) {
+        if (step >= std::chrono::seconds(1)) {
             signed_at -= signed_at.time_since_epoch() % step;
         }
         return sigv4::presign(req, credentials, scope_, signed_at, expires, o_.scheme);
@@ -435,7 +434,7 @@ private:
             if (c.quick) {
                 h.timeout = std::min(o_.timeout, std::chrono::milliseconds(2000));
             } else if (c.streaming) {
-                h.timeout = 0ms;
+                h.timeout = std::chrono::milliseconds(0);
                 h.response_timeout = o_.timeout;
             } else {
                 // Uploads get time for their bytes too, at a slow uplink's pace (128 KiB/s):

@@ -211,11 +211,14 @@ std::string amz_date(std::chrono::system_clock::time_point t) {
     const year_month_day ymd{day};
     const hh_mm_ss hms{secs - day};
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d%02u%02uT%02d%02d%02dZ", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()));
-    return buf;
+    const int n = std::snprintf(buf, sizeof buf, "%04d%02u%02uT%02d%02d%02dZ", static_cast<int>(ymd.year()),
+                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                                static_cast<int>(hms.seconds().count()));
+    if (n < 0 || static_cast<std::size_t>(n) >= sizeof buf) {
+        throw std::logic_error("sigv4: cannot format the request date");
+    }
+    return {buf, static_cast<std::size_t>(n)};
 }
 
 std::string signed_header_names(const Request& req) {

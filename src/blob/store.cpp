@@ -36,10 +36,13 @@ void Store::stream(const std::string& key, const std::function<bool(std::string_
         }
         throw Unavailable(describe() + ": cannot open " + key + ": " + std::generic_category().message(errno));
     }
-    struct Closer {
-        int fd;
+    struct Closer {  // closes the descriptor on every way out; never copied (that would close it twice)
+        explicit Closer(int f) : fd(f) {}
+        Closer(const Closer&) = delete;
+        Closer& operator=(const Closer&) = delete;
         ~Closer() { ::close(fd); }
-    } closer{fd};
+        int fd;
+    } closer(fd);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         throw Unavailable(describe() + ": cannot stat " + key + ": " + std::generic_category().message(errno));

@@ -447,8 +447,8 @@ std::string describe(const Config& config, const Sources& sources) {
         }
     }
     auto source_of = [&](const Field& f) -> std::string {
-        for (auto it = sources.flags.rbegin(); it != sources.flags.rend(); ++it)
-            if (it->first == f.key) return "flag";
+        for (const auto& [key, value] : sources.flags)
+            if (key == f.key) return "flag";
         auto name = env_name(f.key);
         for (const auto& [env, value] : sources.environment)
             if (env == name) return "env " + name;

@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -72,8 +71,8 @@ int run_fleet(const Command& command) {
 std::string dashboard_address(const Command& c, std::filesystem::path* state_dir) {
     if (!c.url.empty()) {
         std::string a = c.url;
-        if (a.starts_with("http://")) a = a.substr(7);
-        if (auto slash = a.find('/'); slash != std::string::npos) a = a.substr(0, slash);
+        if (a.starts_with("http://")) a.erase(0, 7);
+        if (auto slash = a.find('/'); slash != std::string::npos) a.resize(slash);
         if (state_dir && c.token.empty()) *state_dir = load_fleet_config(config_path(c)).state_dir;
         return a;
     }
@@ -168,10 +167,10 @@ int run_command(const Command& command) {
         if (command.action == "knobs") return run_knobs(command);
         return run_fleet(command);
     } catch (const config::Error& e) {
-        std::fprintf(stderr, "photoshare fleet: %s\n", e.what());
+        std::cerr << "photoshare fleet: " << e.what() << '\n';
         return 2;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "photoshare fleet: %s\n", e.what());
+        std::cerr << "photoshare fleet: " << e.what() << '\n';
         return 1;
     }
 }

@@ -99,6 +99,7 @@ std::vector<svg::Series> per_server(const FleetState& s, Metric metric) {
         }
     }
     std::vector<svg::Series> out;
+    out.reserve(by_name.size());
     for (auto& [name, series] : by_name) out.push_back(std::move(series));
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return slot_of(a.label) < slot_of(b.label); });
     return out;

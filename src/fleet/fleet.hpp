@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -165,6 +166,7 @@ private:
     TimePoint next_start_allowed_{0};
     std::FILE* history_ = nullptr;
     std::FILE* events_file_ = nullptr;
+    std::atomic<bool> history_failed_{false}, events_failed_{false};  // a write failed: reported once
 };
 
 }  // namespace photoshare::fleet

@@ -121,12 +121,25 @@ private:
     std::set<std::string> known_;
 };
 
-// [servers.settings]: "section.key" = value, or nested tables; every value as text.
-void flatten(const toml::table& t, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
-    for (auto&& [k, v] : t) {
-        std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+// [servers.settings]: "section.key" = value, or nested tables; every value as text, in the
+// file's order. Nested tables are walked with a stack of their own, not by recursion.
+void flatten(const toml::table& root, std::vector<std::pair<std::string, std::string>>& out) {
+    struct Level {
+        const toml::table* table;
+        std::string prefix;
+        toml::table::const_iterator next;
+    };
+    std::vector<Level> stack{{&root, "", root.cbegin()}};
+    while (!stack.empty()) {
+        Level& level = stack.back();
+        if (level.next == level.table->cend()) {
+            stack.pop_back();
+            continue;
+        }
+        auto&& [k, v] = *level.next++;
+        std::string key = level.prefix.empty() ? std::string(k.str()) : level.prefix + "." + std::string(k.str());
         if (auto* sub = v.as_table()) {
-            flatten(*sub, key, out);
+            stack.push_back({sub, std::move(key), sub->cbegin()});  // `level` is not used after this
         } else if (auto* s = v.as_string()) {
             out.emplace_back(key, s->get());
         } else if (auto* a = v.as_array()) {
@@ -187,7 +200,7 @@ FleetConfig parse_fleet_config(const std::string& text, const std::filesystem::p
     if (!server_config.empty()) s.config = resolve(base_dir, server_config);
     if (auto* n = servers.get("settings")) {
         if (!n->is_table()) invalid("servers.settings", "a table of photoshare keys", shown(*n));
-        flatten(*n->as_table(), "", s.settings);
+        flatten(*n->as_table(), s.settings);
     }
     servers.text("host", s.host);
     {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 namespace photoshare::fleet {
 
@@ -124,20 +125,20 @@ std::string RuntimeApi::command(const std::string& line) const {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     Fd s;
     s.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s.fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    if (s.fd < 0) throw std::runtime_error("socket: " + std::generic_category().message(errno));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     auto path = socket_.string();
     if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long: " + path);
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        throw std::runtime_error(fmt::format("cannot reach HAProxy at {}: {}", path, std::strerror(errno)));
+        throw std::runtime_error(fmt::format("cannot reach HAProxy at {}: {}", path, std::generic_category().message(errno)));
     std::string out = line + "\n";
     std::size_t sent = 0;
     while (sent < out.size()) {
         auto n = ::send(s.fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw std::runtime_error(std::string("HAProxy runtime API: ") + std::strerror(errno));
+        if (n <= 0) throw std::runtime_error("HAProxy runtime API: " + std::generic_category().message(errno));
         sent += static_cast<std::size_t>(n);
     }
     std::string answer;
@@ -146,7 +147,7 @@ std::string RuntimeApi::command(const std::string& line) const {
         if (!wait_fd(s.fd, POLLIN, deadline)) throw std::runtime_error("HAProxy runtime API: timed out on '" + line + "'");
         auto n = ::recv(s.fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::runtime_error(std::string("HAProxy runtime API: ") + std::strerror(errno));
+        if (n < 0) throw std::runtime_error("HAProxy runtime API: " + std::generic_category().message(errno));
         if (n == 0) break;
         answer.append(buf, static_cast<std::size_t>(n));
     }
@@ -290,9 +291,9 @@ void LogCounts::add(const LogCounts& o) {
     retries += o.retries;
 }
 
-LogReceiver::LogReceiver(std::filesystem::path log_file) : file_(log_file, std::ios::app) {
+LogReceiver::LogReceiver(const std::filesystem::path& log_file) : file_(log_file, std::ios::app) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    if (fd_ < 0) throw std::runtime_error("socket: " + std::generic_category().message(errno));
     int size = 4 << 20;
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);  // as root: past rmem_max
@@ -304,7 +305,7 @@ LogReceiver::LogReceiver(std::filesystem::path log_file) : file_(log_file, std::
     addr.sin_port = 0;
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         ::close(fd_);
-        throw std::runtime_error(std::string("bind (log receiver): ") + std::strerror(errno));
+        throw std::runtime_error("bind (log receiver): " + std::generic_category().message(errno));
     }
     socklen_t len = sizeof addr;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);

@@ -90,7 +90,7 @@ struct LogCounts {
 // to a log file. UDP: HAProxy never blocks on its log.
 class LogReceiver {
 public:
-    explicit LogReceiver(std::filesystem::path log_file);
+    explicit LogReceiver(const std::filesystem::path& log_file);
     ~LogReceiver();
     LogReceiver(const LogReceiver&) = delete;
     LogReceiver& operator=(const LogReceiver&) = delete;

@@ -4,11 +4,11 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
@@ -29,7 +29,7 @@ std::string find_program(const std::string& name) {
     std::string dir;
     while (std::getline(in, dir, ':')) {
         if (dir.empty()) continue;
-        auto candidate = dir + "/" + name;
+        auto candidate = fmt::format("{}/{}", dir, name);
         if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     }
     return name;  // execve fails: the child exits 127
@@ -50,7 +50,7 @@ pid_t spawn(const SpawnOptions& o) {
             if (entry.substr(0, eq) == k) replaced = true;
         if (!replaced) env_strings.emplace_back(entry);
     }
-    for (const auto& [k, v] : o.env) env_strings.push_back(k + "=" + v);
+    for (const auto& [k, v] : o.env) env_strings.push_back(fmt::format("{}={}", k, v));
     std::vector<char*> argv, envp;
     for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -58,7 +58,7 @@ pid_t spawn(const SpawnOptions& o) {
     envp.push_back(nullptr);
 
     int log_fd = ::open(o.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (log_fd < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", o.log.string(), std::strerror(errno)));
+    if (log_fd < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", o.log.string(), std::generic_category().message(errno)));
     int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     const pid_t parent = ::getpid();
 
@@ -67,7 +67,7 @@ pid_t spawn(const SpawnOptions& o) {
         int err = errno;
         ::close(log_fd);
         if (null_fd >= 0) ::close(null_fd);
-        throw std::runtime_error(std::string("fork: ") + std::strerror(err));
+        throw std::runtime_error("fork: " + std::generic_category().message(err));
     }
     if (pid == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -82,7 +82,7 @@ pid_t spawn(const SpawnOptions& o) {
         for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD}) ::sigaction(sig, &dfl, nullptr);
         sigset_t none;
         sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
         ::execve(program.c_str(), argv.data(), envp.data());
         ::_exit(127);
     }

@@ -58,7 +58,7 @@ std::string render(const Chart& c) {
                 any = true;
             }
     for (const auto& l : c.levels) ymax = std::max(ymax, l.y);
-    if (ymax <= 0) ymax = c.integer_y ? 1 : 1;
+    if (ymax <= 0) ymax = 1;  // an empty chart still has a scale
     double ystep = nice_step(ymax * 1.08, 5);
     if (c.integer_y) ystep = std::max(1.0, std::ceil(ystep));
     const double ytop = std::ceil(ymax * 1.08 / ystep) * ystep;
@@ -89,7 +89,9 @@ std::string render(const Chart& c) {
     }
 
     // Grid and axes.
-    for (double y = 0; y <= ytop + 1e-9; y += ystep) {
+    // Integer counters: a floating-point one would gather rounding error at every step.
+    for (int i = 0; static_cast<double>(i) * ystep <= ytop + 1e-9; ++i) {
+        const double y = static_cast<double>(i) * ystep;
         out += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="{}" stroke-width="1"/>)", left, Y(y), left + pw, Y(y),
                            y == 0 ? "#888" : "#e6e6e6");
         out += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="end" fill="#555">{}</text>)", left - 6, Y(y) + 4, number(y));
@@ -105,7 +107,8 @@ std::string render(const Chart& c) {
             xstep = s;
             break;
         }
-    for (double x = std::ceil(x0 / xstep) * xstep; x <= x1 + 1e-9; x += xstep) {
+    for (auto k = static_cast<long long>(std::ceil(x0 / xstep)); static_cast<double>(k) * xstep <= x1 + 1e-9; ++k) {
+        const double x = static_cast<double>(k) * xstep;
         out += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#f0f0f0"/>)", X(x), top, X(x), top + ph);
         out += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" fill="#555">{}</text>)", X(x), top + ph + 18, clock_label(x));
         out += "\n";

@@ -1,7 +1,8 @@
 #include "http/client.hpp"
 
 #include <cerrno>
-#include <cstring>
+#include <charconv>
+#include <system_error>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -24,7 +25,7 @@ void wait_for(int fd, short events, std::chrono::steady_clock::time_point deadli
     pollfd p{fd, events, 0};
     int r = ::poll(&p, 1, static_cast<int>(left));
     if (r == 0) throw ClientError("timed out");
-    if (r < 0 && errno != EINTR) throw ClientError(std::string("poll: ") + std::strerror(errno));
+    if (r < 0 && errno != EINTR) throw ClientError("poll: " + std::generic_category().message(errno));
 }
 
 }  // namespace
@@ -62,12 +63,12 @@ ClientResponse fetch(const std::string& address, const std::string& method, cons
                 socklen_t len = sizeof err;
                 ::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len);
                 if (err == 0) break;
-                last_error = std::strerror(err);
+                last_error = std::generic_category().message(err);
             } catch (const ClientError& e) {
                 last_error = e.what();
             }
         } else {
-            last_error = std::strerror(errno);
+            last_error = std::generic_category().message(errno);
         }
         ::close(sock.fd);
         sock.fd = -1;
@@ -76,13 +77,13 @@ ClientResponse fetch(const std::string& address, const std::string& method, cons
     if (sock.fd < 0) throw ClientError("cannot connect to " + address + ": " + last_error);
 
     std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n";
-    for (const auto& [k, v] : headers) request += k + ": " + v + "\r\n";
+    for (const auto& [k, v] : headers) request.append(k).append(": ").append(v).append("\r\n");
     if (!body.empty() || method == "POST" || method == "PUT") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     request += "\r\n" + body;
     for (std::size_t sent = 0; sent < request.size();) {
         wait_for(sock.fd, POLLOUT, deadline);
         auto n = ::send(sock.fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EINTR) throw ClientError(std::string("send: ") + std::strerror(errno));
+        if (n < 0 && errno != EAGAIN && errno != EINTR) throw ClientError("send: " + std::generic_category().message(errno));
         if (n > 0) sent += static_cast<std::size_t>(n);
     }
     std::string raw;
@@ -93,14 +94,14 @@ ClientResponse fetch(const std::string& address, const std::string& method, cons
         if (n == 0) break;
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) continue;
-            throw ClientError(std::string("recv: ") + std::strerror(errno));
+            throw ClientError("recv: " + std::generic_category().message(errno));
         }
         raw.append(buf, static_cast<std::size_t>(n));
     }
     ClientResponse out;
     auto head_end = raw.find("\r\n\r\n");
     if (!raw.starts_with("HTTP/1.") || head_end == std::string::npos || raw.size() < 12) throw ClientError("not an HTTP response");
-    out.status = std::atoi(raw.c_str() + 9);
+    if (std::from_chars(raw.data() + 9, raw.data() + raw.size(), out.status).ec != std::errc{}) throw ClientError("not an HTTP response");
     std::size_t pos = raw.find("\r\n") + 2;
     while (pos < head_end) {
         auto eol = raw.find("\r\n", pos);

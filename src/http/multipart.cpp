@@ -67,8 +67,8 @@ void MultipartParser::feed(std::string_view chunk) {
                 case State::preamble:
                 case State::data: i = scan(chunk, i); break;
                 case State::headers: i = read_headers(chunk, i); break;
-                case State::epilogue: return;
-                case State::failed: return;  // unreachable: errors leave through the catch
+                case State::epilogue:
+                case State::failed: return;  // failed is unreachable here: errors leave through the catch
             }
         }
     } catch (...) {

@@ -33,9 +33,7 @@ std::string_view param_name(const std::string& s) {
 bool match_path(const Route& route, std::string_view path, Request* req) {
     if (path.empty() || path.front() != '/') return false;
     std::size_t pos = 1;
-    const auto& segs = route.segments;
-    for (std::size_t i = 0; i < segs.size(); ++i) {
-        const auto& seg = segs[i];
+    for (const auto& seg : route.segments) {
         if (is_rest(seg)) {
             std::string_view rest = path.substr(std::min(pos, path.size()));
             if (rest.empty()) return false;

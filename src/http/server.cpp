@@ -23,8 +23,8 @@
 #include <boost/beast/http/string_body.hpp>
 
 
+#include <csignal>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -34,10 +34,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <ctime>
 #include <list>
 #include <random>
+#include <system_error>
 #include <thread>
 
 namespace photoshare::http {
@@ -506,7 +508,11 @@ asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> Serv
         std::optional<asio::steady_timer>& timer;
         ~Disarm() {
             *alive = false;
-            if (timer) timer->cancel();
+            if (!timer) return;
+            try {
+                timer->cancel();
+            } catch (...) {  // cancel() throws only on a broken reactor; a destructor must not throw
+            }
         }
     } disarm{alive, timer};
 
@@ -740,7 +746,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
             continue;
         }
         connection_count.fetch_add(1);
-        asio::co_spawn(target_ctx, session(std::move(socket)), [](std::exception_ptr e) {
+        asio::co_spawn(target_ctx, session(std::move(socket)), [](const std::exception_ptr& e) {
             if (!e) return;
             try {
                 std::rethrow_exception(e);
@@ -811,7 +817,7 @@ void Server::run() {
     auto& main_ctx = *impl.contexts[0];
     // sendfile(2) has no MSG_NOSIGNAL: a client closing during a large media response made
     // it raise SIGPIPE, which killed the server (found by bench/run). Errors come as EPIPE.
-    ::signal(SIGPIPE, SIG_IGN);
+    if (::signal(SIGPIPE, SIG_IGN) == SIG_ERR) throw std::system_error(errno, std::generic_category(), "cannot ignore SIGPIPE");
     asio::signal_set signals(main_ctx, SIGINT, SIGTERM);
     signals.async_wait([this](const beast::error_code& ec, int sig) {
         if (ec) return;

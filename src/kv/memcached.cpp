@@ -23,6 +23,7 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <system_error>
 
 #include "kv/remote.hpp"
 
@@ -106,7 +107,7 @@ bool refused_request(memcached_return_t rc) {
 std::string error_text(const memcached_st* mc, memcached_return_t rc, const NetOptions& net) {
     if (rc == MEMCACHED_TIMEOUT) return "timed out after " + std::to_string(net.timeout.count()) + " ms";
     std::string text = memcached_strerror(mc, rc);
-    if (const int e = memcached_last_error_errno(mc); e != 0) text += std::string(" (") + std::strerror(e) + ")";
+    if (const int e = memcached_last_error_errno(mc); e != 0) text += " (" + std::generic_category().message(e) + ")";
     return text;
 }
 

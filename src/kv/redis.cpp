@@ -16,8 +16,8 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 
+#include <csignal>
 #include <cstring>
 
 #include "kv/remote.hpp"

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <set>
 #include <stdexcept>
 
@@ -234,14 +235,14 @@ std::string Registry::render() const {
     std::lock_guard lock(mutex_);
     std::string out;
     for (const auto& [name, fam] : families_) {
-        out += "# HELP " + name + " " + escape_help(fam->help) + "\n";
-        out += "# TYPE " + name + " " + std::string(type_names[fam->type]) + "\n";
+        fmt::format_to(std::back_inserter(out), "# HELP {} {}\n", name, escape_help(fam->help));
+        fmt::format_to(std::back_inserter(out), "# TYPE {} {}\n", name, type_names[fam->type]);
         for (const auto& [labels, series] : fam->series) {
             const std::string block = label_block(labels);
             if (series.counter) {
-                out += name + block + " " + std::to_string(series.counter->value()) + "\n";
+                fmt::format_to(std::back_inserter(out), "{}{} {}\n", name, block, series.counter->value());
             } else if (series.gauge) {
-                out += name + block + " " + format_value(series.gauge->value()) + "\n";
+                fmt::format_to(std::back_inserter(out), "{}{} {}\n", name, block, format_value(series.gauge->value()));
             } else if (series.histogram) {
                 const Histogram& h = *series.histogram;
                 // One snapshot of the buckets, so _count always equals the +Inf bucket.
@@ -249,11 +250,10 @@ std::string Registry::render() const {
                 for (std::size_t i = 0; i < counts.size(); ++i) {
                     const std::string le =
                         i < h.bounds().size() ? format_value(h.bounds()[i]) : "+Inf";
-                    out += name + "_bucket" + label_block(labels, "le", le) + " " +
-                           std::to_string(counts[i]) + "\n";
+                    fmt::format_to(std::back_inserter(out), "{}_bucket{} {}\n", name, label_block(labels, "le", le), counts[i]);
                 }
-                out += name + "_sum" + block + " " + format_value(h.sum()) + "\n";
-                out += name + "_count" + block + " " + std::to_string(counts.back()) + "\n";
+                fmt::format_to(std::back_inserter(out), "{}_sum{} {}\n", name, block, format_value(h.sum()));
+                fmt::format_to(std::back_inserter(out), "{}_count{} {}\n", name, block, counts.back());
             }
         }
     }
