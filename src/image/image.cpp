@@ -110,10 +110,20 @@ ShrinkOnLoad choose_shrink(Format format, Size original, Size target) {
         // Like vips_thumbnail: DCT scaling is a crude box filter, so leave at least a
         // factor of two for the real (Lanczos) resize that follows.
         shrink.jpeg_shrink = factor >= 16 ? 8 : factor >= 8 ? 4 : factor >= 4 ? 2 : 1;
+        // Neither side may shrink below the target: a very thin image (11521x1) would get
+        // a side of 0, and libvips 8.14 then aborts the process on an assertion (found by
+        // fuzz_image) instead of reporting an error.
+        while (shrink.jpeg_shrink > 1 && (original.width / shrink.jpeg_shrink < target.width ||
+                                          original.height / shrink.jpeg_shrink < target.height))
+            shrink.jpeg_shrink /= 2;
     } else if (format == Format::webp && factor > 1.0) {
         // libwebp averages while it scales, which is a good downscaler; aim just above
         // the target so the final resize only has to correct rounding.
         shrink.webp_scale = std::min(1.0, 1.0 / factor + 1.0 / original.width);
+        // The same guard as for JPEG: no side below the target (or 0).
+        if (std::floor(original.width * shrink.webp_scale) < target.width ||
+            std::floor(original.height * shrink.webp_scale) < target.height)
+            shrink.webp_scale = 1.0;
     }
     return shrink;
 }

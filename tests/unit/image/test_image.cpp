@@ -761,6 +761,25 @@ TEST(Variants, ShrinkOnLoadStillLandsOnTheExactSize) {
     }
 }
 
+TEST(Variants, VeryThinImagesAreNotShrunkToNothingOnLoad) {
+    // 11521x1 (and 1x11521): shrink-on-load by 2 or more would make a side 0, on which
+    // libvips 8.14 aborts the whole process (an assertion in vips_image_generate, found by
+    // fuzz_image with a 392-byte JPEG). Both must simply be processed.
+    for (const auto& [w, h] : {std::pair{11521, 1}, std::pair{1, 11521}, std::pair{9000, 3}}) {
+        const VImage thin = VImage::black(w, h, VImage::option()->set("bands", 3))
+                                .copy(VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB)) +
+                            100;
+        for (const char* suffix : {".jpg", ".webp[Q=50]"}) {
+            SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h) + suffix);
+            Processed p;
+            ASSERT_EQ(process_bytes(encode_as(thin.cast(VIPS_FORMAT_UCHAR), suffix), &p), Outcome::accepted);
+            EXPECT_EQ(std::max(p.display.width, p.display.height), 2048);
+            EXPECT_EQ(std::min(p.display.width, p.display.height), 1);
+            EXPECT_EQ(std::max(p.thumbnail.width, p.thumbnail.height), 480);
+        }
+    }
+}
+
 TEST(Variants, ExifOrientationSwapsTheSides) {
     // Stored 200x100: left half white, right half black. Orientation 6 means "rotate 90
     // degrees clockwise to display", so upright it is 100x200 with white on top.
