@@ -217,7 +217,7 @@ TEST_F(HostileImages, SvgAndHtmlDressedAsImagesAre415) {
         {"SVG as image/svg+xml", Part::bytes("<svg xmlns=\"http://www.w3.org/2000/svg\"/>", "cat.svg", "image/svg+xml")},
         {"HTML named .png", Part::bytes("<!DOCTYPE html>\n" + kPayload, "photo.png", "image/png")},
         {"HTML behind a PNG signature", Part::bytes("\x89PNG\r\n\x1a\n" + kPayload, "photo.png", "image/png")},
-        {"HTML behind a JPEG SOI and APP0", Part::bytes("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + kPayload,
+        {"HTML behind a JPEG SOI and APP0", Part::bytes(std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 20) + kPayload,  // 20 bytes, NULs included
                                                          "photo.jpg", "image/jpeg")},
         {"HTML behind a GIF signature", Part::bytes("GIF89a" + kPayload, "photo.gif", "image/gif")},
         {"a JPEG's first half, then HTML", Part::bytes(read_file(kCamera).substr(0, 40'000) + kPayload, "half.jpg", "image/jpeg")},

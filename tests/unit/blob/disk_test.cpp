@@ -49,7 +49,7 @@ protected:
 };
 
 TEST_F(DiskStoreTest, RoundTrip) {
-    const std::string data("\xff\xd8\xff\0jpeg bytes", 15);
+    const std::string data = std::string("\xff\xd8\xff") + '\0' + "jpeg bytes";  // with a NUL inside
     store->put("abcdef_t.jpg", data, {.content_type = "image/jpeg", .cache_control = ""});
     EXPECT_TRUE(store->exists("abcdef_t.jpg"));
     EXPECT_EQ(store->get("abcdef_t.jpg"), data);

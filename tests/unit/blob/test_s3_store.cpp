@@ -55,7 +55,7 @@ TEST_F(S3Store, ServiceScriptPrintsTheUrl) {
 }
 
 TEST_F(S3Store, RoundTripUnderThePrefix) {
-    const std::string data("\xff\xd8\xff\0jpeg bytes", 15);
+    const std::string data = std::string("\xff\xd8\xff") + '\0' + "jpeg bytes";  // with a NUL inside
     EXPECT_FALSE(store->exists("abcdef_t.jpg"));
     EXPECT_EQ(store->get("abcdef_t.jpg"), std::nullopt);
     store->put("abcdef_t.jpg", data, {.content_type = "image/jpeg", .cache_control = "public, max-age=60"});
