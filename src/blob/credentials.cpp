@@ -223,6 +223,18 @@ void InstanceRole::invalidate() {
     expiration_ = {};
 }
 
+http::Response InstanceRole::call(http::Request req, const std::string& advice) {
+    req.connect_timeout = options_.timeout;
+    req.timeout = options_.timeout;
+    req.use_proxy = false;
+    try {
+        return http::perform(req);
+    } catch (const http::TransportError& e) {
+        throw Unavailable("no S3 credentials: the instance metadata service at " + options_.endpoint +
+                          " did not answer (" + e.what() + ")" + advice);
+    }
+}
+
 std::string InstanceRole::token() {
     const auto now = options_.now();
     if (!token_.empty() && now + std::chrono::seconds(60) < token_expiration_) {
@@ -233,17 +245,8 @@ std::string InstanceRole::token() {
     req.url = options_.endpoint + "/latest/api/token";
     req.send_body = true;
     req.headers.emplace_back("X-aws-ec2-metadata-token-ttl-seconds", std::to_string(options_.token_ttl.count()));
-    req.connect_timeout = options_.timeout;
-    req.timeout = options_.timeout;
-    req.use_proxy = false;
-    http::Response res;
-    try {
-        res = http::perform(req);
-    } catch (const http::TransportError& e) {
-        throw Unavailable("no S3 credentials: the instance metadata service at " + options_.endpoint +
-                          " did not answer (" + e.what() + "): not on EC2, or the hop limit is too low in a container" +
-                          hint);
-    }
+    const http::Response res =
+        call(std::move(req), std::string(": not on EC2, or the hop limit is too low in a container") + hint);
     if (res.status != 200 || res.body.empty()) {
         throw Unavailable("no S3 credentials: the instance metadata service at " + options_.endpoint +
                           " refused a session token (HTTP " + std::to_string(res.status) + ")" + hint);
@@ -258,16 +261,7 @@ std::string InstanceRole::fetch(const std::string& path, bool retry_on_401) {
         http::Request req;
         req.url = options_.endpoint + path;
         req.headers.emplace_back("X-aws-ec2-metadata-token", token());
-        req.connect_timeout = options_.timeout;
-        req.timeout = options_.timeout;
-        req.use_proxy = false;
-        http::Response res;
-        try {
-            res = http::perform(req);
-        } catch (const http::TransportError& e) {
-            throw Unavailable("no S3 credentials: the instance metadata service at " + options_.endpoint +
-                              " did not answer (" + e.what() + ")");
-        }
+        const http::Response res = call(std::move(req), "");
         if (res.status == 401 && retry_on_401) {
             token_.clear();  // expired or revoked: one more try with a new session
             retry_on_401 = false;

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "blob/http_client.hpp"
 #include "blob/sigv4.hpp"
 
 namespace photoshare::blob::credentials {
@@ -58,6 +59,9 @@ public:
     static std::string default_endpoint();
 
 private:
+    // One request to the metadata service, with its timeouts and no proxy; a request that
+    // gets no answer throws Unavailable, `advice` appended to the message.
+    http::Response call(http::Request req, const std::string& advice);
     std::string token();                   // cached IMDSv2 session token
     std::string fetch(const std::string& path, bool retry_on_401);
     void refresh();
