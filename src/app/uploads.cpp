@@ -9,8 +9,8 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <memory>
+#include <system_error>
 
 namespace photoshare::app {
 
@@ -21,7 +21,7 @@ constexpr std::size_t kMaxFieldBytes = 4096;
 
 struct FileCloser {
     void operator()(std::FILE* f) const {
-        if (f) std::fclose(f);
+        if (f) (void)std::fclose(f);  // only after a failure: the file is removed next
     }
 };
 
@@ -41,10 +41,7 @@ std::string shown_name(const std::string& name) {
                                        !(c == 0xed && static_cast<unsigned char>(name[i + 1]) >= 0xa0);   // surrogates
         if (valid && len == 4) valid = c <= 0xf4 && !(c == 0xf0 && static_cast<unsigned char>(name[i + 1]) < 0x90) &&
                                        !(c == 0xf4 && static_cast<unsigned char>(name[i + 1]) >= 0x90);
-        if (!valid) {
-            clean += '?';
-            ++i;
-        } else if (len == 1 && (c < 0x20 || c == 0x7f)) {
+        if (!valid || (len == 1 && (c < 0x20 || c == 0x7f))) {
             clean += '?';
             ++i;
         } else {
@@ -59,7 +56,7 @@ std::string shown_name(const std::string& name) {
 // anything else is the server's own fault.
 [[noreturn]] void spool_failed(const char* doing) {
     const int err = errno;
-    const auto what = fmt::format("{} an upload to the temporary directory failed: {}", doing, std::strerror(err));
+    const auto what = fmt::format("{} an upload to the temporary directory failed: {}", doing, std::generic_category().message(err));
     if (err == ENOSPC || err == EDQUOT) throw blob::OutOfSpace(what);
     throw std::runtime_error(what);
 }
@@ -67,7 +64,7 @@ std::string shown_name(const std::string& name) {
 }  // namespace
 
 Uploads::Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, http::Workers& io_workers, http::Workers& image_workers,
-                 UploadLimits limits, metrics::Registry& metrics)
+                 const UploadLimits& limits, metrics::Registry& metrics)
     : tmp_dir_(std::move(tmp_dir)),
       blobs_(blobs),
       io_workers_(io_workers),
@@ -106,7 +103,7 @@ asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
                 throw http::HttpError(413, "too_many_files", fmt::format("Send at most {} photos at a time.", limits_.max_files));
             auto path = tmp_dir_ / ("upload-" + auth::random_hex(16));
             current.reset(std::fopen(path.c_str(), "wbx"));
-            if (!current) throw std::runtime_error(fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+            if (!current) throw std::runtime_error(fmt::format("cannot create {}: {}", path.string(), std::generic_category().message(errno)));
             form.files.push_back(path);
             form.file_names.push_back(*part.filename);
             in_file = true;

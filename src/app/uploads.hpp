@@ -39,7 +39,7 @@ public:
     using Store = std::function<std::vector<store::Photo>(const std::vector<store::NewPhoto>&)>;
 
     Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, http::Workers& io_workers, http::Workers& image_workers,
-            UploadLimits limits, metrics::Registry& metrics);
+            const UploadLimits& limits, metrics::Registry& metrics);
 
     // Streams the request body into temporary files. The caller removes them with discard().
     asio::awaitable<UploadForm> receive(http::Request& req);

@@ -44,10 +44,15 @@ struct ThreadUse {
     ThreadUse& operator=(const ThreadUse&) = delete;
 };
 
-void use_client_here() {
-    init_library();
+// For a connection that exists (the library is initialised already): this thread's state.
+void use_thread_here() noexcept {
     thread_local ThreadUse use;
     (void)use;
+}
+
+void use_client_here() {
+    init_library();
+    use_thread_here();
 }
 
 // ---- the URL ----
@@ -185,7 +190,7 @@ public:
     }
 
     ~MysqlConnection() override {
-        use_client_here();
+        use_thread_here();
         statements_.clear();
         mysql_close(db_);
     }
@@ -261,7 +266,7 @@ public:
     }
 
     void rollback() noexcept override {
-        use_client_here();
+        use_thread_here();
         if (in_transaction_) {
             in_transaction_ = false;
             if (!broken_ && mysql_real_query(db_, "ROLLBACK", 8) != 0) {
@@ -440,7 +445,7 @@ private:
             if (is_integer_type(fields[c].type)) {
                 bind.buffer_type = MYSQL_TYPE_LONGLONG;
                 bind.buffer = &integers[c];
-                bind.is_unsigned = (fields[c].flags & UNSIGNED_FLAG) != 0;
+                bind.is_unsigned = static_cast<my_bool>((fields[c].flags & UNSIGNED_FLAG) != 0);
             } else if (is_string_type(fields[c].type)) {
                 texts[c].resize(std::max<unsigned long>(fields[c].max_length, 1));
                 bind.buffer_type = MYSQL_TYPE_BLOB;
@@ -573,7 +578,7 @@ private:
         case ER_CONNECTION_KILLED:
         case 4031:  // MySQL 8: disconnected by the server for inactivity
             broken_ = true;
-            if (std::chrono::steady_clock::now() - sent_at_ >= io_timeout_ - 250ms) {
+            if (std::chrono::steady_clock::now() - sent_at_ >= io_timeout_ - std::chrono::milliseconds(250)) {
                 // The read or write timeout: the server stopped answering. Not worth a
                 // retry elsewhere, which would most likely wait as long again.
                 throw Unavailable(description_ + ": no answer within " + std::to_string(io_timeout_.count()) +
