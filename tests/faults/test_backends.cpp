@@ -229,14 +229,9 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
     // recovery itself was measured above, so a second try is allowed here.
     EXPECT_TRUE(itest::eventually(
         [&] {
-            auto user = std::make_unique<itest::User>();
-            user->username = alice.username;
-            user->password = itest::kPassword;
-            user->client = std::make_unique<itest::HttpClient>(sessions_in_kv.base_url());
-            auto res = user->client->post_json("/api/v1/session", R"({"username":")" + alice.username + R"(","password":")" + itest::kPassword + R"("})");
-            if (res.status != 200) return false;
-            user->csrf = std::string(res.json().at("csrf_token").as_string());
-            again = std::move(user);
+            auto user = itest::try_login(sessions_in_kv, alice.username, itest::kPassword);
+            if (!user) return false;
+            again = std::make_unique<itest::User>(std::move(*user));
             return true;
         },
         5s));

@@ -734,20 +734,34 @@ static std::string credentials(const std::string& username, const std::string& p
     return boost::json::serialize(boost::json::object{{"username", username}, {"password", password}});
 }
 
-User login(const ServerProcess& server, const std::string& username, const std::string& password) {
+namespace {
+// One login: the user (csrf empty unless it succeeded) and the response.
+std::pair<User, Response> attempt_login(const ServerProcess& server, const std::string& username, const std::string& password) {
     User u;
     u.username = username;
     u.password = password;
     u.client = std::make_unique<HttpClient>(server.base_url());
     auto res = u.client->post_json("/api/v1/session", credentials(username, password));
-    EXPECT_EQ(res.status, 200) << res.describe();
     if (res.status == 200) {
         auto v = res.json();
         if (v.is_object() && v.as_object().contains("csrf_token") && v.at("csrf_token").is_string())
             u.csrf = std::string(v.at("csrf_token").as_string());
     }
+    return {std::move(u), std::move(res)};
+}
+}  // namespace
+
+User login(const ServerProcess& server, const std::string& username, const std::string& password) {
+    auto [u, res] = attempt_login(server, username, password);
+    EXPECT_EQ(res.status, 200) << res.describe();
     EXPECT_FALSE(u.csrf.empty()) << res.describe();
-    return u;
+    return std::move(u);
+}
+
+std::optional<User> try_login(const ServerProcess& server, const std::string& username, const std::string& password) {
+    auto [u, res] = attempt_login(server, username, password);
+    if (u.csrf.empty()) return std::nullopt;
+    return std::move(u);
 }
 
 User register_user(const ServerProcess& server, std::string username) {

@@ -246,6 +246,8 @@ struct User {
 // Registers through the API and logs in; test failures (not exceptions) on the way.
 User register_user(const ServerProcess& server, std::string username = {});
 User login(const ServerProcess& server, const std::string& username, const std::string& password);
+// The same without expectations: nullopt unless the login answered 200 with a CSRF token.
+std::optional<User> try_login(const ServerProcess& server, const std::string& username, const std::string& password);
 
 // Uploads files as one request; returns the response (201 expected by the caller).
 Response upload_photos(User& user, const std::vector<Part>& parts);
