@@ -236,6 +236,43 @@ VImage without_metadata(const VImage& in) {
     return out;
 }
 
+// Computes `in` into a new memory image in the calling thread, top to bottom, a strip at a
+// time, and throws VError if any part of it fails.
+//
+// Not copy_memory(): libvips 8.14 computes that with a pool of threads, and when a
+// sequential decoder fails part-way (a truncated file, a bad IDAT checksum) the shared line
+// cache blacks out the strip and stops the pool; whether the error then reaches the caller
+// depends on which thread computed the strip. With 4 or more libvips threads a truncated
+// PNG was accepted about half the time, its missing rows black (PngSuite.* and Damage.* with
+// VIPS_CONCURRENCY=8). In one thread every error is returned to us. It costs little: the
+// decoder, which dominates, runs in one thread either way (12 MP JPEG: 164 ms wall and
+// 186 ms CPU with the pool, 185 ms for both in one thread).
+VImage compute_in_memory(const VImage& in) {
+    VImage out(vips_image_new_memory());
+    if (vips_image_pipelinev(out.get_image(), VIPS_DEMAND_STYLE_THINSTRIP, in.get_image(),
+                             nullptr) != 0 ||
+        vips_image_write_prepare(out.get_image()) != 0) {
+        throw VError();
+    }
+    const std::unique_ptr<VipsRegion, void (*)(VipsRegion*)> region(
+        vips_region_new(in.get_image()), [](VipsRegion* r) { g_object_unref(r); });
+    // Lines a call. Each strip boundary recomputes the resize kernel's overlap, so short
+    // strips cost CPU: a 12 MP JPEG took 220 ms with 64 lines, 185 ms with 512 (bench/
+    // image_pipeline), and the region holds 512 lines of at most the display width (3 MB).
+    constexpr int kStrip = 512;
+    for (int top = 0; top < in.height(); top += kStrip) {
+        VipsRect strip{0, top, in.width(), std::min(kStrip, in.height() - top)};
+        if (vips_region_prepare(region.get(), &strip) != 0) throw VError();
+        for (int y = strip.top; y < strip.top + strip.height; ++y) {
+            if (vips_image_write_line(out.get_image(), y,
+                                      VIPS_REGION_ADDR(region.get(), 0, y)) != 0) {
+                throw VError();
+            }
+        }
+    }
+    return out;
+}
+
 Variant encode(const VImage& image, const Limits& limits) {
     VipsBlob* blob = image.jpegsave_buffer(VImage::option()
                                                ->set("Q", limits.jpeg_quality)
@@ -299,7 +336,7 @@ Processed process(const VSource& source, const Limits& limits) {
     result.original_height = swaps_sides ? original.width : original.height;
 
     // libvips evaluates lazily: decoding, and so every decode error, happens inside
-    // copy_memory() and the encoders. All of it must be inside this try.
+    // compute_in_memory() and the encoders. All of it must be inside this try.
     try {
         VImage image = (shrink.jpeg_shrink > 1 || shrink.webp_scale < 1.0)
                            ? open(accepted.format, source, shrink)
@@ -319,7 +356,7 @@ Processed process(const VSource& source, const Limits& limits) {
         // The one full decode. The display variant stays in memory (~9 MB at 2048x1536)
         // so the thumbnail is made from it without reading the upload again, and so the
         // rotation below can read it in any order (a sequential decoder cannot).
-        const VImage display = without_metadata(image.copy_memory().autorot());
+        const VImage display = without_metadata(compute_in_memory(image).autorot());
         result.display = encode(display, limits);
 
         const Size thumbnail_size =

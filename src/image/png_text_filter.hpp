@@ -1,6 +1,6 @@
 // A PNG stream without its text chunks, so that libvips never inflates them.
 //
-// libvips 8.14 (libspng) decompresses every zTXt/iTXt chunk while it reads the header and
+// libvips 8.14 (with libpng) decompresses every zTXt/iTXt chunk while it reads the header and
 // keeps the text as metadata; only single chunks are capped. Measured: a 100 KB PNG made
 // of fifty 2 MB zTXt chunks took 415 MB of RSS before a pixel was decoded. Text is
 // metadata, which the site throws away anyway, so it is dropped before the decoder runs.
