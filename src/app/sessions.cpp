@@ -31,6 +31,9 @@ class DatabaseSessions final : public SessionStore {
 public:
     explicit DatabaseSessions(store::Repository& repo) : repo_(repo) {}
     std::optional<store::Session> find(const std::string& id_hash, std::int64_t now) override { return repo_.find_session(id_hash, now); }
+    bool find_at_once(const std::string& id_hash, std::int64_t now, std::optional<store::Session>& session) override {
+        return repo_.find_session_at_once(id_hash, now, session);
+    }
     void put(const store::Session& s) override { repo_.put_session(s); }
     void erase(const std::string& id_hash) override { repo_.delete_session(id_hash); }
 
@@ -60,6 +63,11 @@ public:
         } catch (const std::exception&) {
             return std::nullopt;
         }
+    }
+    bool find_at_once(const std::string& id_hash, std::int64_t now, std::optional<store::Session>& session) override {
+        if (!kv_.local()) return false;
+        session = find(id_hash, now);
+        return true;
     }
     void put(const store::Session& s) override {
         boost::json::object o{{"user_id", s.user_id}, {"username", s.username}, {"csrf", s.csrf_token}, {"expires_at", s.expires_at}};
@@ -99,6 +107,10 @@ asio::awaitable<std::optional<store::Session>> Sessions::load(const http::Reques
     auto id = cookie_value(req, cookie_name_);
     if (!id) co_return std::nullopt;
     auto hash = auth::sha256_hex(*id);
+    // Most lookups are answered right here; handing one to a worker and back cost a member's
+    // page about half its CPU (futex wake-ups and context switches; docs/PERFORMANCE.md).
+    std::optional<store::Session> session;
+    if (store_->find_at_once(hash, now_seconds(), session)) co_return session;
     co_return co_await workers_.call([this, hash] { return store_->find(hash, now_seconds()); });
 }
 

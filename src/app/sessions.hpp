@@ -23,6 +23,12 @@ class SessionStore {
 public:
     virtual ~SessionStore() = default;
     virtual std::optional<store::Session> find(const std::string& id_hash, std::int64_t now) = 0;
+    // find() when the answer needs no waiting (an in-process store, or a SQLite file with
+    // an idle connection): true with *session set; false having done nothing.
+    virtual bool find_at_once(const std::string& /*id_hash*/, std::int64_t /*now*/,
+                              std::optional<store::Session>& /*session*/) {
+        return false;
+    }
     virtual void put(const store::Session& session) = 0;
     virtual void erase(const std::string& id_hash) = 0;
 };

@@ -24,6 +24,9 @@ struct Migration {
 
 struct Dialect {
     std::string_view name;
+    // The database is a file this process reads itself (SQLite): a statement waits on the
+    // disk, never on a network. Repository::find_session_at_once uses it.
+    bool in_process = false;
     Placeholders placeholders;
     // Put between an INSERT and its key column to read a generated key back
     // (" RETURNING " for PostgreSQL); empty when the driver reports the key itself.

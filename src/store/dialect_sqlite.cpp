@@ -65,6 +65,7 @@ constexpr std::array<Migration, 2> migrations{
 
 constexpr Dialect dialect{
     .name = "sqlite",
+    .in_process = true,
     .placeholders = Placeholders::question,
     .returning = "",  // sqlite3_last_insert_rowid() reports the key
     .create_migrations_table = R"sql(CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -36,6 +36,26 @@ Pool::Pool(Factory factory, std::size_t size, std::chrono::milliseconds acquire_
     idle_.reserve(size_);
 }
 
+std::optional<Pool::Lease> Pool::try_acquire() {
+    std::unique_lock lock(mutex_);
+    if (idle_.empty() || idle_.back().suspect ||
+        std::chrono::steady_clock::now() - idle_.back().since >= validate_after_) {
+        return std::nullopt;
+    }
+    Idle idle = std::move(idle_.back());
+    idle_.pop_back();
+    lock.unlock();
+    if (idle.connection->alive(false)) {
+        return Lease(*this, std::move(idle.connection));
+    }
+    idle.connection.reset();  // dead: close it; the slot is free for acquire() to open
+    lock.lock();
+    --open_;
+    lock.unlock();
+    returned_.notify_one();
+    return std::nullopt;
+}
+
 Pool::Lease Pool::acquire() {
     const auto deadline = std::chrono::steady_clock::now() + acquire_timeout_;
     std::unique_lock lock(mutex_);

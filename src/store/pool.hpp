@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,12 @@ public:
     // database cannot be reached, one caller at a time tries to open a connection; the
     // others get Unavailable at once instead of each waiting for a connect timeout.
     Lease acquire();
+
+    // An idle connection that can be lent without waiting: none idle, or the one that
+    // would be lent is due for a round trip (see above), gives nullopt. Never waits for
+    // a connection, never opens one. For a caller that must not block, which then asks a
+    // worker thread to acquire() instead.
+    std::optional<Lease> try_acquire();
 
     // Makes the next lease of every connection now idle ask the server first: called when
     // one connection was lost, since the others probably were too.

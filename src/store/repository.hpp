@@ -113,6 +113,14 @@ public:
     virtual void put_session(const Session& session) = 0;
     // nullopt once expires_at <= now.
     virtual std::optional<Session> find_session(const std::string& id_hash, std::int64_t now) = 0;
+    // find_session, but only when it cannot wait: the database is a file read in process
+    // and a pooled connection is idle. Returns true with *session set, or false having
+    // done nothing (the caller then uses find_session on a worker thread). Lets an I/O
+    // thread read a session without handing the request to a worker and back.
+    virtual bool find_session_at_once(const std::string& /*id_hash*/, std::int64_t /*now*/,
+                                      std::optional<Session>& /*session*/) {
+        return false;
+    }
     virtual void delete_session(const std::string& id_hash) = 0;
     virtual int purge_expired_sessions(std::int64_t now) = 0;
 

@@ -92,6 +92,18 @@ struct Statements {
     std::string purge_upload_keys;
 };
 
+std::optional<Session> session_from(const sql::Rows& rows) {
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    const sql::Row& row = rows.front();
+    return Session{.id_hash = as_text(row.at(0)),
+                   .user_id = as_int(row.at(1)),
+                   .username = as_text(row.at(2)),
+                   .csrf_token = as_text(row.at(3)),
+                   .expires_at = as_int(row.at(4))};
+}
+
 Photo photo_from(const sql::Row& row) {
     return Photo{
         .seq = as_int(row.at(0)),
@@ -265,18 +277,26 @@ public:
 
     std::optional<Session> find_session(const std::string& id_hash, std::int64_t now) override {
         const std::array<Value, 2> key{id_hash, now};
-        const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+        return session_from(with_connection(Retry::always, [&](sql::Connection& connection) {
             return connection.query(sql_.find_session, key);
-        });
-        if (rows.empty()) {
-            return std::nullopt;
+        }));
+    }
+
+    // A WAL reader takes no lock a writer holds, so the read waits only on the disk; the one
+    // exception, another process recovering the database after a crash, waits in the busy
+    // handler as any statement would.
+    bool find_session_at_once(const std::string& id_hash, std::int64_t now,
+                              std::optional<Session>& session) override {
+        if (!dialect_.in_process) {
+            return false;
         }
-        const sql::Row& row = rows.front();
-        return Session{.id_hash = as_text(row.at(0)),
-                       .user_id = as_int(row.at(1)),
-                       .username = as_text(row.at(2)),
-                       .csrf_token = as_text(row.at(3)),
-                       .expires_at = as_int(row.at(4))};
+        std::optional<Pool::Lease> connection = pool_.try_acquire();
+        if (!connection) {
+            return false;
+        }
+        const std::array<Value, 2> key{id_hash, now};
+        session = session_from((*connection)->query(sql_.find_session, key));
+        return true;
     }
 
     void delete_session(const std::string& id_hash) override {

@@ -144,7 +144,7 @@ TEST_P(RepositoryContract, UsernamesAreBytesFoldedOnlyForAsciiLetters) {
         "\xc3\xa9l\xc3\xa8ve",        // élève: only ASCII letters fold
         "caf" + e_acute,
         "caf" + e_combining,           // the same text to a human, other bytes
-        "stra\xc3\x9f" "e",             // straße
+        "stra\u00dfe",                 // straße (U+00DF, UTF-8 C3 9F)
         "STRASSE",
         "alice",
         "alice ",                      // trailing space is significant
@@ -465,6 +465,37 @@ TEST_P(RepositoryContract, ExpiredSessionsAreNotFoundAndPurged) {
     EXPECT_TRUE(repo->find_session("s4", now).has_value());
 }
 
+// The I/O thread's shortcut: answered at once only where nothing can wait on a network (an
+// SQLite file with an idle connection), and then exactly as find_session answers.
+TEST_P(RepositoryContract, FindSessionAtOnceAnswersLikeFindSessionOrNotAtAll) {
+    auto repo = open_migrated();
+    const auto alice = repo->create_user("alice", "h").value();
+    const std::int64_t now = 1'700'000'000;
+    repo->put_session(Session{.id_hash = "live", .user_id = alice.id, .username = "alice",
+                              .csrf_token = "c1", .expires_at = now + 60});
+    repo->put_session(Session{.id_hash = "old", .user_id = alice.id, .username = "alice",
+                              .csrf_token = "c2", .expires_at = now});
+    const bool local = GetParam().name == "sqlite";
+    for (const char* id : {"live", "old", "missing"}) {
+        SCOPED_TRACE(id);
+        std::optional<Session> at_once{Session{.id_hash = "untouched"}};
+        ASSERT_EQ(repo->find_session_at_once(id, now, at_once), local);
+        if (!local) {
+            EXPECT_EQ(at_once->id_hash, "untouched");  // did nothing
+            continue;
+        }
+        const auto found = repo->find_session(id, now);
+        ASSERT_EQ(at_once.has_value(), found.has_value());
+        if (found) {
+            EXPECT_EQ(at_once->id_hash, found->id_hash);
+            EXPECT_EQ(at_once->user_id, found->user_id);
+            EXPECT_EQ(at_once->username, found->username);
+            EXPECT_EQ(at_once->csrf_token, found->csrf_token);
+            EXPECT_EQ(at_once->expires_at, found->expires_at);
+        }
+    }
+}
+
 TEST_P(RepositoryContract, ASessionForAnUnknownUserIsRejected) {
     auto repo = open_migrated();
     EXPECT_THROW(repo->put_session(Session{.id_hash = "x", .user_id = 4242, .username = "ghost",
@@ -550,7 +581,7 @@ TEST_P(RepositoryContract, MigratesFromSeveralProcessesAtOnce) {
                     status = 2;
                 }
             } catch (const std::exception& e) {
-                std::fprintf(stderr, "child %d: %s\n", i, e.what());
+                (void)std::fprintf(stderr, "child %d: %s\n", i, e.what());  // the exit status tells the parent
                 status = 1;
             }
             _exit(status);

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "store/dialect.hpp"
@@ -84,16 +86,17 @@ TEST(Pool, AnExhaustedPoolGivesUnavailableAfterTheTimeout) {
     auto a = pool.acquire();
     auto b = pool.acquire();
     const auto start = std::chrono::steady_clock::now();
+    std::optional<std::string> message;
     try {
         auto c = pool.acquire();
-        FAIL() << "expected Unavailable";
     } catch (const Unavailable& e) {
-        const std::string message = e.what();
-        EXPECT_NE(message.find("all 2 pooled connections"), std::string::npos) << message;
-        EXPECT_NE(message.find("150 ms"), std::string::npos) << message;
-        EXPECT_NE(message.find("fake-db-name"), std::string::npos) << message;
+        message = e.what();
     }
     const auto waited = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(message) << "expected Unavailable";
+    EXPECT_NE(message->find("all 2 pooled connections"), std::string::npos) << *message;
+    EXPECT_NE(message->find("150 ms"), std::string::npos) << *message;
+    EXPECT_NE(message->find("fake-db-name"), std::string::npos) << *message;
     EXPECT_GE(waited, 140ms);
     EXPECT_LT(waited, 2s);
     EXPECT_EQ(db.opened, 2);
@@ -232,6 +235,42 @@ TEST(Pool, SuspectIdleConnectionsArePingedBeforeTheirNextUse) {
     auto b = pool.acquire();
     EXPECT_EQ(dynamic_cast<FakeConnection&>(*a).pinged, 1);
     EXPECT_EQ(dynamic_cast<FakeConnection&>(*b).pinged, 1);
+}
+
+// try_acquire lends only what it can lend without waiting: an idle connection that needs no
+// round trip. It never opens one and never waits for one.
+TEST(Pool, TryAcquireLendsOnlyAnIdleConnectionThatNeedsNoRoundTrip) {
+    FakeDatabase db;
+    Pool pool(db.factory(), 1, 100ms, "fake", 200ms);
+    EXPECT_FALSE(pool.try_acquire().has_value());  // none open yet: opening could wait
+    EXPECT_EQ(db.attempts.load(), 0);
+    { auto lease = pool.acquire(); }
+    {
+        auto lease = pool.try_acquire();
+        ASSERT_TRUE(lease.has_value());
+        EXPECT_EQ(serial_of(*lease), 1);
+        EXPECT_EQ(dynamic_cast<FakeConnection&>(**lease).looked, 1);
+        EXPECT_EQ(dynamic_cast<FakeConnection&>(**lease).pinged, 0);
+        // Lent out: a second caller would have to wait, so it gets nothing.
+        EXPECT_FALSE(pool.try_acquire().has_value());
+    }
+    EXPECT_TRUE(pool.try_acquire().has_value());  // returned by the lease above
+
+    // Idle for long, or suspect: it must be pinged first, which is acquire()'s job.
+    std::this_thread::sleep_for(250ms);
+    EXPECT_FALSE(pool.try_acquire().has_value());
+    { auto lease = pool.acquire(); }
+    pool.suspect_idle();
+    EXPECT_FALSE(pool.try_acquire().has_value());
+    { auto lease = pool.acquire(); }  // pinged: no longer suspect
+    EXPECT_TRUE(pool.try_acquire().has_value());
+    EXPECT_EQ(db.attempts.load(), 1);  // all along, one connection
+
+    // A connection found dead is closed, and its slot is free again.
+    { auto lease = pool.acquire(); dynamic_cast<FakeConnection&>(*lease).gone = true; }
+    EXPECT_FALSE(pool.try_acquire().has_value());
+    EXPECT_EQ(pool.open_count(), 0u);
+    EXPECT_EQ(serial_of(pool.acquire()), 2);
 }
 
 // While the database is unreachable, callers do not queue up behind connect timeouts:
