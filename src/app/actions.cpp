@@ -115,6 +115,7 @@ asio::awaitable<void> delete_photo(App& app, const store::Session& session, cons
     if (!deleted) throw http::HttpError(404, "not_found", "There is no such photo.");
     co_await app.workers.run([&] {
         for (const auto& key : {Uploads::display_key(photo_id), Uploads::thumbnail_key(photo_id)}) {
+            if (app.media_cache) app.media_cache->erase(key);
             try {
                 app.blobs->remove(key);
             } catch (const std::exception& e) {

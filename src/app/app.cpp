@@ -94,6 +94,7 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
         // Each proxied download holds a thread while it reads from the store; a pool of
         // its own keeps slow clients from starving database work.
         stream_workers = std::make_unique<http::Workers>(16);
+        media_cache = std::make_unique<MediaCache>(config.storage.proxy_cache_bytes, config.storage.proxy_cache_ttl, metrics);
     }
     cache_store = kv::open(config.cache.url);
     local_store = kv::open("memory://");

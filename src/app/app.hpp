@@ -7,6 +7,7 @@
 #include "app/knobs.hpp"
 #include "app/media_urls.hpp"
 #include "app/server_info.hpp"
+#include "app/media_cache.hpp"
 #include "app/sessions.hpp"
 #include "app/uploads.hpp"
 #include "app/views.hpp"
@@ -54,6 +55,7 @@ public:
     std::unique_ptr<blob::Store> blobs;
     std::unique_ptr<MediaUrls> media_urls;
     std::unique_ptr<http::Workers> stream_workers;  // proxying objects from an object store
+    std::unique_ptr<MediaCache> media_cache;        // and the ones proxied lately
     std::unique_ptr<kv::Store> cache_store;
     std::unique_ptr<kv::Store> local_store;  // in-process, for what must work when shared stores fail
     std::unique_ptr<kv::Store> session_kv;  // when sessions live in a key-value store

@@ -59,12 +59,44 @@ private:
     std::string first_;
 };
 
+// A photo proxied lately, from memory: no store, no worker.
+http::Response cached_object(std::shared_ptr<const std::string> bytes, std::string etag, std::string cache) {
+    http::Response res;
+    res.content_type = "image/jpeg";  // every variant photoshare stores is a JPEG
+    res.shared_body = std::move(bytes);
+    res.set("ETag", std::move(etag));
+    res.set("Cache-Control", std::move(cache));
+    return res;
+}
+
 asio::awaitable<http::Response> proxy_object(App& app, const std::string& key, const std::string& etag, const std::string& cache) {
     auto pipe = std::make_shared<http::ChunkPipe>(4);
     auto meta = std::make_shared<blob::ObjectMeta>();
     app.stream_workers->post([&app, key, pipe, meta] {
         try {
-            app.blobs->stream(key, [&](std::string_view chunk) { return pipe->push(std::string(chunk)); }, meta.get());
+            // A photo small enough for the cache is also collected; it is kept only when it
+            // arrived whole (a client that went away stops the read part-way).
+            std::string copy;
+            bool collect = false;
+            bool first = true;
+            bool sent = true;
+            app.blobs->stream(
+                key,
+                [&](std::string_view chunk) {
+                    if (first) {
+                        first = false;
+                        collect = app.media_cache && app.media_cache->fits(meta->size) &&
+                                  (meta->content_type.empty() || meta->content_type == "image/jpeg");
+                        if (collect) copy.reserve(meta->size);
+                    }
+                    if (collect) copy.append(chunk);
+                    sent = pipe->push(std::string(chunk));
+                    return sent;
+                },
+                meta.get());
+            if (sent && collect && copy.size() == meta->size) {
+                app.media_cache->put(key, std::make_shared<const std::string>(std::move(copy)));
+            }
             pipe->finish();
         } catch (...) {
             pipe->fail(std::current_exception());
@@ -110,6 +142,9 @@ asio::awaitable<http::Response> media(App& app, http::Request& req) {
         const auto lifetime = app.media_urls->lifetime();
         res.set("Cache-Control", lifetime ? fmt::format("private, max-age={}", lifetime->count() / 2) : "public, max-age=86400");
         co_return res;
+    }
+    if (app.media_cache) {
+        if (auto bytes = app.media_cache->find(key)) co_return cached_object(std::move(bytes), etag, cache);
     }
     co_return co_await proxy_object(app, key, etag, cache);
 }

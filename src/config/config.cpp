@@ -169,6 +169,10 @@ const std::vector<Field>& fields() {
               "how pages point at photos: auto (the server for file://, presigned for s3://), proxy, presigned or public"),
         field("storage.public_url", Kind::text, &C::storage, &C::Storage::public_url, "base URL that serves the objects (a CDN), for serve = public"),
         field("storage.presign_expiry", Kind::duration, &C::storage, &C::Storage::presign_expiry, "lifetime of presigned URLs"),
+        field("storage.proxy_cache_bytes", Kind::size, &C::storage, &C::Storage::proxy_cache_bytes,
+              "memory for photos proxied from an object store (0: none); one photo takes at most 1/16"),
+        field("storage.proxy_cache_ttl", Kind::duration, &C::storage, &C::Storage::proxy_cache_ttl,
+              "how long a proxied photo is kept in memory (a deleted one stays reachable here as long)"),
         field("sessions.url", Kind::text, &C::sessions, &C::Sessions::url,
               "'database', memory://, memcached://host:port,host2:port2 or redis://[:pw@]host:port/db", true),
         field("sessions.ttl", Kind::duration, &C::sessions, &C::Sessions::ttl, "session lifetime"),
@@ -285,6 +289,8 @@ void validate(const Config& c) {
     require(serve != "presigned" || c.storage_url().starts_with("s3://"), "storage.serve", "presigned only with an s3:// storage.url", serve);
     require(c.storage.presign_expiry.count() >= 60'000 && c.storage.presign_expiry.count() <= 7LL * 24 * 3'600'000, "storage.presign_expiry",
             "1m to 7d", format_duration(c.storage.presign_expiry));
+    require(c.storage.proxy_cache_ttl.count() >= 1'000 && c.storage.proxy_cache_ttl.count() <= 7LL * 24 * 3'600'000,
+            "storage.proxy_cache_ttl", "1s to 7d", format_duration(c.storage.proxy_cache_ttl));
 }
 
 }  // namespace

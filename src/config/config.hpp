@@ -48,6 +48,10 @@ struct Config {
         std::string serve = "auto";       // auto | proxy | presigned | public
         std::string public_url;           // base URL of the objects (a CDN), for serve = public
         Duration presign_expiry{3'600'000};
+        // Photos proxied from an object store are kept in memory (0: off), each for at most
+        // proxy_cache_ttl, which bounds how long a deleted photo stays reachable here.
+        std::uint64_t proxy_cache_bytes = 32ULL * 1024 * 1024;
+        Duration proxy_cache_ttl{600'000};
     } storage;
     struct Sessions {
         std::string url = "database";

@@ -70,8 +70,9 @@ void start_libvips(std::uint64_t decode_memory) {
     vips_cache_set_max_files(0);
 
     // Concurrency is left at libvips' default (VIPS_CONCURRENCY or the number of cores):
-    // one upload then uses every core, which keeps its latency near vipsthumbnail's, and the
-    // worker pool (not libvips) bounds how many images are in flight. The extra threads cost
+    // the encoders of one upload then use every core (the decode runs in the calling thread,
+    // see compute_in_memory in image.cpp), and the worker pool (not libvips) bounds how many
+    // images are in flight. The extra threads cost
     // little memory because every pipeline here is sequential (strips of lines, not whole
     // images); the per-image memory is dominated by the in-memory display variant (~9 MB
     // for 2048x1536) and by the decoders that must hold a whole frame, which the decode

@@ -591,6 +591,44 @@ TEST_F(S3ProxyStack, EveryServerStreamsTheObjectFromS3) {
     }
 }
 
+// A proxied photo is kept in the memory of the server that streamed it: it is served again
+// with s3rver stopped (the same bytes, counted as a hit), while a server that never fetched it
+// still needs S3; a delete forgets it on the deleting server at once.
+TEST_F(S3ProxyStack, AProxiedPhotoIsServedFromMemoryUntilItIsDeleted) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.server_url(1));
+    auto res = upload(a, Part::file(camera_jpeg()));
+    ASSERT_EQ(res.status, 201) << res.describe();
+    const Photo photo = uploaded(res);
+    HttpClient one(stack.server_url(1));
+    HttpClient two(stack.server_url(2));
+    auto hits = [&] { return cluster::metric(one.get("/metrics").body, "photoshare_media_cache_requests_total", {"result=\"hit\""}); };
+
+    auto first = one.get(photo.thumbnail_url);
+    ASSERT_EQ(first.status, 200) << first.describe();
+    const double hits_before = hits();
+
+    auto stopped = stack.stack({"stop", "s3"});
+    ASSERT_TRUE(stopped.ok()) << stopped.output;
+    auto again = one.get(photo.thumbnail_url);
+    EXPECT_EQ(again.status, 200) << again.describe();
+    EXPECT_EQ(again.body, first.body);
+    EXPECT_EQ(again.header("Content-Type"), "image/jpeg");
+    EXPECT_EQ(again.header("Cache-Control"), kImmutable);
+    EXPECT_EQ(again.header("ETag"), first.header("ETag"));
+    EXPECT_EQ(hits(), hits_before + 1);
+    two.set_timeout(30s);
+    auto elsewhere = two.get(photo.thumbnail_url);
+    EXPECT_NE(elsewhere.status, 200) << "server 2 never fetched it, yet served it without S3";
+
+    auto started = stack.stack({"start", "s3"});
+    ASSERT_TRUE(started.ok()) << started.output;
+    auto removed = a.http->request("DELETE", "/api/v1/photos/" + photo.id, std::nullopt, {{"X-CSRF-Token", a.csrf}});
+    ASSERT_EQ(removed.status, 204) << removed.describe();
+    auto gone = one.get(photo.thumbnail_url);
+    EXPECT_EQ(gone.status, 404) << "the deleting server still serves the photo from memory";
+}
+
 // Proxied, the images come from the server itself: the policy is that of a server with its
 // photos on disk, without the s3rver origin.
 TEST_F(S3ProxyStack, ContentSecurityPolicyIsThatOfAServerWithItsPhotosOnDisk) {
