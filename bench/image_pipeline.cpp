@@ -57,7 +57,7 @@ double median(std::vector<double> values) {
 double cpu_ms(int who) {
     rusage usage{};
     getrusage(who, &usage);
-    auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+    auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3; };
     return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
@@ -65,7 +65,11 @@ long status_kb(const char* key) {
     std::ifstream status("/proc/self/status");
     std::string line;
     while (std::getline(status, line)) {
-        if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
+        if (line.rfind(key, 0) != 0) continue;
+        const char* const value = line.c_str() + std::strlen(key);
+        char* end = nullptr;
+        const long kb = std::strtol(value, &end, 10);
+        return end == value ? -1 : kb;
     }
     return -1;
 }
@@ -98,6 +102,7 @@ void make_photo(const fs::path& out, int width, int height, int quality, double 
 int run(const std::vector<std::string>& argv) {
     pid_t pid = 0;
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
@@ -149,6 +154,7 @@ void pool_peak(const fs::path& input, int threads, int jobs) {
     std::atomic<int> failures{0};
     const auto start = Clock::now();
     std::vector<std::thread> workers;
+    workers.reserve(static_cast<std::size_t>(threads));
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&] {
             while (next.fetch_add(1) < jobs) {
@@ -266,6 +272,6 @@ int main(int argc, char** argv) try {
     fs::remove_all(work);
     return 0;
 } catch (const std::exception& e) {
-    std::fprintf(stderr, "image_pipeline: %s\n", e.what());
+    (void)std::fprintf(stderr, "image_pipeline: %s\n", e.what());
     return 1;
 }

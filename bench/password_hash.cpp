@@ -51,6 +51,7 @@ int main(int argc, char** argv) try {
     std::vector<std::vector<double>> latencies(static_cast<std::size_t>(threads));
     std::atomic<bool> failed{false};
     std::vector<std::thread> workers;
+    workers.reserve(static_cast<std::size_t>(threads));
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
             auto& mine = latencies[static_cast<std::size_t>(t)];
@@ -73,6 +74,6 @@ int main(int argc, char** argv) try {
                 static_cast<double>(all.size()) / wall, median, params.memory_kib, params.iterations, all.size(), wall);
     return 0;
 } catch (const std::exception& e) {
-    std::fprintf(stderr, "password_hash: %s\n", e.what());
+    (void)std::fprintf(stderr, "password_hash: %s\n", e.what());
     return 1;
 }

@@ -62,8 +62,7 @@ struct Site {
     asio::io_context io;
     std::string session_cookie;  // "ps_session=..."
 
-    Site() {
-        dir = fs::temp_directory_path() / ("photoshare-bench-templates-" + std::to_string(getpid()));
+    Site() : dir(fs::temp_directory_path() / ("photoshare-bench-templates-" + std::to_string(getpid()))) {
         fs::create_directories(dir);
         config::Sources sources;
         sources.flags = {{"server.data_dir", dir.string()}, {"log.access", "false"}, {"log.level", "warn"}};
@@ -104,7 +103,7 @@ struct Site {
         return result.get();
     }
 
-    http::Response call(http::Method method, std::string target, std::map<std::string, std::string> headers = {}, std::string body = {}) {
+    http::Response call(http::Method method, const std::string& target, std::map<std::string, std::string> headers = {}, std::string body = {}) {
         MapHeaders h;
         h.values = std::move(headers);
         http::Request req;
@@ -146,7 +145,7 @@ void get(benchmark::State& state, const std::string& target, bool member, bool m
     if (member) headers["cookie"] = s.session_cookie;
     check(s.call(http::Method::get, target, headers));
     std::size_t bytes = 0;
-    for (auto _ : state) {
+    for ([[maybe_unused]] auto _ : state) {
         if (miss) {
             state.PauseTiming();
             s.invalidate();
@@ -176,7 +175,7 @@ void BM_Reference_CopyFrontPage(benchmark::State& state) {
     const auto res = s.call(http::Method::get, "/", {{"cookie", s.session_cookie}});
     const std::string page(res.body_view());
     std::size_t bytes = 0;
-    for (auto _ : state) {
+    for ([[maybe_unused]] auto _ : state) {
         std::string out = page;
         bytes += out.size();
         benchmark::DoNotOptimize(out);
@@ -193,7 +192,7 @@ int main(int argc, char** argv) {
     try {
         (void)site();  // built before any timing
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "templates: %s\n", e.what());
+        (void)std::fprintf(stderr, "templates: %s\n", e.what());
         return 1;
     }
     benchmark::RunSpecifiedBenchmarks();
