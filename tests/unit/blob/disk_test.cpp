@@ -1,12 +1,12 @@
 #include <gtest/gtest.h>
 
-#include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -195,6 +195,7 @@ TEST_F(DiskStoreTest, FailedWriteKeepsTheOldObjectAndLeavesNoTempFile) {
     struct rlimit saved {};
     ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
     auto* old_handler = ::signal(SIGXFSZ, SIG_IGN);  // get EFBIG instead of being killed
+    ASSERT_NE(old_handler, SIG_ERR);
     struct rlimit limited = saved;
     limited.rlim_cur = 4096;
     ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
@@ -205,7 +206,7 @@ TEST_F(DiskStoreTest, FailedWriteKeepsTheOldObjectAndLeavesNoTempFile) {
         message = e.what();
     }
     ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
-    ::signal(SIGXFSZ, old_handler);
+    EXPECT_NE(::signal(SIGXFSZ, old_handler), SIG_ERR);
     EXPECT_NE(message.find("cannot write abc.jpg: File too large"), std::string::npos) << message;
     EXPECT_NE(message.find("file://" + root.string()), std::string::npos) << message;
     EXPECT_EQ(store->get("abc.jpg"), "old");

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 
 #include "blob/blob.hpp"
 #include "blob/credentials.hpp"
@@ -27,8 +28,9 @@ std::string iso8601(Clock::time_point t) {
     std::tm tm{};
     ::gmtime_r(&tt, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (n == 0) throw std::runtime_error("strftime: the date does not fit");
+    return {buf, n};
 }
 
 // IMDSv2 as EC2 serves it, for the paths the chain uses.

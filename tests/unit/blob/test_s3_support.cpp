@@ -198,15 +198,28 @@ PlainResponse plain_fetch(const std::string& url, bool head) {
 
 // ---- s3rver ----
 
-S3rver::S3rver() {
+namespace {
+
+// A directory of its own for each s3rver of the program.
+std::string next_s3rver_dir() {
     static std::atomic<int> counter{0};
-    dir_ = (temp_root() / ("s3rver-" + std::to_string(++counter))).string();
+    return (temp_root() / ("s3rver-" + std::to_string(++counter))).string();
+}
+
+}  // namespace
+
+S3rver::S3rver() : dir_(next_s3rver_dir()) {
     std::lock_guard lock(registry_mutex);
     registry().push_back(this);
 }
 
 S3rver::~S3rver() {
-    stop();
+    // Nothing may leave a destructor: a failure to stop is a test failure.
+    try {
+        stop();
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "stopping s3rver in " << dir_ << ": " << e.what();
+    }
     std::lock_guard lock(registry_mutex);
     std::erase(registry(), this);
 }

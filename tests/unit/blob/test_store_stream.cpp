@@ -1,6 +1,6 @@
 // The defaults every Store has: streaming reads and "no presigned URLs" for the disk store.
 #include <gtest/gtest.h>
-#include <stdlib.h>
+#include <cstdlib>
 
 #include "blob/blob.hpp"
 

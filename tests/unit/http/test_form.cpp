@@ -51,7 +51,7 @@ TEST(PercentEncode, RoundTripsEveryByteExceptNul) {
     std::mt19937 rng(1);
     for (int round = 0; round < 200; ++round) {
         std::string s;
-        for (int n = rng() % 40; n > 0; --n) s.push_back(static_cast<char>(1 + rng() % 255));
+        for (auto n = static_cast<int>(rng() % 40); n > 0; --n) s.push_back(static_cast<char>(1 + rng() % 255));
         EXPECT_EQ(percent_decode(percent_encode(s), true), s);
     }
 }

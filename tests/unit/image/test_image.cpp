@@ -913,7 +913,7 @@ TEST(Concurrency, ParallelCallsGiveTheSameResultsAsSerialOnes) {
         try {
             expected.push_back(process_file(file, Limits{}).display.data);
         } catch (const Unsupported&) {
-            expected.push_back("Unsupported");
+            expected.emplace_back("Unsupported");
         }
     }
     constexpr int kThreads = 8;

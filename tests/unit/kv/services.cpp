@@ -4,12 +4,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -115,7 +115,12 @@ Service::Service(std::string name, std::string password) : name_(std::move(name)
 }
 
 Service::~Service() {
-    stop();
+    // Nothing may leave a destructor: a failure to stop is a test failure.
+    try {
+        stop();
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "stopping " << name_ << " in " << dir_ << ": " << e.what();
+    }
     std::lock_guard lock(registry_mutex);
     std::erase(registry(), this);
 }

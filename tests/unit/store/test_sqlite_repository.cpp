@@ -1,9 +1,9 @@
 // The repository contract on SQLite, plus what only SQLite has: the file, its pragmas,
 // writers of other processes holding its lock.
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
