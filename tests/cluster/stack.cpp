@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -74,7 +75,11 @@ void register_dir(const fs::path& dir) {
     std::lock_guard lock(registry_mutex);
     for (auto& slot : registered_dirs) {
         if (slot[0] == 0) {
-            std::snprintf(slot, kPathMax, "%s", dir.c_str());
+            const int n = std::snprintf(slot, kPathMax, "%s", dir.c_str());
+            if (n < 0 || static_cast<std::size_t>(n) >= kPathMax) {
+                slot[0] = 0;
+                throw std::runtime_error("stack directory name too long: " + dir.string());
+            }
             return;
         }
     }
@@ -176,8 +181,9 @@ extern "C" void on_fatal_signal(int sig) {
             }
         }
     }
-    ::signal(sig, SIG_DFL);
-    ::raise(sig);
+    // Dies when the handler returns (sig is blocked until then); if that cannot be arranged,
+    // exits all the same.
+    if (::signal(sig, SIG_DFL) == SIG_ERR || ::raise(sig) != 0) ::_exit(128 + sig);
 }
 
 fs::path temp_base() {
@@ -227,9 +233,8 @@ CommandResult run(const std::vector<std::string>& argv, std::chrono::millisecond
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::signal(SIGINT, SIG_DFL);
-        ::signal(SIGTERM, SIG_DFL);
-        ::signal(SIGHUP, SIG_DFL);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP})
+            if (::signal(sig, SIG_DFL) == SIG_ERR) ::_exit(127);
         ::dup2(null_fd, 0);
         ::dup2(fds[1], 1);
         ::dup2(fds[1], 2);
@@ -267,7 +272,6 @@ CommandResult run(const std::vector<std::string>& argv, std::chrono::millisecond
             ::kill(-pid, SIGKILL);
             ::kill(pid, SIGKILL);
             if (!exited) ::waitpid(pid, &status, 0);
-            exited = true;
             break;
         }
     }
@@ -297,7 +301,8 @@ bool process_alive(pid_t pid) {
 }
 
 void install_cleanup() {
-    std::snprintf(stack_script, kPathMax, "%s/scripts/stack", PHOTOSHARE_SOURCE_DIR);
+    const int n = std::snprintf(stack_script, kPathMax, "%s/scripts/stack", PHOTOSHARE_SOURCE_DIR);
+    if (n < 0 || static_cast<std::size_t>(n) >= kPathMax) throw std::runtime_error("source directory name too long: " PHOTOSHARE_SOURCE_DIR);
     remove_orphaned_stacks();
     ::testing::AddGlobalTestEnvironment(new Cleanup);
     struct sigaction sa {};
@@ -343,7 +348,7 @@ std::string render_nginx(int listen_port, const std::vector<int>& server_ports) 
         if (line.find("# END servers") != std::string::npos) skipping = false;
         if (skipping) continue;
         if (auto at = line.find("listen 127.0.0.1:8000;"); at != std::string::npos)
-            line = line.substr(0, at) + "listen 127.0.0.1:" + std::to_string(listen_port) + ";";
+            line.replace(at, std::string::npos, "listen 127.0.0.1:" + std::to_string(listen_port) + ";");
         out += line + "\n";
     }
     return out;
@@ -363,28 +368,35 @@ int pick_ports(int count) {
     throw std::runtime_error("no free range of ports");
 }
 
-Stack::Stack(StackOptions options) : options_(std::move(options)) {
-    dir_ = make_registered_dir();
-
+Stack::Stack(StackOptions options) : options_(std::move(options)), dir_(make_registered_dir()) {
     // HAProxy (P, P+1), the database (P+2), cache nodes (P+3..5), s3rver (P+6), web-N (P+10+N).
     port_ = pick_ports(11 + options_.servers);
 }
 
 Stack::~Stack() {
-    down();
-    const auto leftovers = kill_leftovers(dir_);
-    if (!leftovers.empty()) {
-        std::string names;
-        for (const auto& n : leftovers) names += " " + n;
-        ADD_FAILURE() << "scripts/stack down left processes running in " << dir_ << ":" << names;
+    // Nothing may leave a destructor: what fails here is a test failure, and the clean-up goes on.
+    try {
+        down();
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "scripts/stack down in " << dir_ << ": " << e.what();
     }
-    release_dir(dir_);
+    try {
+        const auto leftovers = kill_leftovers(dir_);
+        if (!leftovers.empty()) {
+            std::string names;
+            for (const auto& n : leftovers) names += " " + n;
+            ADD_FAILURE() << "scripts/stack down left processes running in " << dir_ << ":" << names;
+        }
+        release_dir(dir_);
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "cleaning up " << dir_ << ": " << e.what();
+    }
 }
 
 CommandResult Stack::stack(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
     std::vector<std::string> argv{"bash", source_dir() + "/scripts/stack"};
     argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("--dir");
+    argv.emplace_back("--dir");
     argv.push_back(dir_.string());
     return run(argv, timeout, {{"PHOTOSHARE_BINARY", itest::server_binary()}});
 }
@@ -394,7 +406,7 @@ std::vector<std::string> Stack::up_args() const {
                                   "--db",    options_.db, "--cache", options_.cache, "--storage", options_.storage,
                                   "--serve", options_.serve, "--port", std::to_string(port_)};
     for (const auto& s : options_.sets) {
-        args.push_back("--set");
+        args.emplace_back("--set");
         args.push_back(s);
     }
     return args;
@@ -432,9 +444,10 @@ std::string Stack::haproxy_api(const std::string& command) const {
     if (fd < 0) return {};
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    const int length = std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
     std::string out;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    if (length > 0 && static_cast<std::size_t>(length) < sizeof addr.sun_path &&
+        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
         const std::string line = command + "\n";
         if (::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) {
             char buf[4096];
@@ -461,7 +474,10 @@ std::map<std::string, int> Stack::haproxy_states() const {
         std::istringstream fields(line);
         std::vector<std::string> f;
         for (std::string w; fields >> w;) f.push_back(w);
-        if (f.size() > 5) states[f[3]] = std::atoi(f[5].c_str());
+        if (f.size() <= 5) continue;
+        int state = 0;
+        const char* end = f[5].data() + f[5].size();
+        if (const auto parsed = std::from_chars(f[5].data(), end, state); parsed.ec == std::errc() && parsed.ptr == end) states[f[3]] = state;
     }
     return states;
 }

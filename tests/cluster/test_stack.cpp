@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <csignal>
 #include <fstream>
 #include <regex>
@@ -536,7 +537,11 @@ TYPED_TEST(ClusterTest, ClientAddressIsTheOneHaproxySawNotTheOneTheClientClaims)
     const auto id = footer_request_id(res.body);
     ASSERT_FALSE(id.empty()) << "no request id in the footer";
     const auto name = cluster::served_by_name(res);
-    const int n = std::atoi(name.substr(4).c_str());
+    ASSERT_TRUE(name.starts_with("web-")) << name;
+    int n = 0;
+    const std::string_view number = std::string_view(name).substr(4);
+    const auto parsed = std::from_chars(number.data(), number.data() + number.size(), n);
+    ASSERT_TRUE(parsed.ec == std::errc() && parsed.ptr == number.data() + number.size()) << name;
     ASSERT_GE(n, 1);
     std::string line;
     ASSERT_TRUE(eventually(

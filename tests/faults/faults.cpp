@@ -13,9 +13,8 @@ void note(const std::string& line) { std::cerr << "[faults] " << line << "\n"; }
 
 // ---- services ---------------------------------------------------------------------------
 
-Service::Service(std::string name) : name_(std::move(name)) {
-    base_ = cluster::make_registered_dir();
-    port_ = cluster::pick_ports(1);
+Service::Service(std::string name)
+    : name_(std::move(name)), base_(cluster::make_registered_dir()), port_(cluster::pick_ports(1)) {
     auto res = service("url", true);
     if (!res.ok()) throw std::runtime_error("scripts/service url " + name_ + ":\n" + res.output);
     url_ = res.output;

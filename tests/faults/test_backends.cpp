@@ -140,7 +140,7 @@ TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
     EXPECT_LE(committed_unknown, unknown) << "rows that no upload accounts for:\n" << check.output();
     EXPECT_EQ(check.orphans, 2 * (unknown - committed_unknown)) << "files without a row that no upload accounts for:\n" << check.output();
     if (check.orphans > 0) {
-        auto repair = run_fsck([&] { auto a = fsck_args; a.push_back("--repair"); return a; }());
+        auto repair = run_fsck([&] { auto a = fsck_args; a.emplace_back("--repair"); return a; }());
         EXPECT_EQ(repair.exit_code, 0) << repair.output();
         check = run_fsck(fsck_args);
     }
@@ -317,7 +317,7 @@ TEST(S3Down, StopsDuringUploadsGives503NoRowAndUploadsWorkAgain) {
         auto careful = run_fsck({"--data-dir", data.string(), "--repair", "--set", "storage.url=" + s3->url()});
         EXPECT_EQ(careful.exit_code, 1) << careful.output();
         EXPECT_TRUE(itest::contains(careful.output(), "age unknown")) << careful.output();
-        args.push_back("--repair");
+        args.emplace_back("--repair");
         auto repair = run_fsck(args);
         EXPECT_EQ(repair.exit_code, 0) << repair.output();
         args.pop_back();

@@ -64,9 +64,10 @@ public:
         const auto size = allocated(path_);
         const std::uint64_t want = free + size > bytes ? free + size - bytes : 0;
         const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT, 0644);
-        ASSERT_GE(fd, 0) << std::strerror(errno);
+        if (fd < 0) FAIL() << "open " << path_ << ": " << std::strerror(errno);
+        int error = 0;  // asserted once fd is closed
         if (want < size) {
-            ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(want)), 0) << std::strerror(errno);
+            if (::ftruncate(fd, static_cast<off_t>(want)) != 0) error = errno;
         } else {
             // tmpfs has no fallocate limits of its own: write the bytes (and so the pages).
             std::string chunk(64 * 1024, 'x');
@@ -78,6 +79,7 @@ public:
             }
         }
         ::close(fd);
+        ASSERT_EQ(error, 0) << "ftruncate: " << std::strerror(error);
     }
     void remove() { fs::remove(path_); }
 

@@ -78,8 +78,8 @@ struct Options {
 // One fleet in a temporary directory, stopped (SIGTERM, exit 0 required) at the end.
 class Fleet {
 public:
-    explicit Fleet(const Options& o) {
-        dir_ = std::filesystem::temp_directory_path() / ("photoshare-fleet-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    explicit Fleet(const Options& o)
+        : dir_(std::filesystem::temp_directory_path() / ("photoshare-fleet-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++))) {
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directories(dir_ / "shared");
         base_ = free_base_port();
@@ -105,9 +105,9 @@ public:
             fleet::wait_for_exit(pid_, 5s);
         }
         if (::testing::Test::HasFailure()) {
-            std::fprintf(stderr, "---- the end of %s ----\n%s---- end ----\n", (dir_ / "fleet.out").c_str(), tail(dir_ / "fleet.out", 80).c_str());
+            (void)std::fprintf(stderr, "---- the end of %s ----\n%s---- end ----\n", (dir_ / "fleet.out").c_str(), tail(dir_ / "fleet.out", 80).c_str());
         }
-        if (std::getenv("FLEET_KEEP_DIRS")) std::fprintf(stderr, "kept %s\n", dir_.c_str());
+        if (std::getenv("FLEET_KEEP_DIRS")) (void)std::fprintf(stderr, "kept %s\n", dir_.c_str());
         else std::filesystem::remove_all(dir_);
     }
 
@@ -197,7 +197,7 @@ public:
                         status = http::fetch(address, "GET", "/", {}, "", 15s).status;
                     } catch (const std::exception& e) {
                         std::lock_guard lock(mutex_);
-                        if (errors_.size() < 10) errors_.push_back(e.what());
+                        if (errors_.size() < 10) errors_.emplace_back(e.what());
                     }
                     {
                         std::lock_guard lock(mutex_);
@@ -312,7 +312,7 @@ TEST(Fleet, AKilledServerIsReplaced) {
     o.initial = 2;
     Fleet f(o);
     ASSERT_TRUE(f.wait_for(30s, [](const json::object& s) { return Fleet::in_service(s) == 2; }));
-    Load load(f.front, 4, 20ms);
+    Load load(f.front, 4, std::chrono::milliseconds(20));  // not 20ms: cppcheck 2.10 cannot evaluate it
     std::this_thread::sleep_for(2s);
     auto s = f.status();
     const auto victim = s.at("servers").as_array()[0].as_object();

@@ -5,6 +5,7 @@
 #include "harness.hpp"
 
 #include <future>
+#include <sstream>
 
 using namespace itest;
 
@@ -15,9 +16,9 @@ constexpr std::uint64_t kUploadLimit = 256 * 1024;
 std::string session_cookie(User& u) { return "ps_session=" + u.http().cookie("ps_session").value_or(""); }
 
 std::string chunk(std::string_view data) {
-    char size[32];
-    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    return size + std::string(data) + "\r\n";
+    std::ostringstream out;
+    out << std::hex << data.size() << "\r\n" << data << "\r\n";
+    return out.str();
 }
 
 // The access log line of a path, if the server ever handled a request for it.

@@ -40,7 +40,7 @@ void trickle(std::vector<Trickler>& clients, std::chrono::milliseconds interval,
         bool open = false;
         for (auto& t : clients) {
             if (t.closed_after) continue;
-            if (t.conn->wait_closed(0ms)) {
+            if (t.conn->wait_closed(std::chrono::milliseconds(0))) {  // not 0ms: cppcheck 2.10 cannot evaluate it
                 t.closed_after = since(t.started);
                 continue;
             }
@@ -216,7 +216,8 @@ TEST(HostileSlow, ConnectionsOverTheLimitGet503AtOnceAndTheServerRecovers) {
                               "limits.header_timeout=60s"}});
     // Let the start-up health check's connection go.
     ASSERT_TRUE(eventually([&] {
-        auto r = raw_exchange(s.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2s);
+        // not 2s: cppcheck 2.10 cannot evaluate it
+        auto r = raw_exchange(s.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", std::chrono::seconds(2));
         return r && r->status == 200;
     }));
     std::this_thread::sleep_for(200ms);

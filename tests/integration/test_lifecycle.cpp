@@ -24,7 +24,7 @@ std::optional<double> metric(const std::string& text, const std::string& name, c
     std::string line;
     while (std::getline(in, line)) {
         if (line.starts_with("#") || !line.starts_with(name)) continue;
-        const char next = line.size() > name.size() ? line[name.size()] : 0;
+        const char next = line.size() > name.size() ? line[name.size()] : '\0';
         if (next != '{' && next != ' ') continue;
         bool all = true;
         for (const auto& p : parts) all = all && contains(line, p);

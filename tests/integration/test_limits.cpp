@@ -3,6 +3,7 @@
 #include "harness.hpp"
 
 #include <future>
+#include <sstream>
 
 using namespace itest;
 
@@ -24,9 +25,9 @@ const std::string kPartStart =
     "--XyZzy\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n";
 
 std::string chunk(std::string_view data) {
-    char size[32];
-    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    return size + std::string(data) + "\r\n";
+    std::ostringstream out;
+    out << std::hex << data.size() << "\r\n" << data << "\r\n";
+    return out.str();
 }
 
 std::vector<std::string> state_files(const ServerProcess& s) {
@@ -216,7 +217,7 @@ TEST(LimitsConnections, TheConnectionOverMaxConnectionsGets503) {
         bool ok = eventually([&] {
             auto c = std::make_unique<RawConnection>(s.port());
             c->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-            auto r = c->read_response(5s);
+            auto r = c->read_response(std::chrono::seconds(5));  // not 5s: cppcheck 2.10 cannot evaluate it
             if (!r || r->status != 200) return false;
             held.push_back(std::move(c));
             return true;
