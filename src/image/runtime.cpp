@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace photoshare::image {
 namespace {
@@ -36,14 +37,17 @@ void start_libvips(std::uint64_t decode_memory) {
     // A prefix under /dev/null cannot contain a directory, so no module is found. The
     // variable is restored at once; it is read only during vips_init. setenv is not
     // thread-safe, hence "call initialize() from main before starting threads".
-    const char* previous = std::getenv("VIPSHOME");
+    // The server's module loader (src/image_loader/) sets VIPSHOME for good before its
+    // threads start, since this then runs on a worker thread: the environment is left alone.
+    const char* previous = std::getenv("VIPSHOME");  // NOLINT(concurrency-mt-unsafe): nothing sets it concurrently
+    const bool set_already = previous != nullptr && std::string_view(previous) == "/dev/null";
     const std::optional<std::string> saved =
         previous ? std::optional<std::string>(previous) : std::nullopt;
-    ::setenv("VIPSHOME", "/dev/null", 1);  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
+    if (!set_already) ::setenv("VIPSHOME", "/dev/null", 1);  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
     const int rc = vips_init("photoshare");
-    if (saved) {
+    if (!set_already && saved) {
         ::setenv("VIPSHOME", saved->c_str(), 1);  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
-    } else {
+    } else if (!set_already) {
         ::unsetenv("VIPSHOME");  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
     }
     if (rc != 0) {
@@ -83,8 +87,9 @@ void start_libvips(std::uint64_t decode_memory) {
     // JPEGs) come from per-thread heaps that fragment and are not given back: measured
     // with 4 workers on 12 MP JPEGs, peak RSS 284 MB instead of 182 MB. A fixed threshold
     // keeps blocks over 1 MiB in their own mappings, returned to the system on free. This
-    // is process-wide; it is set here because these buffers are what it is for.
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
+    // is process-wide; it is set here because these buffers are what it is for (mallopt
+    // takes glibc's arena lock, so this may run while other threads allocate).
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);  // NOLINT(concurrency-mt-unsafe): glibc locks the arena
 }
 
 }  // namespace

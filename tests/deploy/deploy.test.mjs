@@ -205,6 +205,7 @@ describe("deploy/docker/Dockerfile", () => {
     ["STOPSIGNAL SIGTERM", "STOPSIGNAL SIGKILL", "STOPSIGNAL SIGTERM is required"],
     [" libhiredis-dev \\", " \\", "does not install scripts/setup's build packages: libhiredis-dev"],
     ["COPY --from=build /src/build/photoshare", "COPY --from=builder /src/build/photoshare", "COPY --from=builder names no earlier stage"],
+    [" /src/build/libphotoshare-image.so /usr/local/bin/", " /usr/local/bin/", "copies the binary or its image module without the other"],
     ["PHOTOSHARE_SERVER_LISTEN=0.0.0.0:8080", "PHOTOSHARE_SERVER_LISTEN=127.0.0.1:8080", "PHOTOSHARE_SERVER_LISTEN=0.0.0.0:PORT is needed"],
     ["EXPOSE 8080", "EXPOSE 80", "EXPOSE 8080 (where PHOTOSHARE_SERVER_LISTEN listens) is missing"],
     ['CMD ["photoshare-healthcheck", "/healthz"]', 'CMD ["curl", "-f", "http://localhost:8080/healthz"]', "HEALTHCHECK runs curl, which no COPY puts in the image"],
@@ -212,7 +213,7 @@ describe("deploy/docker/Dockerfile", () => {
   ];
   if (bin) {
     mutations.push([" libvips42 \\", " \\", "runtime stage lacks libvips42"]);
-    mutations.push(["      ca-certificates \\\n", "      ca-certificates curl \\\n", "runtime stage installs curl, which build/photoshare does not link"]);
+    mutations.push(["      ca-certificates \\\n", "      ca-certificates curl \\\n", "runtime stage installs curl, which neither build/photoshare nor its image module links"]);
   }
   for (const [from, to, expected] of mutations) {
     test(`rejects a broken Dockerfile: ${expected}`, () => {

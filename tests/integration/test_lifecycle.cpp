@@ -244,6 +244,42 @@ TEST(Lifecycle, LoginAndPhotosSurviveARestart) {
     EXPECT_EQ(s.admin_token(), token);
 }
 
+// libvips and its seventy libraries live in libphotoshare-image.so, loaded at the first upload
+// (src/image/module.hpp): an idle server has none of them mapped. Without the module beside
+// the binary, the server refuses to start and says what is missing.
+bool maps_contain(pid_t pid, const std::string& needle) {
+    return read_file("/proc/" + std::to_string(pid) + "/maps").find(needle) != std::string::npos;
+}
+
+TEST(Lifecycle, TheImageModuleIsLoadedAtTheFirstUpload) {
+    ServerProcess s;
+    auto u = register_user(s);
+    EXPECT_FALSE(maps_contain(s.pid(), "libvips")) << "libvips loaded before any upload";
+    EXPECT_FALSE(maps_contain(s.pid(), "libphotoshare-image.so"));
+    auto up = upload_photos(u, {Part::bytes(make_png(40, 30, true), "a.png", "image/png")});
+    ASSERT_EQ(up.status, 201) << up.describe();
+    EXPECT_TRUE(maps_contain(s.pid(), "libphotoshare-image.so"));
+    EXPECT_TRUE(maps_contain(s.pid(), "libvips"));
+    EXPECT_EQ(upload_photos(u, {Part::bytes(make_png(20, 20), "b.png", "image/png")}).status, 201);
+}
+
+TEST(Lifecycle, WithoutTheImageModuleTheServerRefusesToStart) {
+    TempDir dir("ps-itest-nomodule");
+    const fs::path alone = dir.path() / "photoshare";
+    fs::copy_file(server_binary(), alone);
+    fs::permissions(alone, fs::perms::owner_all);
+    const std::string saved = server_binary();
+    ::setenv("PHOTOSHARE_BINARY", alone.c_str(), 1);
+    const auto result = run_photoshare({"serve", "--listen", "127.0.0.1:" + std::to_string(free_port()), "--data-dir",
+                                        (dir.path() / "data").string()},
+                                       {}, 20s);
+    ::setenv("PHOTOSHARE_BINARY", saved.c_str(), 1);
+    EXPECT_FALSE(result.timed_out) << "it started (and ran) without its image module";
+    EXPECT_TRUE(result.status.exited && result.status.code != 0) << result.status.describe();
+    EXPECT_NE(result.output.find("libphotoshare-image.so"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("is missing"), std::string::npos) << result.output;
+}
+
 TEST(Operations, HealthzAndReadyz) {
     ServerProcess s;
     HttpClient c(s.base_url());

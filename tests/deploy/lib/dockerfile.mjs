@@ -174,7 +174,9 @@ function readNeededPackages(binary) {
   // Where each library was found, in both spellings of a merged /usr (dpkg knows one).
   const paths = new Map();
   for (const lib of needed) {
-    const m = new RegExp(`^\\s*${lib.replace(/[.+]/g, "\\$&")} => (\\S+)`, "m").exec(ldd);
+    const escaped = lib.replace(/[.+]/g, "\\$&");
+    // "libx.so.1 => /path (0x...)", or for the dynamic loader "/path/ld-linux-x86-64.so.2 (0x...)".
+    const m = new RegExp(`^\\s*${escaped} => (\\S+)`, "m").exec(ldd) || new RegExp(`^\\s*(/\\S*/${escaped}) \\(`, "m").exec(ldd);
     if (m) paths.set(lib, [m[1], m[1].startsWith("/usr/") ? m[1].slice(4) : `/usr${m[1]}`]);
   }
   // One dpkg -S for all of them: "package:arch: /path" per path it knows.
@@ -256,17 +258,22 @@ export function validateDockerfile(file, opts = {}) {
   // Runtime stage packages: what the binary links, nothing more.
   const runtimePkgs = runtime.instructions.filter((i) => i.keyword === "RUN").flatMap((i) => aptInstalls(i.args));
   for (const p of runtimePkgs) if (/-dev$/.test(p)) errs.push(`runtime stage installs a development package: ${p}`);
-  const needed = binary ? neededPackages(binary) : null;
+  // The binary and the image module it loads (libphotoshare-image.so beside it) together.
+  const module = binary ? join(dirname(binary), "libphotoshare-image.so") : null;
+  const binaryNeeds = binary ? neededPackages(binary) : null;
+  const moduleNeeds = module ? neededPackages(module) : null;
+  if (binaryNeeds && !moduleNeeds) errs.push(`cannot list what ${module} links (not built beside ${binary}?)`);
+  const needed = binaryNeeds && moduleNeeds ? new Map([...binaryNeeds, ...moduleNeeds]) : null;
   if (needed) {
     const neededPkgs = new Set();
     for (const [lib, pkg] of needed) {
-      if (!pkg) errs.push(`build/photoshare needs ${lib}, which no installed package provides (cannot map it to a package)`);
+      if (!pkg) errs.push(`build/photoshare or its image module needs ${lib}, which no installed package provides (cannot map it to a package)`);
       else {
         neededPkgs.add(pkg);
-        if (!runtimePkgs.includes(pkg) && !basePackages.has(pkg)) errs.push(`runtime stage lacks ${pkg}, which provides ${lib} (readelf -d build/photoshare | grep NEEDED; dpkg -S)`);
+        if (!runtimePkgs.includes(pkg) && !basePackages.has(pkg)) errs.push(`runtime stage lacks ${pkg}, which provides ${lib} (readelf -d build/photoshare build/libphotoshare-image.so | grep NEEDED; dpkg -S)`);
       }
     }
-    for (const p of runtimePkgs) if (!neededPkgs.has(p) && !runtimeExtras.has(p)) errs.push(`runtime stage installs ${p}, which build/photoshare does not link (only its libraries, and ${[...runtimeExtras].join(", ")})`);
+    for (const p of runtimePkgs) if (!neededPkgs.has(p) && !runtimeExtras.has(p)) errs.push(`runtime stage installs ${p}, which neither build/photoshare nor its image module links (only their libraries, and ${[...runtimeExtras].join(", ")})`);
   } else if (opts.requireBinary) {
     errs.push(`cannot compare the runtime packages with ${binary} (not built, or no readelf/dpkg)`);
   }
@@ -331,9 +338,11 @@ export function validateDockerfile(file, opts = {}) {
         if (k < 0 || k >= idx) errs.push(`line ${ins.line}: COPY --from=${from} names no earlier stage`);
         else if (from === "build") {
           for (const src of sources) {
-            const made = workdir && src === join(workdir, "build/photoshare");
-            if (!made) errs.push(`line ${ins.line}: COPY --from=build ${src} is not the binary the build stage makes (${workdir}/build/photoshare)`);
+            const made = workdir && (src === join(workdir, "build/photoshare") || src === join(workdir, "build/libphotoshare-image.so"));
+            if (!made) errs.push(`line ${ins.line}: COPY --from=build ${src} is not what the build stage makes (${workdir}/build/photoshare and its image module ${workdir}/build/libphotoshare-image.so)`);
           }
+          const names = sources.map((src) => src.split("/").at(-1));
+          if (names.includes("photoshare") !== names.includes("libphotoshare-image.so")) errs.push(`line ${ins.line}: COPY --from=build copies the binary or its image module without the other (the binary loads the module from its own directory)`);
         }
         continue;
       }
