@@ -10,25 +10,33 @@
 
 namespace photoshare::app {
 
+// A page rendered once with markers where its per-request values go: text[i] is followed by
+// the value of slot[i] (none when -1).
+struct SplitPage {
+    std::vector<std::string> text;
+    std::vector<int> slot;
+};
+
 // Rendered forms of one feed page, kept with it: the grid for each kind of visitor, and the
-// whole front page for anonymous visitors split around its per-request values.
+// whole front page for each, split around its per-request values. Rendering a page for every
+// request cost a member's page about a quarter of its CPU (docs/PERFORMANCE.md).
 struct RenderedFeed {
     std::chrono::steady_clock::time_point made;  // pages with expiring (presigned) URLs are made again
     std::string grid_anonymous;
     std::string grid_member;
-    // Anonymous front page: text[i] is followed by the value of slot[i].
-    std::vector<std::string> text;
-    std::vector<int> slot;
+    SplitPage anonymous;
+    SplitPage member;
 };
 
 namespace {
 
 // Slot markers survive HTML escaping and never occur in templates or user data (control
 // characters are refused in every field that is shown).
-enum Slot { kCsrf = 0, kRequestId = 1, kFeedSource = 2, kSlots };
-const char* const kMarkers[kSlots] = {"\x1f" "csrf" "\x1f", "\x1f" "rid" "\x1f", "\x1f" "src" "\x1f"};
+enum Slot { kCsrf = 0, kRequestId = 1, kFeedSource = 2, kUsername = 3, kFingerprint = 4, kSlots };
+const char* const kMarkers[kSlots] = {"\x1f" "csrf" "\x1f", "\x1f" "rid" "\x1f", "\x1f" "src" "\x1f",
+                                      "\x1f" "user" "\x1f", "\x1f" "fp" "\x1f"};
 
-void split_slots(const std::string& page, RenderedFeed& out) {
+void split_slots(const std::string& page, SplitPage& out) {
     std::size_t pos = 0;
     for (;;) {
         std::size_t best = std::string::npos;
@@ -48,7 +56,8 @@ void split_slots(const std::string& page, RenderedFeed& out) {
     }
 }
 
-std::string assemble(const RenderedFeed& r, const std::string_view (&values)[kSlots]) {
+// Every value must already be escaped for HTML, as the template would have escaped it.
+std::string assemble(const SplitPage& r, const std::string_view (&values)[kSlots]) {
     std::size_t size = 0;
     for (std::size_t i = 0; i < r.text.size(); ++i) size += r.text[i].size() + (r.slot[i] >= 0 ? values[r.slot[i]].size() : 0);
     std::string out;
@@ -116,7 +125,13 @@ std::shared_ptr<const RenderedFeed> rendered(App& app, const FeedPage& page) {
         frame.feed_source = kMarkers[kFeedSource];
         none.request_id = kMarkers[kRequestId];
         auto content = app.views.render("home", home_data(app, r->grid_anonymous, false, kMarkers[kCsrf], ""));
-        split_slots(render_page(app, none, frame, "Latest photos", content), *r);
+        split_slots(render_page(app, none, frame, "Latest photos", content), r->anonymous);
+        // A member's front page differs from another's by their name, session and token too.
+        store::Session marked;
+        marked.username = kMarkers[kUsername];
+        PageFrame member_frame{marked, kMarkers[kCsrf], kMarkers[kFeedSource], "", "", kMarkers[kFingerprint]};
+        auto member_content = app.views.render("home", home_data(app, r->grid_member, true, kMarkers[kCsrf], kMarkers[kUsername]));
+        split_slots(render_page(app, none, member_frame, "Latest photos", member_content), r->member);
         page.rendered = std::move(r);
     }
     return page.rendered;
@@ -147,7 +162,7 @@ http::Response account_page(App& app, const http::Request& req, const Visitor& v
     d.set("register", register_form);
     d.set("csrf_token", v.csrf_token);
     d.set("username", username);
-    PageFrame frame{v.session, v.csrf_token, nullptr, message.empty() ? "" : "error", message};
+    PageFrame frame{v.session, v.csrf_token, nullptr, message.empty() ? "" : "error", message, ""};
     auto res = html_response(status, render_page(app, req, frame, register_form ? "Register" : "Log in", app.views.render("account", d)));
     return with_cookie(std::move(res), v.set_cookie);
 }
@@ -160,14 +175,17 @@ asio::awaitable<http::Response> home(App& app, http::Request& req) {
     const auto rendering = rendered(app, *view.page);
     const auto& r = *rendering;
     http::Response res;
+    // Tokens, ids and fingerprints are plain characters, but this is HTML: all are escaped.
+    const std::string request_id = html_escape(req.request_id);
+    const std::string csrf_token = html_escape(visitor.csrf_token);
     if (!visitor.session) {
-        const std::string request_id = html_escape(req.request_id);  // plain tokens, but this is HTML
-        const std::string_view values[kSlots] = {visitor.csrf_token, request_id, view.source};
-        res = html_response(200, assemble(r, values));
+        const std::string_view values[kSlots] = {csrf_token, request_id, view.source, "", ""};
+        res = html_response(200, assemble(r.anonymous, values));
     } else {
-        PageFrame frame{visitor.session, visitor.csrf_token, view.source, "", ""};
-        auto content = app.views.render("home", home_data(app, r.grid_member, true, visitor.csrf_token, visitor.session->username));
-        res = html_response(200, render_page(app, req, frame, "Latest photos", content));
+        const std::string username = html_escape(visitor.session->username);
+        const std::string fingerprint = html_escape(Sessions::fingerprint(*visitor.session));
+        const std::string_view values[kSlots] = {csrf_token, request_id, view.source, username, fingerprint};
+        res = html_response(200, assemble(r.member, values));
     }
     co_return with_cookie(std::move(res), visitor.set_cookie);
 }
@@ -187,7 +205,7 @@ asio::awaitable<http::Response> photo_page(App& app, http::Request& req) {
     d.set("uploaded_at_text", human_time(photo->created_at));
     d.set("mine", visitor.session && visitor.session->user_id == photo->user_id);
     d.set("csrf_token", visitor.csrf_token);
-    PageFrame frame{visitor.session, visitor.csrf_token, nullptr, "", ""};
+    PageFrame frame{visitor.session, visitor.csrf_token, nullptr, "", "", ""};
     co_return with_cookie(html_response(200, render_page(app, req, frame, "Photo by " + photo->username, app.views.render("photo", d))),
                           visitor.set_cookie);
 }
@@ -264,7 +282,7 @@ std::string render_page(App& app, const http::Request& req, const PageFrame& fra
         user.set("username", frame.session->username);
         user.set("csrf_token", frame.csrf_token);
         d.set("user", user);
-        d.set("session_fingerprint", Sessions::fingerprint(*frame.session));
+        d.set("session_fingerprint", frame.session_fingerprint.empty() ? Sessions::fingerprint(*frame.session) : frame.session_fingerprint);
     }
     if (!frame.flash_message.empty()) {
         Data flash;

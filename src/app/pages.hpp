@@ -20,6 +20,8 @@ struct PageFrame {
     const char* feed_source = nullptr;  // "cache" or "database" when the page shows the feed
     std::string flash_kind;             // "error" or "ok"
     std::string flash_message;
+    // Shown in the footer; empty: made from the session (Sessions::fingerprint).
+    std::string session_fingerprint;
 };
 
 std::string render_page(App& app, const http::Request& req, const PageFrame& frame, const std::string& title, const std::string& content);

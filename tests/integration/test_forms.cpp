@@ -3,6 +3,7 @@
 #include "harness.hpp"
 
 #include <regex>
+#include <set>
 
 using namespace itest;
 
@@ -148,6 +149,37 @@ TEST_F(Forms, RegisterUploadViewDeleteLogoutLoginWithoutJavaScript) {
     ASSERT_EQ(login.status, 303) << login.describe();
     EXPECT_FALSE(set_cookie_for(login, "ps_session").empty());
     EXPECT_TRUE(contains(b.get("/").body, "action=\"/upload\""));
+}
+
+// The front page is rendered once per feed page with markers where each member's values go
+// (src/app/pages.cpp): every member must get exactly their own name, token and session, and
+// no marker may be left in the page.
+TEST_F(Forms, EachMembersFrontPageCarriesTheirOwnNameTokenAndSession) {
+    User a = register_user(server(), unique_username("pa"));
+    User b = register_user(server(), unique_username("pb"));
+    std::set<std::string> fingerprints;
+    for (User* u : {&a, &b}) {
+        SCOPED_TRACE(u->username);
+        auto home = u->http().get("/");
+        ASSERT_EQ(home.status, 200) << home.describe();
+        const User& other = u == &a ? b : a;
+        EXPECT_NE(home.body.find("Signed in as </span><strong>" + u->username + "</strong>"), std::string::npos);
+        EXPECT_EQ(home.body.find(other.username), std::string::npos) << "another member's name";
+        EXPECT_EQ(home.body.find('\x1f'), std::string::npos) << "a marker left in the page";
+        // Every form's token is this member's (the logout form, the upload form).
+        std::regex field(R"re(name="csrf_token" value="([^"]*)")re");
+        int fields = 0;
+        for (auto it = std::sregex_iterator(home.body.begin(), home.body.end(), field); it != std::sregex_iterator(); ++it, ++fields)
+            EXPECT_EQ((*it)[1].str(), u->csrf);
+        EXPECT_GE(fields, 2);
+        EXPECT_NE(home.body.find("data-csrf=\"" + u->csrf + "\""), std::string::npos);
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(home.body, m, std::regex(R"( · session ([0-9a-f]+))")));
+        fingerprints.insert(m[1].str());
+        EXPECT_NE(home.body.find(" · feed from "), std::string::npos);
+        EXPECT_TRUE(std::regex_search(home.body, std::regex(R"( · request [0-9a-f]+)")));
+    }
+    EXPECT_EQ(fingerprints.size(), 2u) << "two members, one session fingerprint";
 }
 
 TEST_F(Forms, LoginAndRegisterPagesWork) {
