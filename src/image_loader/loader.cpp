@@ -32,7 +32,7 @@ std::filesystem::path beside_binary() {
 
 void load() {
     // RTLD_LOCAL: its symbols (and libvips') stay its own; RTLD_NOW: a missing library
-    // fails here, once, rather than at some later call. The handle is never closed.
+    // fails here, once, rather than at some later call. A module in use is never closed.
     void* handle = ::dlopen(module_path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
         load_failure = "cannot load the image module: " + std::string(::dlerror());
@@ -41,6 +41,7 @@ void load() {
     auto* entry = reinterpret_cast<const ModuleApi* (*)()>(::dlsym(handle, kModuleEntry));
     if (entry == nullptr) {
         load_failure = module_path.string() + " is not photoshare's image module (no " + kModuleEntry + ")";
+        ::dlclose(handle);
         return;
     }
     const ModuleApi* candidate = entry();
@@ -48,6 +49,7 @@ void load() {
         load_failure = module_path.string() + " is from another build of photoshare (module version " +
                        std::to_string(candidate == nullptr ? 0 : candidate->version) + ", this binary needs " +
                        std::to_string(kModuleVersion) + ")";
+        ::dlclose(handle);
         return;
     }
     try {
