@@ -34,22 +34,23 @@ std::optional<double> metric(const std::string& text, const std::string& name, c
     return std::nullopt;
 }
 
-std::string metrics_text(const ServerProcess& s) {
-    HttpClient c(s.base_url());
-    auto res = c.get("/metrics");
-    EXPECT_EQ(res.status, 200) << res.describe();
-    return res.body;
-}
-
 // Waits until a request is being handled besides the /metrics request asking.
 // The scrape itself is one request in flight; a request whose answer the client already has
 // may still count for a moment. So: first nothing but the scrape, then the request started
-// after that call (use `idle_but_the_scrape` before starting it).
-bool idle_but_the_scrape(const ServerProcess& s) {
-    return eventually([&] { return metric(metrics_text(s), "http_requests_in_flight").value_or(0) == 1; }, 10s);
+// after that call (use `idle_but_the_scrape` before starting it). Every scrape goes over the
+// scraper's one keep-alive connection: the server stops counting a request before it reads
+// the next one on that connection, so a scrape never sees the previous scrape (with a new
+// connection for each, it could, and "two in flight" was then two scrapes: a flaky test).
+double in_flight(HttpClient& scraper) {
+    auto res = scraper.get("/metrics");
+    EXPECT_EQ(res.status, 200) << res.describe();
+    return metric(res.body, "http_requests_in_flight").value_or(0);
 }
-bool request_in_flight(const ServerProcess& s) {
-    return eventually([&] { return metric(metrics_text(s), "http_requests_in_flight").value_or(0) >= 2; }, 10s);
+bool idle_but_the_scrape(HttpClient& scraper) {
+    return eventually([&] { return in_flight(scraper) == 1; }, 10s);
+}
+bool request_in_flight(HttpClient& scraper) {
+    return eventually([&] { return in_flight(scraper) >= 2; }, 10s);
 }
 
 bool refuses_connections(int port) {
@@ -78,12 +79,13 @@ bool not_ready(int port) {
 void graceful_shutdown_with_request_in_flight(int sig, std::vector<std::string> args, bool expect_readyz_503) {
     ServerProcess s({.args = std::move(args)});
     ASSERT_EQ(set_knobs(s, 2500).status, 200);
-    ASSERT_TRUE(idle_but_the_scrape(s));
+    HttpClient scraper(s.base_url());
+    ASSERT_TRUE(idle_but_the_scrape(scraper));
     auto in_flight = std::async(std::launch::async, [url = s.base_url()] {
         HttpClient c(url);
         return c.get("/");
     });
-    ASSERT_TRUE(request_in_flight(s));
+    ASSERT_TRUE(request_in_flight(scraper));
     const auto signalled = Clock::now();
     s.signal(sig);
 
@@ -121,13 +123,14 @@ TEST(Lifecycle, SigintLikewise) { graceful_shutdown_with_request_in_flight(SIGIN
 TEST(Lifecycle, ShutdownDeadlineBoundsTheDrain) {
     ServerProcess s({.args = {"--set", "server.shutdown_timeout=1s"}});
     ASSERT_EQ(set_knobs(s, 30000).status, 200);
-    ASSERT_TRUE(idle_but_the_scrape(s));
+    HttpClient scraper(s.base_url());
+    ASSERT_TRUE(idle_but_the_scrape(scraper));
     auto stuck = std::async(std::launch::async, [url = s.base_url()] {
         HttpClient c(url);
         c.set_timeout(40s);
         return c.get("/");
     });
-    ASSERT_TRUE(request_in_flight(s));
+    ASSERT_TRUE(request_in_flight(scraper));
     const auto start = Clock::now();
     auto exit = s.stop(SIGTERM, 15s);
     ASSERT_TRUE(exit.has_value()) << "server.shutdown_timeout=1s did not bound the drain";
