@@ -175,15 +175,18 @@ asio::awaitable<http::Response> home(App& app, http::Request& req) {
     const auto rendering = rendered(app, *view.page);
     const auto& r = *rendering;
     http::Response res;
-    // Tokens, ids and fingerprints are plain characters, but this is HTML: all are escaped.
-    const std::string request_id = html_escape(req.request_id);
-    const std::string csrf_token = html_escape(visitor.csrf_token);
+    const std::string request_id = html_escape(req.request_id);  // plain tokens, but this is HTML
     if (!visitor.session) {
-        const std::string_view values[kSlots] = {csrf_token, request_id, view.source, "", ""};
+        // A visitor's token is one we made or a cookie that passed well_formed_token:
+        // base64url only, nothing to escape.
+        const std::string_view values[kSlots] = {visitor.csrf_token, request_id, view.source, "", ""};
         res = html_response(200, assemble(r.anonymous, values));
     } else {
+        // What comes from the session store is escaped, as the template escaped it; the
+        // fingerprint is hex made here.
+        const std::string csrf_token = html_escape(visitor.csrf_token);
         const std::string username = html_escape(visitor.session->username);
-        const std::string fingerprint = html_escape(Sessions::fingerprint(*visitor.session));
+        const std::string fingerprint = Sessions::fingerprint(*visitor.session);
         const std::string_view values[kSlots] = {csrf_token, request_id, view.source, username, fingerprint};
         res = html_response(200, assemble(r.member, values));
     }

@@ -40,15 +40,18 @@ void start_libvips(std::uint64_t decode_memory) {
     // The server's module loader (src/image_loader/) sets VIPSHOME for good before its
     // threads start, since this then runs on a worker thread: the environment is left alone.
     const char* previous = std::getenv("VIPSHOME");  // NOLINT(concurrency-mt-unsafe): nothing sets it concurrently
-    const bool set_already = previous != nullptr && std::string_view(previous) == "/dev/null";
-    const std::optional<std::string> saved =
-        previous ? std::optional<std::string>(previous) : std::nullopt;
-    if (!set_already) ::setenv("VIPSHOME", "/dev/null", 1);  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
-    const int rc = vips_init("photoshare");
-    if (!set_already && saved) {
-        ::setenv("VIPSHOME", saved->c_str(), 1);  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
-    } else if (!set_already) {
-        ::unsetenv("VIPSHOME");  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
+    int rc = 0;
+    if (previous != nullptr && std::string_view(previous) == "/dev/null") {
+        rc = vips_init("photoshare");
+    } else {
+        const std::optional<std::string> saved = previous ? std::optional<std::string>(previous) : std::nullopt;
+        ::setenv("VIPSHOME", "/dev/null", 1);  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
+        rc = vips_init("photoshare");
+        if (saved) {
+            ::setenv("VIPSHOME", saved->c_str(), 1);  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
+        } else {
+            ::unsetenv("VIPSHOME");  // NOLINT(concurrency-mt-unsafe): start-up, before other threads
+        }
     }
     if (rc != 0) {
         start_failure = vips_error_buffer();
