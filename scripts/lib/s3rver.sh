@@ -82,6 +82,10 @@ s3rver_start() {
     return 1
   fi
   mkdir -p "$dir/data"
+  # A stop during a PUT can leave an object half-written, which s3rver would then fail to
+  # list for good; remove those first, as S3 keeps nothing of a PUT it never acknowledged.
+  node "$s3rver_home/recover.mjs" "$dir/data" >>"$log" 2>&1 ||
+    { fail_with_log "could not recover s3rver's objects in $dir/data" "$log"; return 1; }
   # s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its
   # legacy provider: without it every truncated listing is a 500.
   node --openssl-legacy-provider "$s3rver_home/node_modules/s3rver/bin/s3rver.js" -d "$dir/data" -a 127.0.0.1 -p "$port" \

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -311,6 +312,32 @@ TEST(S3StoreOutage, FailsFastWhileTheServerIsDownAndRecovers) {
     EXPECT_EQ(store->get("before.jpg"), "before");
     store->put("after.jpg", "after", {});
     EXPECT_EQ(store->list(), (std::vector<std::string>{"after.jpg", "before.jpg"}));
+}
+
+// s3rver writes an object's data, then its metadata, and answers the PUT after both; a stop
+// in between left a metadata file cut short that failed every later listing with 500. Its
+// start (scripts/lib/s3rver.sh) now drops such objects, as S3 keeps nothing of a PUT it did
+// not acknowledge.
+TEST(S3StoreOutage, AnObjectCutShortByAStopIsGoneAfterTheRestart) {
+    testing::S3rver own;
+    try {
+        own.start();
+    } catch (const std::exception& e) {
+        FAIL() << "cannot start s3rver: " << e.what();
+    }
+    auto store = open(own.url_with_prefix("cut"));
+    store->put("whole.jpg", "whole", {.content_type = "image/jpeg", .cache_control = ""});
+    store->put("short.jpg", "short", {.content_type = "image/jpeg", .cache_control = ""});
+    own.stop();
+    const auto metadata = std::filesystem::path(own.dir()) / "data" / "photoshare" / "cut" / "short.jpg._S3rver_metadata.json";
+    ASSERT_TRUE(std::filesystem::exists(metadata)) << "s3rver's layout changed: " << metadata;
+    std::filesystem::resize_file(metadata, 0);  // what a kill during the write leaves
+
+    own.start();
+    EXPECT_EQ(store->list(), (std::vector<std::string>{"whole.jpg"}));
+    EXPECT_EQ(store->get("whole.jpg"), "whole");
+    EXPECT_FALSE(store->exists("short.jpg"));
+    EXPECT_NE(own.log().find("1 unacknowledged object(s) removed"), std::string::npos) << own.log();
 }
 
 // What photoshare wrote, read by the AWS SDK for JavaScript (@aws-sdk/client-s3).

@@ -37,6 +37,8 @@ public:
     std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
     // url() with a prefix after the bucket: s3://photoshare/PREFIX?...
     std::string url_with_prefix(const std::string& prefix) const;
+    // Its directory: the objects are under data/BUCKET.
+    const std::string& dir() const { return dir_; }
     // Its log so far (a line per request).
     std::string log() const;
 
