@@ -273,14 +273,20 @@ TEST_F(S3Store, ManyThreadsAtOnce) {
     EXPECT_EQ(store->list().size(), static_cast<std::size_t>(threads * per_thread));
 }
 
-// A server of its own: this test stops it.
-TEST(S3StoreOutage, FailsFastWhileTheServerIsDownAndRecovers) {
-    testing::S3rver own;
-    try {
-        own.start();
-    } catch (const std::exception& e) {
-        FAIL() << "cannot start s3rver: " << e.what();
+// A server of each test's own: these tests stop it.
+class S3StoreOutage : public ::testing::Test {
+protected:
+    void SetUp() override {
+        try {
+            own.start();
+        } catch (const std::exception& e) {
+            FAIL() << "cannot start s3rver: " << e.what();
+        }
     }
+    testing::S3rver own;
+};
+
+TEST_F(S3StoreOutage, FailsFastWhileTheServerIsDownAndRecovers) {
     auto store = open(own.url_with_prefix("outage"));
     store->put("before.jpg", "before", {.content_type = "image/jpeg", .cache_control = ""});
     own.stop();
@@ -318,13 +324,7 @@ TEST(S3StoreOutage, FailsFastWhileTheServerIsDownAndRecovers) {
 // in between left a metadata file cut short that failed every later listing with 500. Its
 // start (scripts/lib/s3rver.sh) now drops such objects, as S3 keeps nothing of a PUT it did
 // not acknowledge.
-TEST(S3StoreOutage, AnObjectCutShortByAStopIsGoneAfterTheRestart) {
-    testing::S3rver own;
-    try {
-        own.start();
-    } catch (const std::exception& e) {
-        FAIL() << "cannot start s3rver: " << e.what();
-    }
+TEST_F(S3StoreOutage, AnObjectCutShortByAStopIsGoneAfterTheRestart) {
     auto store = open(own.url_with_prefix("cut"));
     store->put("whole.jpg", "whole", {.content_type = "image/jpeg", .cache_control = ""});
     store->put("short.jpg", "short", {.content_type = "image/jpeg", .cache_control = ""});
