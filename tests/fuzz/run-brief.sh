@@ -3,7 +3,7 @@
 #   tests/fuzz/run-brief.sh BUILD_DIR SECONDS [TARGET...]     (default: every target)
 # BUILD_DIR was configured with -DCMAKE_CXX_COMPILER=clang++ -DPHOTOSHARE_FUZZ=ON and the
 # fuzz_* targets built (cmake --build BUILD_DIR --target fuzz_all). Seeds: see seeds.sh.
-# Crash inputs and logs are kept in BUILD_DIR/fuzz-findings/. docs/FUZZING.md says more.
+# Crash inputs and logs are kept in BUILD_DIR/fuzz-findings/. docs/RELIABILITY.md says more.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
