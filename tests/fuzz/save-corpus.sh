@@ -36,9 +36,10 @@ for target in "$@"; do
   dest=$fuzz_here/corpus/$target
   mkdir -p "$dest"
   added=0
+  # The names the second merge added (a name is the content's SHA-1, so one already in the
+  # repository is the same input).
   while IFS= read -r name; do
-    grep -qxF "$name" "$work/before" && continue
     [ -e "$dest/$name" ] || { cp "$work/kept/$name" "$dest/$name"; added=$((added + 1)); }
-  done < <(ls "$work/kept")
+  done < <(ls "$work/kept" | comm -13 "$work/before" -)
   echo "fuzz_$target: $added inputs added to tests/fuzz/corpus/$target ($(ls "$dest" | wc -l) in all)"
 done

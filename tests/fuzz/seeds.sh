@@ -1,4 +1,4 @@
-# Sourced by run-brief.sh and run-long.sh: gathers a target's seeds into a directory.
+# Sourced by run-brief.sh, run-long.sh and save-corpus.sh: gathers a target's seeds into a directory.
 #   fuzz_seeds TARGET DEST
 # Seeds are tests/fuzz/corpus/TARGET/ plus, copied from the shared test data (never into the
 # repository): the browser captures for multipart, AWS's SigV4 test suite requests (*.req,
