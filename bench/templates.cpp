@@ -120,7 +120,7 @@ struct Site {
         return run(match.route->handler(req));
     }
 
-    void invalidate() { run(app->feed->invalidate()); }
+    void invalidate() { run(app->feed->changed()); }
 };
 
 Site& site() {

@@ -10,7 +10,9 @@ namespace photoshare::app {
 
 asio::awaitable<Visitor> load_visitor(App& app, const http::Request& req) {
     Visitor v;
-    v.session = co_await app.sessions->load(req);
+    auto found = co_await app.sessions->load(req);
+    v.session = std::move(found.session);
+    v.sessions_unavailable = found.unavailable;
     if (v.session) {
         v.csrf_token = v.session->csrf_token;
     } else if (auto token = app.sessions->visitor_token(req)) {
@@ -21,10 +23,16 @@ asio::awaitable<Visitor> load_visitor(App& app, const http::Request& req) {
     co_return v;
 }
 
+void throw_sessions_unavailable() {
+    throw http::HttpError(503, "sessions_unavailable", "Signing in is unavailable at the moment. Please try again in a little while.",
+                          {{"Retry-After", "5"}});
+}
+
 asio::awaitable<store::Session> require_session(App& app, const http::Request& req) {
-    auto session = co_await app.sessions->load(req);
-    if (!session) throw http::HttpError(401, "not_logged_in", "Please log in first.");
-    co_return *session;
+    auto found = co_await app.sessions->load(req);
+    if (found.session) co_return *found.session;
+    if (found.unavailable) throw_sessions_unavailable();
+    throw http::HttpError(401, "not_logged_in", "Please log in first.");
 }
 
 void require_csrf(App& app, const http::Request& req, const std::optional<store::Session>& session, std::string_view submitted) {
@@ -94,7 +102,7 @@ asio::awaitable<UploadResult> upload_photos(App& app, http::Request& req, const 
         auto ids = co_await app.db("find_upload_key", [&] { return app.repo->find_upload_key(*key); });
         co_return UploadResult{ids ? co_await replay(app, *ids) : std::vector<store::Photo>{}, true};
     }
-    co_await app.feed->invalidate();
+    const auto generation = co_await app.feed->changed();
     thread_local std::mt19937_64 rng{std::random_device{}()};
     if (key && std::uniform_int_distribution<int>(0, 99)(rng) == 0) {  // one upload in a hundred purges
         // Keys are for retries, which come within minutes: a day is plenty.
@@ -102,10 +110,10 @@ asio::awaitable<UploadResult> upload_photos(App& app, http::Request& req, const 
         co_await app.db("purge_upload_keys", [&] { return app.repo->purge_upload_keys(day_ago); });
     }
     spdlog::info("user {} uploaded {} photo(s)", session.username, photos.size());
-    co_return UploadResult{std::move(photos), false};
+    co_return UploadResult{std::move(photos), false, generation};
 }
 
-asio::awaitable<void> delete_photo(App& app, const store::Session& session, const std::string& photo_id) {
+asio::awaitable<std::int64_t> delete_photo(App& app, const store::Session& session, const std::string& photo_id) {
     auto photo = co_await app.db("find_photo", [&] { return app.repo->find_photo(photo_id); });
     if (!photo) throw http::HttpError(404, "not_found", "There is no such photo.");
     if (photo->user_id != session.user_id) throw http::HttpError(403, "not_yours", "You can delete only your own photos.");
@@ -123,7 +131,7 @@ asio::awaitable<void> delete_photo(App& app, const store::Session& session, cons
             }
         }
     });
-    co_await app.feed->invalidate();
+    co_return co_await app.feed->changed();
 }
 
 std::optional<std::int64_t> parse_before(std::string_view text) {

@@ -73,13 +73,13 @@ asio::awaitable<http::Response> list_photos(App& app, http::Request& req) {
             throw http::HttpError(400, "bad_limit", "'limit' must be a whole number from 1 to " + std::to_string(app.config.feed.max_page_size) + ".");
         limit = v;
     }
-    auto view = co_await app.feed->page(before, limit);
+    auto view = co_await app.feed->page(before, limit, app.writes.seen(req));
     boost::json::array photos;
     for (const auto& p : view.page->photos) photos.push_back(photo_json(p, *app.media_urls));
     boost::json::object out{{"photos", std::move(photos)}};
     out["next"] = view.page->next ? boost::json::value(std::to_string(*view.page->next)) : boost::json::value(nullptr);
     auto res = json_response(200, out);
-    res.set("X-Feed-Source", view.source);
+    res.set("X-Feed-Source", header_value(view.source));
     co_return res;
 }
 
@@ -97,14 +97,17 @@ asio::awaitable<http::Response> upload(App& app, http::Request& req) {
     for (const auto& p : result.photos) out.push_back(photo_json(p, *app.media_urls));
     auto res = json_response(201, boost::json::object{{"photos", std::move(out)}});
     if (result.replayed) res.set("Idempotency-Replayed", "true");
+    if (auto cookie = app.writes.cookie(result.feed_generation); !cookie.empty()) res.set("Set-Cookie", cookie);
     co_return res;
 }
 
 asio::awaitable<http::Response> remove_photo(App& app, http::Request& req) {
     auto session = co_await require_session(app, req);
     require_csrf(app, req, session, req.header("X-CSRF-Token"));
-    co_await delete_photo(app, session, std::string(req.param("id")));
-    co_return http::Response(204, "", "");
+    const auto generation = co_await delete_photo(app, session, std::string(req.param("id")));
+    http::Response res(204, "", "");
+    if (auto cookie = app.writes.cookie(generation); !cookie.empty()) res.set("Set-Cookie", cookie);
+    co_return res;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include "app/feed_baselines.hpp"
+#include "app/near_sessions.hpp"
 #include "app/pages.hpp"
 #include "app/request_metrics.hpp"
 #include "app/responses.hpp"
@@ -70,7 +72,11 @@ std::string_view status_title(int status) {
 
 }  // namespace
 
-App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config)), image_workers(image_threads()) {
+App::App(config::Config c)
+    : config(std::move(c)),
+      workers(worker_threads(config)),
+      image_workers(image_threads()),
+      writes(config.server.secure_cookies, config.cache.max_staleness) {
     namespace fs = std::filesystem;
     const fs::path data_dir = config.server.data_dir;
     fs::create_directories(data_dir);
@@ -105,6 +111,12 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
     } else {
         session_kv = kv::open(config.sessions.url);
         session_store = kv_sessions(*session_kv);
+        if (!session_kv->local() && config.sessions.max_staleness.count() > 0) {
+            auto near = std::make_unique<NearSessions>(std::move(session_store), *session_kv,
+                                                       NearSessions::Options{config.sessions.max_staleness, config.sessions.cache_entries});
+            near_copies.emplace_back("sessions_revoked", &near->revocations());
+            session_store = std::move(near);
+        }
     }
     sessions = std::make_unique<Sessions>(std::move(session_store), workers, config.server.secure_cookies, config.sessions.ttl);
 
@@ -125,18 +137,23 @@ App::App(config::Config c) : config(std::move(c)), workers(worker_threads(config
     knobs.cpu_ms = config.knobs.cpu_ms;
     knobs.slots.set_permits(config.knobs.slots);
 
-    feed = std::make_unique<Feed>(
-        *cache_store, workers,
-        [this](std::optional<std::int64_t> before, int limit) {
-            const auto start = std::chrono::steady_clock::now();
-            auto rows = repo->latest_photos(before, limit);
-            record_db_time("latest_photos", std::chrono::steady_clock::now() - start);
-            return rows;
-        },
-        std::chrono::duration_cast<std::chrono::seconds>(config.cache.ttl), metrics,
-        config.cache.invalidation == "off"      ? Feed::Invalidation::off
-        : config.cache.invalidation == "delete" ? Feed::Invalidation::delete_on_change
-                                                : Feed::Invalidation::generation);
+    Feed::Query latest = [this](std::optional<std::int64_t> before, int limit) {
+        const auto start = std::chrono::steady_clock::now();
+        auto rows = repo->latest_photos(before, limit);
+        record_db_time("latest_photos", std::chrono::steady_clock::now() - start);
+        return rows;
+    };
+    const auto feed_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.cache.ttl);
+    if (config.cache.invalidation == "off") {
+        feed = std::make_unique<UncachedFeed>(workers, std::move(latest), metrics);
+    } else if (config.cache.invalidation == "delete") {
+        feed = std::make_unique<DeleteOnChangeFeed>(*cache_store, workers, std::move(latest), feed_ttl, metrics);
+    } else {
+        auto generation_feed = std::make_unique<GenerationFeed>(*cache_store, workers, std::move(latest),
+                                                                GenerationFeed::Options{feed_ttl, config.cache.max_staleness}, metrics);
+        near_copies.emplace_back("feed_generation", &generation_feed->generation());
+        feed = std::move(generation_feed);
+    }
 
     UploadLimits upload_limits;
     upload_limits.max_files = config.limits.max_files_per_upload;

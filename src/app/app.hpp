@@ -8,6 +8,7 @@
 #include "app/media_urls.hpp"
 #include "app/server_info.hpp"
 #include "app/media_cache.hpp"
+#include "app/read_your_writes.hpp"
 #include "app/sessions.hpp"
 #include "app/uploads.hpp"
 #include "app/views.hpp"
@@ -66,6 +67,9 @@ public:
     Knobs knobs;
     std::unique_ptr<Sessions> sessions;
     std::unique_ptr<Feed> feed;
+    ReadYourWrites writes;
+    // The near copies of shared counters this server keeps (for /metrics), by name.
+    std::vector<std::pair<std::string, const kv::SharedCounter*>> near_copies;
     std::unique_ptr<Uploads> uploads;
     std::filesystem::path tmp_dir;
     std::string admin_token;

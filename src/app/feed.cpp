@@ -2,19 +2,16 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <thread>
 
 namespace photoshare::app {
 
 namespace {
 
-constexpr const char* kGenerationKey = "feed:generation";
-constexpr std::size_t kMaxPagesInMemory = 1024;           // `before` comes from clients: bound what they can fill
-constexpr auto kOfflineTtl = std::chrono::seconds(1);     // cache store down: keep a page in process this long
-constexpr auto kLockTtl = std::chrono::seconds(5);        // a server computing a page holds the lock at most this long
+constexpr std::size_t kMaxPagesInMemory = 1024;              // `before` comes from clients: bound what they can fill
+constexpr auto kOfflineTtl = std::chrono::seconds(1);        // cache store down: keep a page in process this long
+constexpr auto kLockTtl = std::chrono::seconds(5);           // a server computing a page holds the lock at most this long
 constexpr auto kLockWait = std::chrono::milliseconds(1000);  // others wait this long for its page
 constexpr auto kLockPoll = std::chrono::milliseconds(20);
 
@@ -23,7 +20,27 @@ std::string key_for(std::int64_t generation, std::optional<std::int64_t> before,
                        before ? std::to_string(*before) : "latest", limit);
 }
 
-std::string encode(const FeedPage& page) {
+}  // namespace
+
+const char* header_value(FeedSource source) {
+    switch (source) {
+        case FeedSource::cache: return "cache";
+        case FeedSource::database: return "database";
+        case FeedSource::local_copy: return "local";
+    }
+    return "database";
+}
+
+const char* footer_text(FeedSource source) {
+    switch (source) {
+        case FeedSource::cache: return "cache";
+        case FeedSource::database: return "database";
+        case FeedSource::local_copy: return "this server's copy (the cache is unavailable)";
+    }
+    return "database";
+}
+
+std::string encode_feed_page(const FeedPage& page) {
     boost::json::array photos;
     for (const auto& p : page.photos) {
         photos.push_back(boost::json::object{{"seq", p.seq},           {"id", p.id},         {"user_id", p.user_id},
@@ -36,7 +53,7 @@ std::string encode(const FeedPage& page) {
     return boost::json::serialize(o);
 }
 
-std::shared_ptr<FeedPage> decode(const std::string& text) {
+std::shared_ptr<FeedPage> decode_feed_page(const std::string& text) {
     boost::system::error_code ec;
     auto v = boost::json::parse(text, ec);
     if (ec || !v.is_object()) return nullptr;
@@ -59,58 +76,53 @@ std::shared_ptr<FeedPage> decode(const std::string& text) {
             page->photos.push_back(std::move(p));
         }
         if (auto it = o.find("next"); it != o.end()) page->next = it->value().as_int64();
+        page->made = std::chrono::steady_clock::now();
         return page;
     } catch (const std::exception&) {
         return nullptr;  // a stale format from another version: treat as a miss
     }
 }
 
-}  // namespace
+std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, std::int64_t generation, std::optional<std::int64_t> before, int limit) {
+    auto page = std::make_shared<FeedPage>();
+    page->generation = generation;
+    page->before = before;
+    page->limit = limit;
+    page->photos = query(before, limit + 1);  // one extra row tells whether older photos exist
+    page->made = std::chrono::steady_clock::now();
+    if (static_cast<int>(page->photos.size()) > limit) {
+        page->photos.resize(static_cast<std::size_t>(limit));
+        page->next = page->photos.back().seq;
+    }
+    return page;
+}
 
-Feed::Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics,
-           Invalidation invalidation)
+GenerationFeed::GenerationFeed(kv::Store& cache, http::Workers& workers, Query query, Options options, metrics::Registry& metrics)
     : cache_(cache),
       workers_(workers),
       query_(std::move(query)),
-      ttl_(ttl),
-      invalidation_(invalidation),
+      ttl_(options.ttl),
       hits_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "hit"}})),
       misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),
-      errors_(metrics.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")) {}
+      unavailable_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "unavailable"}})),
+      errors_(metrics.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")),
+      generation_(cache, generation_key, options.max_staleness) {}
 
-void Feed::cache_failed(const kv::Unavailable& e) {
+void GenerationFeed::cache_failed(const std::exception& e) {
     errors_.inc();
     log_.warn(e.what());
 }
 
-namespace {
-// Generations start from the clock (in microseconds), never from 0 or 1: if the cache
-// server holding the counter restarts, the counter starts again from a value no cached page
-// (some may survive on other nodes) was ever stored under.
-constexpr std::int64_t kFreshGenerationFloor = 1'000'000'000'000'000;  // year 2001 in µs
-std::int64_t fresh_generation() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
-
-std::int64_t Feed::generation_now() {
+std::int64_t GenerationFeed::read_generation() {
     try {
-        auto v = cache_.get(kGenerationKey);
-        if (!v) {
-            cache_.add(kGenerationKey, std::to_string(fresh_generation()), std::chrono::seconds(0));
-            v = cache_.get(kGenerationKey);
-            if (!v) return -1;
-        }
-        return std::stoll(*v);
+        return generation_.read();
     } catch (const kv::Unavailable& e) {
         cache_failed(e);
         return -1;
-    } catch (const std::exception&) {
-        return -1;  // not a number: treat as no usable cache rather than guess
     }
 }
 
-std::shared_ptr<const FeedPage> Feed::from_memory(const std::string& key) {
+std::shared_ptr<const FeedPage> GenerationFeed::from_memory(const std::string& key) {
     std::lock_guard lock(mutex_);
     auto it = memory_.find(key);
     if (it == memory_.end()) return nullptr;
@@ -123,30 +135,31 @@ std::shared_ptr<const FeedPage> Feed::from_memory(const std::string& key) {
     return it->second;
 }
 
-void Feed::remember(const std::string& key, const std::shared_ptr<const FeedPage>& page) {
+void GenerationFeed::remember(const std::string& key, const std::shared_ptr<const FeedPage>& page) {
     std::lock_guard lock(mutex_);
-    // Pages of older generations are never asked for again.
-    for (auto it = memory_.begin(); it != memory_.end();)
-        it = it->second->generation != page->generation ? memory_.erase(it) : std::next(it);
+    // Pages of older generations are never asked for again (a newer one is known here).
+    if (page->generation >= 0) {
+        for (auto it = memory_.begin(); it != memory_.end();)
+            it = it->second->generation < page->generation ? memory_.erase(it) : std::next(it);
+    }
     if (memory_.size() >= kMaxPagesInMemory) memory_.clear();
     memory_[key] = page;
 }
 
-std::shared_ptr<const FeedPage> Feed::from_cache_store(const std::string& key, std::int64_t generation, std::optional<std::int64_t> before,
-                                                       int limit) {
+std::shared_ptr<const FeedPage> GenerationFeed::from_cache_store(const std::string& key, std::int64_t generation,
+                                                                 std::optional<std::int64_t> before, int limit) {
     auto cached = cache_.get(key);
     if (!cached) return nullptr;
-    auto page = decode(*cached);
+    auto page = decode_feed_page(*cached);
     if (!page) return nullptr;
     page->generation = generation;
     page->before = before;
     page->limit = limit;
-    page->made = std::chrono::steady_clock::now();
     return page;
 }
 
-std::shared_ptr<const FeedPage> Feed::wait_for_other_server(const std::string& key, std::int64_t generation,
-                                                            std::optional<std::int64_t> before, int limit) {
+std::shared_ptr<const FeedPage> GenerationFeed::wait_for_other_server(const std::string& key, std::int64_t generation,
+                                                                      std::optional<std::int64_t> before, int limit) {
     const auto deadline = std::chrono::steady_clock::now() + kLockWait;
     while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(kLockPoll);
@@ -155,7 +168,7 @@ std::shared_ptr<const FeedPage> Feed::wait_for_other_server(const std::string& k
     return nullptr;  // the other server is slow or gone: query ourselves
 }
 
-FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
+FeedView GenerationFeed::load(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
     const auto key = key_for(generation, before, limit);
     // Single flight: one query per key at a time in this process; the others wait here and
     // then find the page the first one stored.
@@ -168,7 +181,7 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
     }
     std::lock_guard flight_lock(*flight);
     struct Release {
-        Feed* feed;
+        GenerationFeed* feed;
         const std::string& key;
         ~Release() {
             std::lock_guard lock(feed->mutex_);
@@ -177,14 +190,15 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
         }
     } release{this, key};
 
-    if (auto page = from_memory(key)) return {page, "cache"};
+    const bool offline = generation < 0;
+    if (auto page = from_memory(key)) return {page, offline ? FeedSource::local_copy : FeedSource::cache};
 
     std::string lock_key;
-    if (generation >= 0) {
+    if (!offline) {
         try {
             if (auto page = from_cache_store(key, generation, before, limit)) {
                 remember(key, page);
-                return {page, "cache"};
+                return {page, FeedSource::cache};
             }
             // Across servers: the first to miss computes the page; the others wait for it.
             if (!cache_.local()) {
@@ -195,11 +209,11 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
                     if (auto page = from_cache_store(key, generation, before, limit)) {
                         cache_.erase(lock_key);
                         remember(key, page);
-                        return {page, "cache"};
+                        return {page, FeedSource::cache};
                     }
                 } else if (auto page = wait_for_other_server(key, generation, before, limit)) {
                     remember(key, page);
-                    return {page, "cache"};
+                    return {page, FeedSource::cache};
                 }
             }
         } catch (const kv::Unavailable& e) {
@@ -207,11 +221,10 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
         }
     }
 
-    misses_.inc();
-    auto page = query_page(generation, before, limit);
-    if (generation >= 0) {
+    auto page = query_feed_page(query_, generation, before, limit);
+    if (!offline) {
         try {
-            cache_.set(key, encode(*page), ttl_);
+            cache_.set(key, encode_feed_page(*page), ttl_);
             if (!lock_key.empty()) cache_.erase(lock_key);
         } catch (const kv::Unavailable& e) {
             cache_failed(e);
@@ -219,118 +232,50 @@ FeedView Feed::load(std::int64_t generation, std::optional<std::int64_t> before,
     }
     std::shared_ptr<const FeedPage> shared = page;
     remember(key, shared);
-    return {shared, "database"};
+    return {shared, FeedSource::database};
 }
 
-std::shared_ptr<FeedPage> Feed::query_page(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
-    auto page = std::make_shared<FeedPage>();
-    page->generation = generation;
-    page->before = before;
-    page->limit = limit;
-    page->photos = query_(before, limit + 1);  // one extra row tells whether older photos exist
-    page->made = std::chrono::steady_clock::now();
-    if (static_cast<int>(page->photos.size()) > limit) {
-        page->photos.resize(static_cast<std::size_t>(limit));
-        page->next = page->photos.back().seq;
-    }
-    return page;
-}
-
-// The seed's scheme, for comparison only: a fixed key per page, read through the cache,
-// deleted on change. Every view after a delete queries until one of them refills the key.
-FeedView Feed::seed_lookup(std::optional<std::int64_t> before, int limit) {
-    const auto key = fmt::format("feed:seed:{}:{}", before ? std::to_string(*before) : "latest", limit);
-    {
-        std::lock_guard lock(mutex_);
-        if (!before && std::find(seed_limits_.begin(), seed_limits_.end(), limit) == seed_limits_.end()) seed_limits_.push_back(limit);
-    }
-    try {
-        if (auto cached = cache_.get(key)) {
-            if (auto page = decode(*cached)) {
-                hits_.inc();
-                page->before = before;
-                page->limit = limit;
-                return {std::move(page), "cache"};
-            }
-        }
-    } catch (const kv::Unavailable& e) {
-        cache_failed(e);
-    }
-    misses_.inc();
-    auto page = query_page(0, before, limit);
-    try {
-        cache_.set(key, encode(*page), ttl_);
-    } catch (const kv::Unavailable& e) {
-        cache_failed(e);
-    }
-    return {std::move(page), "database"};
-}
-
-FeedView Feed::lookup(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
-    if (auto page = from_memory(key_for(generation, before, limit))) {
-        hits_.inc();
-        return {page, "cache"};
-    }
-    auto view = load(generation, before, limit);
-    if (std::string_view(view.source) == "cache") hits_.inc();
-    return view;
-}
-
-asio::awaitable<FeedView> Feed::page(std::optional<std::int64_t> before, int limit) {
-    if (invalidation_ == Invalidation::off) {
-        co_return co_await workers_.call([this, before, limit] {
-            misses_.inc();
-            return FeedView{query_page(0, before, limit), "database"};
-        });
-    }
-    if (invalidation_ == Invalidation::delete_on_change)
-        co_return co_await workers_.call([this, before, limit] { return seed_lookup(before, limit); });
-    if (cache_.local()) {
-        // The common case at level 0, a warm page in an in-process cache, costs no thread hop.
-        const auto generation = generation_now();
-        if (auto page = from_memory(key_for(generation, before, limit))) {
+asio::awaitable<FeedView> GenerationFeed::page(std::optional<std::int64_t> before, int limit, std::int64_t seen) {
+    using State = kv::SharedCounter::State;
+    const auto near = generation_.near();
+    FeedView view;
+    if (near.state == State::fresh && near.value >= seen) {
+        // The common case: the page for the current generation is in process memory. No
+        // round trip, no thread hop.
+        if (auto page = from_memory(key_for(near.value, before, limit))) {
             hits_.inc();
-            co_return FeedView{page, "cache"};
+            co_return FeedView{page, FeedSource::cache};
         }
-        co_return co_await workers_.call([this, generation, before, limit] { return lookup(generation, before, limit); });
+        view = co_await workers_.call([this, g = near.value, before, limit] { return load(g, before, limit); });
+    } else if (near.state == State::down && near.value >= seen) {
+        view = co_await workers_.call([this, before, limit] { return load(-1, before, limit); });
+    } else {
+        // This server's copy is unconfirmed, or older than what this visitor wrote: ask the
+        // store, for this request (and, through the near copy, for the ones after it).
+        view = co_await workers_.call([this, before, limit] { return load(read_generation(), before, limit); });
     }
-    // A shared store: one round trip for the generation, then usually the page in process.
-    co_return co_await workers_.call([this, before, limit] { return lookup(generation_now(), before, limit); });
+    if (view.page->generation < 0) unavailable_.inc();
+    else if (view.source == FeedSource::database) misses_.inc();
+    else hits_.inc();
+    co_return view;
 }
 
-asio::awaitable<void> Feed::invalidate() {
-    if (invalidation_ == Invalidation::off) co_return;
-    if (invalidation_ == Invalidation::delete_on_change) {
-        std::vector<int> limits;
-        {
-            std::lock_guard lock(mutex_);
-            limits = seed_limits_;
-        }
-        co_await workers_.run([this, limits] {
-            try {
-                for (int limit : limits) cache_.erase(fmt::format("feed:seed:latest:{}", limit));
-            } catch (const kv::Unavailable& e) {
-                cache_failed(e);
-            }
-        });
-        co_return;
-    }
-    auto bump = [this] {
+asio::awaitable<std::int64_t> GenerationFeed::changed() {
+    auto bump = [this]() -> std::int64_t {
         try {
-            // A counter that had vanished is recreated by incr from 1: replace it by a
-            // fresh one, so it cannot meet pages cached under its old numbers.
-            if (cache_.incr(kGenerationKey, 1, std::chrono::seconds(0)) < kFreshGenerationFloor)
-                cache_.set(kGenerationKey, std::to_string(fresh_generation()), std::chrono::seconds(0));
+            return generation_.bump();
         } catch (const kv::Unavailable& e) {
+            // The counter announces the change itself once the store answers again.
             cache_failed(e);
+            return 0;
         }
-        std::lock_guard lock(mutex_);
-        memory_.clear();
     };
-    if (cache_.local())
+    // In process there is no other server's copy to outrun: nothing for the writer to carry.
+    if (cache_.local()) {
         bump();
-    else
-        co_await workers_.run(bump);
+        co_return 0;
+    }
+    co_return co_await workers_.call(bump);
 }
 
 }  // namespace photoshare::app

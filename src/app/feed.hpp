@@ -1,21 +1,32 @@
 // The front-page query and its cache.
 //
-// A page of the feed is cached under a key that includes the feed's generation, a counter
-// in the cache store that every upload and delete increments: one increment makes every
-// cached page stale, on every server at once, without deleting keys one by one. Each view
-// reads the generation (one cache round trip for a shared store); the decoded page for
-// that generation is kept in process, so a warm view costs no other lookup.
+// `Feed` is what handlers use; wiring chooses the strategy. `GenerationFeed` is the design:
+// a page of the feed is cached under a key that includes the feed's generation, a counter in
+// the cache store that every upload and delete increments, so one increment makes every
+// cached page stale on every server at once, without deleting keys one by one.
+//
+// Each server keeps the generation in process (kv::SharedCounter: refreshed in the
+// background, pushed at once by Redis) with the decoded pages for it, so a warm view costs
+// no round trip and no thread hop. What that near copy may lag by is bounded by
+// cache.max_staleness: an upload on one server shows on every other within that bound. The
+// person who made the change sees it at once, on any server: their request carries the
+// generation their change produced (`seen`), and a server whose copy is older reads the
+// store for that request.
 //
 // The database is protected from stampedes three ways: concurrent misses for a page in
 // one process make one query (single flight); across servers, the first to miss takes a
 // short lock in the cache store and the others wait for the page it stores; and when the
 // cache store is down, pages are kept in process for a second, so the database sees about
 // one query per second per server instead of one per view.
+//
+// The seed's delete-on-change scheme and no cache at all are in feed_baselines.hpp, to be
+// measured against.
 #pragma once
 
 #include "app/rate_limited_log.hpp"
 #include "http/runtime.hpp"
 #include "kv/kv.hpp"
+#include "kv/shared_counter.hpp"
 #include "metrics/metrics.hpp"
 #include "store/repository.hpp"
 
@@ -40,7 +51,7 @@ struct FeedPage {
     std::optional<std::int64_t> next;  // cursor for older photos
     std::optional<std::int64_t> before;
     int limit = 0;
-    std::int64_t generation = 0;  // -1: made while the cache store was down
+    std::int64_t generation = 0;  // -1: made while the cache store was unavailable
     std::chrono::steady_clock::time_point made;
 
     // Renderings of this page kept with it (the anonymous front page), built once.
@@ -48,9 +59,20 @@ struct FeedPage {
     mutable std::shared_ptr<const RenderedFeed> rendered;
 };
 
+// Where a request's copy of the page came from.
+enum class FeedSource {
+    cache,       // the cache (in process or the cache store), for the current generation
+    database,    // queried for this request
+    local_copy,  // the cache store is unavailable: this server's copy, at most a second old
+};
+// As X-Feed-Source says it: "cache", "database", "local".
+const char* header_value(FeedSource source);
+// As the page footer says it ("feed from ...").
+const char* footer_text(FeedSource source);
+
 struct FeedView {
     std::shared_ptr<const FeedPage> page;
-    const char* source;  // "cache" or "database": where this request's copy came from
+    FeedSource source;
 };
 
 class Feed {
@@ -58,48 +80,69 @@ public:
     // The database query (blocking; runs on a worker): newest first, seq < before.
     using Query = std::function<std::vector<store::Photo>(std::optional<std::int64_t> before, int limit)>;
 
-    // generation: as described above. The other two exist to be measured against:
-    // delete is the seed's scheme (a page cached under a fixed key, deleted on upload, no
-    // stampede protection), off queries the database on every view.
-    enum class Invalidation { generation, delete_on_change, off };
+    virtual ~Feed() = default;
+    // A page, newest first, of photos with seq < before. seen: the generation this visitor's
+    // own last change produced (0: none); the page is at least that new.
+    virtual asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit, std::int64_t seen = 0) = 0;
+    // After an upload or a delete: every cached page is stale, on every server. Returns the
+    // generation the change produced, for the writer's `seen` (0: none to carry).
+    virtual asio::awaitable<std::int64_t> changed() = 0;
+};
 
-    // ttl: how long a page stays in the cache store (and in process) while nothing changes.
-    Feed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics,
-         Invalidation invalidation = Invalidation::generation);
+class GenerationFeed final : public Feed {
+public:
+    static constexpr const char* generation_key = "feed:generation";  // in the cache store
 
-    asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit);
-    // After an upload or a delete: every cached page is stale, on every server.
-    asio::awaitable<void> invalidate();
+    struct Options {
+        std::chrono::seconds ttl{60};  // how long a page stays cached while nothing changes
+        // How far this server's copy of the generation may lag behind the cache store's
+        // (0: read the store on every view).
+        std::chrono::milliseconds max_staleness{100};
+    };
+    GenerationFeed(kv::Store& cache, http::Workers& workers, Query query, Options options, metrics::Registry& metrics);
+
+    asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit, std::int64_t seen = 0) override;
+    asio::awaitable<std::int64_t> changed() override;
+
+    const kv::SharedCounter& generation() const { return generation_; }
 
 private:
+    // The decoded page for key in process memory, if it is young enough.
     std::shared_ptr<const FeedPage> from_memory(const std::string& key);
     void remember(const std::string& key, const std::shared_ptr<const FeedPage>& page);
-    FeedView lookup(std::int64_t generation, std::optional<std::int64_t> before, int limit);  // blocking
-    FeedView load(std::int64_t generation, std::optional<std::int64_t> before, int limit);    // blocking
+    // The rest of a lookup once the generation is known (blocking): single flight, the
+    // cache store, the lock across servers, the database.
+    FeedView load(std::int64_t generation, std::optional<std::int64_t> before, int limit);
+    FeedView offline(std::optional<std::int64_t> before, int limit);  // the cache store is unavailable
     // The page stored in the cache store under key, decoded; nullptr when there is none.
     std::shared_ptr<const FeedPage> from_cache_store(const std::string& key, std::int64_t generation, std::optional<std::int64_t> before,
                                                      int limit);
     std::shared_ptr<const FeedPage> wait_for_other_server(const std::string& key, std::int64_t generation,
                                                           std::optional<std::int64_t> before, int limit);
-    std::int64_t generation_now();  // blocking for remote stores; -1 when the store is down
-    FeedView seed_lookup(std::optional<std::int64_t> before, int limit);  // Invalidation::delete_on_change
-    std::shared_ptr<FeedPage> query_page(std::int64_t generation, std::optional<std::int64_t> before, int limit);
-    void cache_failed(const kv::Unavailable& e);
+    std::int64_t read_generation();  // blocking; -1 when the store is unavailable
+    void cache_failed(const std::exception& e);
 
     kv::Store& cache_;
     http::Workers& workers_;
     Query query_;
-    std::chrono::seconds ttl_;
-    Invalidation invalidation_;
+    const std::chrono::seconds ttl_;
     metrics::Counter& hits_;
     metrics::Counter& misses_;
+    metrics::Counter& unavailable_;
     metrics::Counter& errors_;
     RateLimitedLog log_{"feed cache unavailable, serving from the database"};
+    kv::SharedCounter generation_;
 
     std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<const FeedPage>> memory_;  // decoded pages by key
     std::unordered_map<std::string, std::shared_ptr<std::mutex>> flights_;
-    std::vector<int> seed_limits_;  // page sizes cached by the seed's scheme, to delete on change
 };
+
+// What every strategy shares: the query of one page, with the extra row that tells whether
+// older photos exist.
+std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, std::int64_t generation, std::optional<std::int64_t> before, int limit);
+// A page as stored in a cache store, and back (nullptr when it is not one).
+std::string encode_feed_page(const FeedPage& page);
+std::shared_ptr<FeedPage> decode_feed_page(const std::string& text);
 
 }  // namespace photoshare::app

@@ -1,5 +1,6 @@
 #include "app/fsck.hpp"
 
+#include "app/feed.hpp"
 #include "app/uploads.hpp"
 
 #include <fmt/format.h>
@@ -158,16 +159,10 @@ std::string invalidate_feed(kv::Store* cache, const config::Config& config) {
     if (config.cache.invalidation == "delete")
         return fmt::format("feed pages cached with cache.invalidation = delete expire within cache.ttl ({} s)",
                            std::chrono::duration_cast<std::chrono::seconds>(config.cache.ttl).count());
-    // As Feed::invalidate() does (src/app/feed.cpp): bump the generation; a counter that had
-    // vanished (recreated from 1 by incr) is replaced by one from the clock.
-    constexpr const char* kGenerationKey = "feed:generation";
-    constexpr std::int64_t kFreshGenerationFloor = 1'000'000'000'000'000;
+    // As an upload does (GenerationFeed::changed): bump the generation, which also tells the
+    // servers at once where the store can push.
     try {
-        if (cache->incr(kGenerationKey, 1, std::chrono::seconds(0)) < kFreshGenerationFloor) {
-            const auto fresh =
-                std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
-            cache->set(kGenerationKey, std::to_string(fresh), std::chrono::seconds(0));
-        }
+        kv::SharedCounter(*cache, GenerationFeed::generation_key, std::chrono::milliseconds(0)).bump();
         return "feed cache invalidated (feed generation bumped in " + cache->describe() + ")";
     } catch (const std::exception& e) {
         return fmt::format("could not invalidate the feed cache ({}): pages listing a removed photo expire within cache.ttl ({} s)",

@@ -95,6 +95,26 @@ asio::awaitable<http::Response> metrics_page(App& app, http::Request&) {
     m.gauge("photoshare_knob_slots", "Slots knob (0: unlimited)").set(static_cast<double>(app.knobs.slots.permits()));
     m.gauge("photoshare_requests_waiting_for_a_slot", "Page requests queued by the slots knob").set(static_cast<double>(app.knobs.slots.waiting()));
     m.gauge("photoshare_draining", "1 while shutting down").set(app.draining.load() ? 1 : 0);
+    for (const auto& copy : app.near_copies) {
+        const std::string& name = copy.first;
+        const auto stats = copy.second->stats();
+        m.gauge("photoshare_near_copy_age_seconds", "Since this server last confirmed its copy of a shared counter (-1: never)",
+                {{"counter", name}})
+            .set(stats.age_seconds);
+        auto total = [&](const char* by, std::uint64_t value) {
+            auto& c = m.counter("photoshare_near_copy_updates_total",
+                                "Reads of a shared counter into this server's copy: by its poller, by requests that could not use the "
+                                "copy, and notices pushed by the store",
+                                {{"counter", name}, {"by", by}});
+            if (value > c.value()) c.inc(value - c.value());
+        };
+        total("poll", stats.polls);
+        total("request", stats.reads);
+        total("push", stats.pushes);
+        auto& failures = m.counter("photoshare_near_copy_failures_total", "Reads, bumps and notices of a shared counter that failed",
+                                   {{"counter", name}});
+        if (stats.failures > failures.value()) failures.inc(stats.failures - failures.value());
+    }
     http::Response res(200, "text/plain; version=0.0.4; charset=utf-8", m.render());
     res.set("Cache-Control", "no-store");
     co_return res;

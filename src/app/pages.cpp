@@ -153,6 +153,19 @@ http::Response with_cookie(http::Response res, const std::string& set_cookie) {
     return res;
 }
 
+// What a page says while the session store cannot answer: the visitor sees the site as
+// anyone would, and knows why they are not signed in.
+constexpr const char* kSigninUnavailable = "Signing in is unavailable at the moment, so you are seeing the site as a visitor.";
+
+PageFrame visitor_frame(const Visitor& v) {
+    PageFrame frame{v.session, v.csrf_token, nullptr, "", "", ""};
+    if (v.sessions_unavailable) {
+        frame.flash_kind = "error";
+        frame.flash_message = kSigninUnavailable;
+    }
+    return frame;
+}
+
 // The login and register pages, with the visitor's last username and a message.
 http::Response account_page(App& app, const http::Request& req, const Visitor& v, bool register_form, int status,
                             const std::string& username, const std::string& message) {
@@ -162,7 +175,8 @@ http::Response account_page(App& app, const http::Request& req, const Visitor& v
     d.set("register", register_form);
     d.set("csrf_token", v.csrf_token);
     d.set("username", username);
-    PageFrame frame{v.session, v.csrf_token, nullptr, message.empty() ? "" : "error", message, ""};
+    PageFrame frame = visitor_frame(v);
+    if (!message.empty()) frame.flash_kind = "error", frame.flash_message = message;
     auto res = html_response(status, render_page(app, req, frame, register_form ? "Register" : "Log in", app.views.render("account", d)));
     return with_cookie(std::move(res), v.set_cookie);
 }
@@ -171,15 +185,22 @@ asio::awaitable<http::Response> home(App& app, http::Request& req) {
     auto query = http::parse_urlencoded(req.query);
     auto before = parse_before(http::field(query, "before").value_or(""));
     auto visitor = co_await load_visitor(app, req);
-    auto view = co_await app.feed->page(before, static_cast<int>(app.config.feed.page_size));
+    auto view = co_await app.feed->page(before, static_cast<int>(app.config.feed.page_size), app.writes.seen(req));
     const auto rendering = rendered(app, *view.page);
     const auto& r = *rendering;
     http::Response res;
     const std::string request_id = html_escape(req.request_id);  // plain tokens, but this is HTML
-    if (!visitor.session) {
+    const std::string_view source = footer_text(view.source);   // text of ours, nothing to escape
+    if (visitor.sessions_unavailable) {
+        // Rare (an outage), so rendered for the request, with its notice.
+        PageFrame frame = visitor_frame(visitor);
+        frame.feed_source = footer_text(view.source);
+        auto content = app.views.render("home", home_data(app, r.grid_anonymous, false, visitor.csrf_token, ""));
+        res = html_response(200, render_page(app, req, frame, "Latest photos", content));
+    } else if (!visitor.session) {
         // A visitor's token is one we made or a cookie that passed well_formed_token:
         // base64url only, nothing to escape.
-        const std::string_view values[kSlots] = {visitor.csrf_token, request_id, view.source, "", ""};
+        const std::string_view values[kSlots] = {visitor.csrf_token, request_id, source, "", ""};
         res = html_response(200, assemble(r.anonymous, values));
     } else {
         // What comes from the session store is escaped, as the template escaped it; the
@@ -187,7 +208,7 @@ asio::awaitable<http::Response> home(App& app, http::Request& req) {
         const std::string csrf_token = html_escape(visitor.csrf_token);
         const std::string username = html_escape(visitor.session->username);
         const std::string fingerprint = Sessions::fingerprint(*visitor.session);
-        const std::string_view values[kSlots] = {csrf_token, request_id, view.source, username, fingerprint};
+        const std::string_view values[kSlots] = {csrf_token, request_id, source, username, fingerprint};
         res = html_response(200, assemble(r.member, values));
     }
     co_return with_cookie(std::move(res), visitor.set_cookie);
@@ -208,8 +229,7 @@ asio::awaitable<http::Response> photo_page(App& app, http::Request& req) {
     d.set("uploaded_at_text", human_time(photo->created_at));
     d.set("mine", visitor.session && visitor.session->user_id == photo->user_id);
     d.set("csrf_token", visitor.csrf_token);
-    PageFrame frame{visitor.session, visitor.csrf_token, nullptr, "", "", ""};
-    co_return with_cookie(html_response(200, render_page(app, req, frame, "Photo by " + photo->username, app.views.render("photo", d))),
+    co_return with_cookie(html_response(200, render_page(app, req, visitor_frame(visitor), "Photo by " + photo->username, app.views.render("photo", d))),
                           visitor.set_cookie);
 }
 
@@ -250,6 +270,7 @@ asio::awaitable<http::Response> account_post(App& app, http::Request& req, bool 
 asio::awaitable<http::Response> logout(App& app, http::Request& req) {
     auto fields = form_fields(req);
     auto visitor = co_await load_visitor(app, req);
+    if (visitor.sessions_unavailable) throw_sessions_unavailable();  // the session could not be ended
     require_csrf(app, req, visitor.session, field_or_empty(fields, "csrf_token"));
     auto clear = co_await app.sessions->destroy(req);
     auto res = redirect("/");
@@ -259,16 +280,16 @@ asio::awaitable<http::Response> logout(App& app, http::Request& req) {
 
 asio::awaitable<http::Response> upload_form(App& app, http::Request& req) {
     auto session = co_await require_session(app, req);
-    co_await upload_photos(app, req, session, false);
-    co_return redirect("/");
+    auto result = co_await upload_photos(app, req, session, false);
+    co_return with_cookie(redirect("/"), app.writes.cookie(result.feed_generation));
 }
 
 asio::awaitable<http::Response> delete_form(App& app, http::Request& req) {
     auto fields = form_fields(req);
     auto session = co_await require_session(app, req);
     require_csrf(app, req, session, field_or_empty(fields, "csrf_token"));
-    co_await delete_photo(app, session, std::string(req.param("id")));
-    co_return redirect("/");
+    const auto generation = co_await delete_photo(app, session, std::string(req.param("id")));
+    co_return with_cookie(redirect("/"), app.writes.cookie(generation));
 }
 
 }  // namespace

@@ -103,15 +103,22 @@ std::optional<std::string> Sessions::cookie_value(const http::Request& req, cons
     return std::string(*value);
 }
 
-asio::awaitable<std::optional<store::Session>> Sessions::load(const http::Request& req) {
+asio::awaitable<SessionLookup> Sessions::load(const http::Request& req) {
     auto id = cookie_value(req, cookie_name_);
-    if (!id) co_return std::nullopt;
+    if (!id) co_return SessionLookup{std::nullopt, store_->down()};
     auto hash = auth::sha256_hex(*id);
     // Most lookups are answered right here; handing one to a worker and back cost a member's
     // page about half its CPU (futex wake-ups and context switches; docs/PERFORMANCE.md).
-    std::optional<store::Session> session;
-    if (store_->find_at_once(hash, now_seconds(), session)) co_return session;
-    co_return co_await workers_.call([this, hash] { return store_->find(hash, now_seconds()); });
+    SessionLookup found;
+    if (store_->find_at_once(hash, now_seconds(), found.session)) co_return found;
+    try {
+        found.session = co_await workers_.call([this, hash] { return store_->find(hash, now_seconds()); });
+    } catch (const kv::Unavailable&) {
+        found.unavailable = true;
+    } catch (const store::Unavailable&) {
+        found.unavailable = true;  // sessions in the database, and the database down
+    }
+    co_return found;
 }
 
 asio::awaitable<NewSession> Sessions::create(const http::Request& req, std::int64_t user_id, const std::string& username) {

@@ -31,10 +31,21 @@ public:
     }
     virtual void put(const store::Session& session) = 0;
     virtual void erase(const std::string& id_hash) = 0;
+    // Known to be unreachable right now, without asking it (pages say that signing in is
+    // unavailable).
+    virtual bool down() const { return false; }
 };
 
 std::unique_ptr<SessionStore> database_sessions(store::Repository& repo);
 std::unique_ptr<SessionStore> kv_sessions(kv::Store& store);
+
+// Who a request's cookie says it is.
+struct SessionLookup {
+    std::optional<store::Session> session;
+    // The session store could not be asked (or is known to be down): the visitor is shown as
+    // logged out, and told that signing in is unavailable.
+    bool unavailable = false;
+};
 
 struct NewSession {
     store::Session session;
@@ -48,8 +59,9 @@ public:
     const std::string& cookie_name() const { return cookie_name_; }
     const std::string& csrf_cookie_name() const { return csrf_cookie_name_; }
 
-    // The session the request's cookie names, if it is valid and not expired.
-    asio::awaitable<std::optional<store::Session>> load(const http::Request& req);
+    // The session the request's cookie names, if it is valid and not expired. Never throws
+    // kv::Unavailable: a store that cannot answer makes the visitor anonymous (unavailable).
+    asio::awaitable<SessionLookup> load(const http::Request& req);
     // A new session with a new id: ids are never reused, so one set before login (session
     // fixation) dies at login. Destroys the session the request had, if any.
     asio::awaitable<NewSession> create(const http::Request& req, std::int64_t user_id, const std::string& username);

@@ -176,9 +176,15 @@ const std::vector<Field>& fields() {
         field("sessions.url", Kind::text, &C::sessions, &C::Sessions::url,
               "'database', memory://, memcached://host:port,host2:port2 or redis://[:pw@]host:port/db", true),
         field("sessions.ttl", Kind::duration, &C::sessions, &C::Sessions::ttl, "session lifetime"),
+        field("sessions.max_staleness", Kind::duration, &C::sessions, &C::Sessions::max_staleness,
+              "sessions in memcached/Redis: how soon a logout reaches every server's remembered copy (0: read the store on every request)"),
+        field("sessions.cache_entries", Kind::count, &C::sessions, &C::Sessions::cache_entries,
+              "sessions in memcached/Redis: how many one server remembers at once"),
         field("cache.url", Kind::text, &C::cache, &C::Cache::url,
               "front-page cache: memory://, memcached://host:port,... or redis://[:pw@]host:port/db", true),
         field("cache.ttl", Kind::duration, &C::cache, &C::Cache::ttl, "lifetime of a cached feed page"),
+        field("cache.max_staleness", Kind::duration, &C::cache, &C::Cache::max_staleness,
+              "how far a server's copy of the feed generation may lag the cache store: an upload shows everywhere within this (0: read it on every view)"),
         field("cache.invalidation", Kind::text, &C::cache, &C::Cache::invalidation,
               "generation (default), delete (the seed's delete-on-upload, for comparison) or off (no feed cache)"),
         field("feed.page_size", Kind::count, &C::feed, &C::Feed::page_size, "photos on the front page"),
@@ -257,6 +263,10 @@ void validate(const Config& c) {
         require(d.count() > 0, key, "a duration above zero", format_duration(d));
     require(c.database.pool_size >= 1, "database.pool_size", "at least 1", "0");
     require(c.sessions.ttl.count() >= 60'000, "sessions.ttl", "at least 1m", format_duration(c.sessions.ttl));
+    // A bound is a promise to users (a logout, an upload seen everywhere): minutes would be a typo.
+    require(c.sessions.max_staleness.count() <= 10'000, "sessions.max_staleness", "0 to 10s", format_duration(c.sessions.max_staleness));
+    require(c.cache.max_staleness.count() <= 10'000, "cache.max_staleness", "0 to 10s", format_duration(c.cache.max_staleness));
+    require(c.sessions.cache_entries >= 1, "sessions.cache_entries", "at least 1", "0");
     require(c.feed.page_size >= 1 && c.feed.page_size <= c.feed.max_page_size, "feed.page_size",
             fmt::format("1 to feed.max_page_size ({})", c.feed.max_page_size), std::to_string(c.feed.page_size));
     require(c.images.jpeg_quality >= 1 && c.images.jpeg_quality <= 100, "images.jpeg_quality", "1 to 100", std::to_string(c.images.jpeg_quality));

@@ -56,10 +56,19 @@ struct Config {
     struct Sessions {
         std::string url = "database";
         Duration ttl{14LL * 24 * 3600 * 1000};
+        // Sessions in memcached or Redis are remembered by the server that read them; a
+        // logout anywhere reaches every server's copy within max_staleness (0: read the store
+        // on every request).
+        Duration max_staleness{100};
+        std::uint64_t cache_entries = 10'000;  // sessions a server remembers at once
     } sessions;
     struct Cache {
         std::string url = "memory://";
         Duration ttl{60'000};
+        // How far a server's copy of the feed generation may lag the cache store's: an upload
+        // shows on every server within this (at once to its uploader). 0: read the store on
+        // every view.
+        Duration max_staleness{100};
         // generation: the design above; delete: the seed's scheme (one key per page,
         // deleted on upload; kept to measure against); off: no feed cache at all.
         std::string invalidation = "generation";

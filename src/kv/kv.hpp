@@ -20,6 +20,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// What subscribe() returns: messages are delivered until it is destroyed.
+class Subscription {
+public:
+    virtual ~Subscription() = default;
+};
+
 // Every ttl: zero means no expiry; a negative ttl is std::invalid_argument.
 class Store {
 public:
@@ -42,6 +48,18 @@ public:
     virtual bool local() const { return false; }
     // The URL with its effective options and without any password.
     virtual std::string describe() const = 0;
+
+    // Change notices, where the store can push them (Redis pub/sub): publish() sends
+    // message to every process subscribed to channel on this store; subscribe() calls
+    // listener with each message published on channel (on a thread of the subscription's
+    // own) until the Subscription is destroyed, reconnecting by itself after a failure.
+    // Delivery is at most once: a message published while the subscriber is reconnecting
+    // is lost, so a subscriber must also poll what it watches. Stores that cannot push
+    // (memory://, memcached://) return nullptr from subscribe() and ignore publish().
+    // publish() throws Unavailable like any call.
+    using Listener = std::function<void(std::string_view message)>;
+    virtual void publish(std::string_view /*channel*/, std::string_view /*message*/) {}
+    virtual std::unique_ptr<Subscription> subscribe(std::string /*channel*/, Listener /*listener*/) { return nullptr; }
 };
 
 struct MemoryOptions {

@@ -12,13 +12,22 @@
 // retry_ms, then one call tries again and the first success brings the server back.
 // Host names are resolved by getaddrinfo, which no timeout bounds: use addresses or a
 // local resolver for production caches.
+//
+// Pub/sub: each subscribe() has a connection and a thread of its own, which waits in poll(2)
+// on that connection and on a pipe that wakes it to stop, so destroying a subscription never
+// waits for a timeout. A broken connection is made again every retry_ms.
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 #include "kv/remote.hpp"
 
@@ -81,6 +90,74 @@ constexpr const char* incr_script =
 bool is_ok(const redisReply* r) {
     return r->type == REDIS_REPLY_STATUS && std::string_view(r->str, r->len) == "OK";
 }
+
+using Connect = std::function<redisContext*()>;  // a new connection, AUTH and SELECT done; throws Unavailable
+
+class RedisSubscription final : public Subscription {
+public:
+    RedisSubscription(Connect connect, std::string channel, Store::Listener listener, std::chrono::milliseconds retry)
+        : connect_(std::move(connect)), channel_(std::move(channel)), listener_(std::move(listener)), retry_(retry) {
+        if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+        thread_ = std::thread([this] { run(); });
+    }
+    ~RedisSubscription() override {
+        stop_ = true;
+        [[maybe_unused]] auto n = ::write(wake_[1], "x", 1);
+        thread_.join();
+        ::close(wake_[0]);
+        ::close(wake_[1]);
+    }
+    RedisSubscription(const RedisSubscription&) = delete;
+    RedisSubscription& operator=(const RedisSubscription&) = delete;
+
+private:
+    void run() {
+        while (!stop_) {
+            try {
+                listen();
+            } catch (const std::exception&) {
+                // The server is down or closed the connection: try again after retry_.
+            }
+            pollfd wake{wake_[0], POLLIN, 0};
+            if (!stop_) ::poll(&wake, 1, static_cast<int>(retry_.count()));
+        }
+    }
+
+    // One connection's life: subscribe, then deliver messages until it breaks or we stop.
+    void listen() {
+        std::unique_ptr<redisContext, decltype(&redisFree)> c(connect_(), &redisFree);
+        {
+            SigpipeGuard guard;
+            redisAppendCommand(c.get(), "SUBSCRIBE %b", channel_.data(), channel_.size());
+            for (int done = 0; !done;)
+                if (redisBufferWrite(c.get(), &done) != REDIS_OK) throw Unavailable("redis: SUBSCRIBE: write failed");
+        }
+        for (;;) {
+            void* raw = nullptr;
+            while (redisGetReplyFromReader(c.get(), &raw) == REDIS_OK && raw) {
+                Reply r(static_cast<redisReply*>(raw));
+                raw = nullptr;
+                // ["message", channel, payload]; the ["subscribe", channel, 1] confirmation is not a message.
+                if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING &&
+                    std::string_view(r->element[0]->str, r->element[0]->len) == "message" && r->element[2]->type == REDIS_REPLY_STRING)
+                    listener_(std::string_view(r->element[2]->str, r->element[2]->len));
+            }
+            if (c->err) throw Unavailable("redis: subscription: protocol error");
+            pollfd fds[2] = {{c->fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+            if (::poll(fds, 2, -1) < 0 && errno != EINTR) throw Unavailable("redis: subscription: poll failed");
+            if (stop_) return;
+            if (fds[0].revents && redisBufferRead(c.get()) != REDIS_OK) throw Unavailable("redis: subscription: connection lost");
+        }
+    }
+
+    Connect connect_;
+    const std::string channel_;
+    Store::Listener listener_;
+    const std::chrono::milliseconds retry_;
+    int wake_[2] = {-1, -1};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
 
 class RedisStore final : public Store {
 public:
@@ -146,6 +223,18 @@ public:
     void check() override {
         Reply r = call("PING", [](redisContext* c) { return redisCommand(c, "PING"); }, true);
         if (r->type != REDIS_REPLY_STATUS || std::string_view(r->str, r->len) != "PONG") unexpected("PING", r.get());
+    }
+
+    void publish(std::string_view channel, std::string_view message) override {
+        Reply r = call("PUBLISH", [&](redisContext* c) {
+            return redisCommand(c, "PUBLISH %b %b", channel.data(), channel.size(), message.data(), message.size());
+        });
+        if (r->type != REDIS_REPLY_INTEGER) unexpected("PUBLISH", r.get());
+    }
+
+    std::unique_ptr<Subscription> subscribe(std::string channel, Listener listener) override {
+        return std::make_unique<RedisSubscription>([this] { return connect(); }, std::move(channel), std::move(listener),
+                                                   options_.net.retry);
     }
 
     std::string describe() const override {

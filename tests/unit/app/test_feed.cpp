@@ -1,4 +1,5 @@
 #include "app/feed.hpp"
+#include "app/feed_baselines.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,7 +10,12 @@
 #include <thread>
 
 using namespace photoshare;
+using photoshare::app::DeleteOnChangeFeed;
 using photoshare::app::Feed;
+using photoshare::app::FeedSource;
+using photoshare::app::GenerationFeed;
+using photoshare::app::UncachedFeed;
+using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
 namespace {
@@ -36,20 +42,28 @@ void run(F make) {
     ioc.run();
 }
 
+const char* source(FeedSource s) { return photoshare::app::header_value(s); }
+
+// Waits until a feed's copy of the generation has been confirmed (its poller's first read).
+void wait_fresh(const GenerationFeed& feed) {
+    for (int i = 0; i < 500 && feed.generation().near().state != kv::SharedCounter::State::fresh; ++i)
+        std::this_thread::sleep_for(2ms);
+}
+
 struct Fixture {
     std::unique_ptr<kv::Store> cache = kv::open("memory://");
     http::Workers workers{8};
     metrics::Registry metrics;
     std::atomic<int> queries{0};
     std::int64_t newest = 25;
-    Feed feed{*cache, workers,
-              [this](std::optional<std::int64_t> before, int limit) {
-                  ++queries;
-                  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a slow database
-                  auto top = before ? *before - 1 : newest;
-                  return photos(std::min<int>(limit, static_cast<int>(top)), top);
-              },
-              std::chrono::seconds(60), metrics};
+    GenerationFeed feed{*cache, workers,
+                        [this](std::optional<std::int64_t> before, int limit) {
+                            ++queries;
+                            std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a slow database
+                            auto top = before ? *before - 1 : newest;
+                            return photos(std::min<int>(limit, static_cast<int>(top)), top);
+                        },
+                        {}, metrics};
 };
 
 }  // namespace
@@ -64,7 +78,7 @@ TEST(Feed, ConcurrentMissesMakeOneQuery) {
         for (int i = 0; i < 16; ++i) {
             asio::co_spawn(ex, [&]() -> asio::awaitable<void> {
                 auto view = co_await f.feed.page(std::nullopt, 10);
-                sources.emplace_back(view.source);
+                sources.emplace_back(source(view.source));
                 ++done;
             }, asio::detached);
         }
@@ -91,18 +105,19 @@ TEST(Feed, PagesCarryTheCursorForOlderPhotos) {
     });
 }
 
-TEST(Feed, InvalidateMakesTheNextViewQueryAgain) {
+TEST(Feed, AChangeMakesTheNextViewQueryAgain) {
     Fixture f;
     run([&]() -> asio::awaitable<void> {
         auto a = co_await f.feed.page(std::nullopt, 10);
         auto b = co_await f.feed.page(std::nullopt, 10);
-        EXPECT_STREQ(a.source, "database");
-        EXPECT_STREQ(b.source, "cache");
+        EXPECT_STREQ(source(a.source), "database");
+        EXPECT_STREQ(source(b.source), "cache");
         EXPECT_EQ(f.queries.load(), 1);
         f.newest = 26;  // an upload
-        co_await f.feed.invalidate();
+        // In process (memory://) there is no other server to tell: nothing for the writer to carry.
+        EXPECT_EQ(co_await f.feed.changed(), 0);
         auto c = co_await f.feed.page(std::nullopt, 10);
-        EXPECT_STREQ(c.source, "database");
+        EXPECT_STREQ(source(c.source), "database");
         EXPECT_EQ(c.page->photos.front().seq, 26);
         EXPECT_EQ(f.queries.load(), 2);
     });
@@ -113,15 +128,16 @@ TEST(Feed, CachedPageSurvivesTheProcessMemoryBeingDropped) {
     // page the first stored, without a query.
     Fixture f;
     std::atomic<int> other_queries{0};
-    Feed other{*f.cache, f.workers, [&](std::optional<std::int64_t>, int) {
-                   ++other_queries;
-                   return photos(1, 1);
-               },
-               std::chrono::seconds(60), f.metrics};
+    GenerationFeed other{*f.cache, f.workers,
+                         [&](std::optional<std::int64_t>, int) {
+                             ++other_queries;
+                             return photos(1, 1);
+                         },
+                         {}, f.metrics};
     run([&]() -> asio::awaitable<void> {
         co_await f.feed.page(std::nullopt, 10);
         auto view = co_await other.page(std::nullopt, 10);
-        EXPECT_STREQ(view.source, "cache");
+        EXPECT_STREQ(source(view.source), "cache");
         EXPECT_EQ(view.page->photos.size(), 10u);
     });
     EXPECT_EQ(other_queries.load(), 0);
@@ -141,33 +157,45 @@ public:
 };
 }  // namespace
 
-TEST(Feed, ADeadCacheFallsBackToTheDatabase) {
+TEST(Feed, ADeadCacheFallsBackToTheDatabaseAndSaysSo) {
     DeadStore dead;
     http::Workers workers{4};
     metrics::Registry metrics;
     int queries = 0;
-    Feed feed{dead, workers, [&](std::optional<std::int64_t>, int) {
-                  ++queries;
-                  return photos(3, 3);
-              },
-              std::chrono::seconds(60), metrics};
+    GenerationFeed feed{dead, workers,
+                        [&](std::optional<std::int64_t>, int) {
+                            ++queries;
+                            return photos(3, 3);
+                        },
+                        {}, metrics};
     run([&]() -> asio::awaitable<void> {
         auto view = co_await feed.page(std::nullopt, 10);
-        EXPECT_STREQ(view.source, "database");
+        EXPECT_STREQ(source(view.source), "database");
         EXPECT_EQ(view.page->photos.size(), 3u);
-        co_await feed.invalidate();  // must not throw
+        // The next view within a second gets this server's copy, and says so: not "cache".
+        auto again = co_await feed.page(std::nullopt, 10);
+        EXPECT_STREQ(source(again.source), "local");
+        EXPECT_EQ(again.page, view.page);
+        EXPECT_EQ(co_await feed.changed(), 0);  // must not throw; nothing to carry
     });
     EXPECT_EQ(queries, 1);
-    EXPECT_NE(metrics.render().find("photoshare_feed_cache_errors_total"), std::string::npos);
+    const auto text = metrics.render();
+    EXPECT_NE(text.find("photoshare_feed_cache_errors_total"), std::string::npos);
+    EXPECT_NE(text.find("photoshare_feed_cache_requests_total{result=\"unavailable\"} 2"), std::string::npos) << text;
+    EXPECT_NE(text.find("photoshare_feed_cache_requests_total{result=\"hit\"} 0"), std::string::npos) << text;
 }
 
 namespace {
 // An in-process store that says it is remote, so Feed takes the path it takes with
-// memcached or Redis (cross-server lock, generation read on a worker).
+// memcached or Redis (near copy with a poller, cross-server lock, reads on a worker). It
+// counts the reads of the generation.
 class ActsRemote final : public kv::Store {
 public:
     explicit ActsRemote(kv::Store& inner) : inner_(inner) {}
-    std::optional<std::string> get(std::string_view k) override { return inner_.get(k); }
+    std::optional<std::string> get(std::string_view k) override {
+        if (k == GenerationFeed::generation_key) ++generation_reads;
+        return inner_.get(k);
+    }
     void set(std::string_view k, std::string_view v, std::chrono::seconds t) override { inner_.set(k, v, t); }
     bool add(std::string_view k, std::string_view v, std::chrono::seconds t) override { return inner_.add(k, v, t); }
     void erase(std::string_view k) override { inner_.erase(k); }
@@ -175,6 +203,7 @@ public:
     void check() override {}
     bool local() const override { return false; }
     std::string describe() const override { return "remote-ish"; }
+    std::atomic<int> generation_reads{0};
 
 private:
     kv::Store& inner_;
@@ -192,17 +221,17 @@ TEST(Feed, TwoServersMissingAtOnceMakeOneQuery) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         return photos(3, 3);
     };
-    Feed a{view_a, workers, query, std::chrono::seconds(60), metrics};
-    Feed b{view_b, workers, query, std::chrono::seconds(60), metrics};
+    GenerationFeed a{view_a, workers, query, {}, metrics};
+    GenerationFeed b{view_b, workers, query, {}, metrics};
     std::vector<std::string> sources;
     std::mutex m;
     run([&]() -> asio::awaitable<void> {
         auto ex = co_await asio::this_coro::executor;
-        for (Feed* f : {&a, &b, &a, &b}) {
+        for (GenerationFeed* f : {&a, &b, &a, &b}) {
             asio::co_spawn(ex, [&, f]() -> asio::awaitable<void> {
                 auto v = co_await f->page(std::nullopt, 10);
                 std::lock_guard lock(m);
-                sources.emplace_back(v.source);
+                sources.emplace_back(source(v.source));
             }, asio::detached);
         }
         co_return;
@@ -211,37 +240,107 @@ TEST(Feed, TwoServersMissingAtOnceMakeOneQuery) {
     EXPECT_EQ(std::count(sources.begin(), sources.end(), "database"), 1);
 }
 
-TEST(Feed, AnUploadOnOneServerIsSeenByTheNextViewOnAnother) {
+// With a bound of 10 s, another server's copy is still the old generation right after a
+// change; its writer, carrying the generation the change produced, sees the change at once
+// there, and so does everyone on that server after it (the read raised its copy).
+TEST(Feed, TheWriterSeesTheirChangeAtOnceOnAnotherServer) {
     auto shared = kv::open("memory://");
     ActsRemote view_a(*shared), view_b(*shared);
     http::Workers workers{4};
     metrics::Registry metrics;
-    std::int64_t newest = 5;
-    auto query = [&](std::optional<std::int64_t>, int) { return photos(static_cast<int>(newest), newest); };
-    Feed a{view_a, workers, query, std::chrono::seconds(60), metrics};
-    Feed b{view_b, workers, query, std::chrono::seconds(60), metrics};
+    std::atomic<std::int64_t> newest{5};
+    auto query = [&](std::optional<std::int64_t>, int) { return photos(static_cast<int>(newest.load()), newest.load()); };
+    GenerationFeed a{view_a, workers, query, {.max_staleness = 10s}, metrics};
+    GenerationFeed b{view_b, workers, query, {.max_staleness = 10s}, metrics};
+    wait_fresh(a);
+    wait_fresh(b);
     run([&]() -> asio::awaitable<void> {
         auto first = co_await b.page(std::nullopt, 10);
         EXPECT_EQ(first.page->photos.front().seq, 5);
         newest = 6;
-        co_await a.invalidate();  // the upload happened on server a
-        auto next = co_await b.page(std::nullopt, 10);
-        EXPECT_EQ(next.page->photos.front().seq, 6);
+        const auto made = co_await a.changed();  // the upload happened on server a
+        EXPECT_GT(made, 0);
+        EXPECT_EQ((co_await b.page(std::nullopt, 10)).page->photos.front().seq, 5) << "b's copy is within its bound";
+        auto own = co_await b.page(std::nullopt, 10, made);
+        EXPECT_EQ(own.page->photos.front().seq, 6) << "the writer does not see their own upload on b";
+        EXPECT_EQ((co_await b.page(std::nullopt, 10)).page->photos.front().seq, 6);
     });
 }
 
+// Without the writer's generation, every other server sees a change within max_staleness.
+TEST(Feed, EveryServerSeesAChangeWithinTheBound) {
+    auto shared = kv::open("memory://");
+    ActsRemote view_a(*shared), view_b(*shared);
+    http::Workers workers{4};
+    metrics::Registry metrics;
+    std::atomic<std::int64_t> newest{5};
+    auto query = [&](std::optional<std::int64_t>, int) { return photos(static_cast<int>(newest.load()), newest.load()); };
+    GenerationFeed a{view_a, workers, query, {.max_staleness = 100ms}, metrics};
+    GenerationFeed b{view_b, workers, query, {.max_staleness = 100ms}, metrics};
+    wait_fresh(b);
+    double seen_after = -1;
+    run([&]() -> asio::awaitable<void> {
+        EXPECT_EQ((co_await b.page(std::nullopt, 10)).page->photos.front().seq, 5);
+        newest = 6;
+        co_await a.changed();
+        const auto changed_at = std::chrono::steady_clock::now();
+        for (int i = 0; i < 200; ++i) {
+            if ((co_await b.page(std::nullopt, 10)).page->photos.front().seq == 6) {
+                seen_after = std::chrono::duration<double>(std::chrono::steady_clock::now() - changed_at).count();
+                break;
+            }
+            co_await http::sleep_for(5ms);
+        }
+    });
+    ASSERT_GE(seen_after, 0) << "b never saw the change";
+    // The bound, with room for a loaded machine's scheduling (the poller runs every 50 ms).
+    EXPECT_LT(seen_after, 0.5);
+}
+
+// A warm view is answered from the copy: no read of the store per view.
+TEST(Feed, AWarmViewDoesNotReadTheStore) {
+    auto shared = kv::open("memory://");
+    ActsRemote remote(*shared);
+    http::Workers workers{2};
+    metrics::Registry metrics;
+    GenerationFeed feed{remote, workers, [](std::optional<std::int64_t>, int) { return photos(2, 2); }, {.max_staleness = 10s}, metrics};
+    wait_fresh(feed);
+    int reads_during = -1;
+    run([&]() -> asio::awaitable<void> {
+        co_await feed.page(std::nullopt, 10);
+        const int before = remote.generation_reads.load();
+        for (int i = 0; i < 100; ++i) EXPECT_STREQ(source((co_await feed.page(std::nullopt, 10)).source), "cache");
+        reads_during = remote.generation_reads.load() - before;
+    });
+    EXPECT_EQ(reads_during, 0);
+    EXPECT_EQ(feed.generation().stats().reads, 0u);
+}
+
+// max_staleness 0 is the old design: one read of the generation per view.
+TEST(Feed, ZeroStalenessReadsTheStoreOnEveryView) {
+    auto shared = kv::open("memory://");
+    ActsRemote remote(*shared);
+    http::Workers workers{2};
+    metrics::Registry metrics;
+    GenerationFeed feed{remote, workers, [](std::optional<std::int64_t>, int) { return photos(2, 2); }, {.max_staleness = 0ms}, metrics};
+    run([&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 5; ++i) co_await feed.page(std::nullopt, 10);
+    });
+    EXPECT_GE(remote.generation_reads.load(), 5);
+}
+
 TEST(Feed, OffQueriesOnEveryView) {
-    auto store = kv::open("memory://");
     http::Workers workers{2};
     metrics::Registry metrics;
     int queries = 0;
-    Feed feed{*store, workers, [&](std::optional<std::int64_t>, int) {
-                  ++queries;
-                  return photos(2, 2);
-              },
-              std::chrono::seconds(60), metrics, Feed::Invalidation::off};
+    UncachedFeed feed{workers,
+                      [&](std::optional<std::int64_t>, int) {
+                          ++queries;
+                          return photos(2, 2);
+                      },
+                      metrics};
     run([&]() -> asio::awaitable<void> {
-        for (int i = 0; i < 3; ++i) EXPECT_STREQ((co_await feed.page(std::nullopt, 10)).source, "database");
+        for (int i = 0; i < 3; ++i) EXPECT_STREQ(source((co_await feed.page(std::nullopt, 10)).source), "database");
     });
     EXPECT_EQ(queries, 3);
 }
@@ -252,16 +351,17 @@ TEST(Feed, TheSeedsSchemeCachesUntilDeletedAndThenStampedes) {
     http::Workers workers{8};
     metrics::Registry metrics;
     std::atomic<int> queries{0};
-    Feed feed{remote, workers, [&](std::optional<std::int64_t>, int) {
-                  ++queries;
-                  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                  return photos(2, 2);
-              },
-              std::chrono::seconds(60), metrics, Feed::Invalidation::delete_on_change};
+    DeleteOnChangeFeed feed{remote, workers,
+                            [&](std::optional<std::int64_t>, int) {
+                                ++queries;
+                                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                                return photos(2, 2);
+                            },
+                            std::chrono::seconds(60), metrics};
     run([&]() -> asio::awaitable<void> {
-        EXPECT_STREQ((co_await feed.page(std::nullopt, 10)).source, "database");
-        EXPECT_STREQ((co_await feed.page(std::nullopt, 10)).source, "cache");
-        co_await feed.invalidate();
+        EXPECT_STREQ(source((co_await feed.page(std::nullopt, 10)).source), "database");
+        EXPECT_STREQ(source((co_await feed.page(std::nullopt, 10)).source), "cache");
+        co_await feed.changed();
         // Eight concurrent views after the delete: without single flight, several query.
         auto ex = co_await asio::this_coro::executor;
         for (int i = 0; i < 8; ++i)

@@ -1,0 +1,90 @@
+#include "app/feed_baselines.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace photoshare::app {
+
+namespace {
+std::string seed_key(std::optional<std::int64_t> before, int limit) {
+    return fmt::format("feed:seed:{}:{}", before ? std::to_string(*before) : "latest", limit);
+}
+}  // namespace
+
+DeleteOnChangeFeed::DeleteOnChangeFeed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl,
+                                       metrics::Registry& metrics)
+    : cache_(cache),
+      workers_(workers),
+      query_(std::move(query)),
+      ttl_(ttl),
+      hits_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "hit"}})),
+      misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),
+      errors_(metrics.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")) {}
+
+void DeleteOnChangeFeed::cache_failed(const kv::Unavailable& e) {
+    errors_.inc();
+    log_.warn(e.what());
+}
+
+FeedView DeleteOnChangeFeed::lookup(std::optional<std::int64_t> before, int limit) {
+    const auto key = seed_key(before, limit);
+    {
+        std::lock_guard lock(mutex_);
+        if (!before && std::find(limits_.begin(), limits_.end(), limit) == limits_.end()) limits_.push_back(limit);
+    }
+    try {
+        if (auto cached = cache_.get(key)) {
+            if (auto page = decode_feed_page(*cached)) {
+                hits_.inc();
+                page->before = before;
+                page->limit = limit;
+                return {std::move(page), FeedSource::cache};
+            }
+        }
+    } catch (const kv::Unavailable& e) {
+        cache_failed(e);
+    }
+    misses_.inc();
+    auto page = query_feed_page(query_, 0, before, limit);
+    try {
+        cache_.set(key, encode_feed_page(*page), ttl_);
+    } catch (const kv::Unavailable& e) {
+        cache_failed(e);
+    }
+    return {std::move(page), FeedSource::database};
+}
+
+asio::awaitable<FeedView> DeleteOnChangeFeed::page(std::optional<std::int64_t> before, int limit, std::int64_t /*seen*/) {
+    co_return co_await workers_.call([this, before, limit] { return lookup(before, limit); });
+}
+
+asio::awaitable<std::int64_t> DeleteOnChangeFeed::changed() {
+    std::vector<int> limits;
+    {
+        std::lock_guard lock(mutex_);
+        limits = limits_;
+    }
+    co_await workers_.run([this, limits] {
+        try {
+            for (int limit : limits) cache_.erase(seed_key(std::nullopt, limit));
+        } catch (const kv::Unavailable& e) {
+            cache_failed(e);
+        }
+    });
+    co_return 0;  // the next view anywhere reads the store: nothing to carry
+}
+
+UncachedFeed::UncachedFeed(http::Workers& workers, Query query, metrics::Registry& metrics)
+    : workers_(workers),
+      query_(std::move(query)),
+      misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})) {}
+
+asio::awaitable<FeedView> UncachedFeed::page(std::optional<std::int64_t> before, int limit, std::int64_t /*seen*/) {
+    co_return co_await workers_.call([this, before, limit] {
+        misses_.inc();
+        return FeedView{query_feed_page(query_, 0, before, limit), FeedSource::database};
+    });
+}
+
+}  // namespace photoshare::app
