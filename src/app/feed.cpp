@@ -35,7 +35,7 @@ const char* footer_text(FeedSource source) {
     switch (source) {
         case FeedSource::cache: return "cache";
         case FeedSource::database: return "database";
-        case FeedSource::local_copy: return "this server's copy (the cache is unavailable)";
+        case FeedSource::local_copy: return "a copy kept by this server (the cache is unavailable)";
     }
     return "database";
 }
