@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <fstream>
 #include <iostream>
 #include <regex>
 #include <set>
@@ -44,6 +46,18 @@ void Service::start() {
 void Service::stop() {
     auto res = service("stop", false);
     if (!res.ok()) ADD_FAILURE() << "scripts/service stop " << name_ << ":\n" << res.output;
+}
+
+void Service::kill() {
+    for (const char* file : {"pid", "redis.pid"}) {
+        std::ifstream in(dir() / file);
+        pid_t pid = 0;
+        if (!(in >> pid) || pid <= 0) continue;
+        ::kill(pid, SIGKILL);
+        for (int i = 0; i < 200 && cluster::process_alive(pid); ++i) std::this_thread::sleep_for(10ms);
+        if (cluster::process_alive(pid)) ADD_FAILURE() << name_ << " (pid " << pid << ") survived SIGKILL";
+    }
+    stop();  // removes the pid file of the dead process
 }
 
 // ---- loads ------------------------------------------------------------------------------
@@ -113,8 +127,9 @@ std::vector<Answer> Uploaders::answers() const {
     return answers_;
 }
 
-Viewers::Viewers(std::string base_url, std::vector<std::string> paths, int threads, std::chrono::milliseconds timeout)
-    : base_(std::move(base_url)), paths_(std::move(paths)), timeout_(timeout), start_(Clock::now()) {
+Viewers::Viewers(std::string base_url, std::vector<std::string> paths, int threads, std::chrono::milliseconds timeout,
+                 std::string session_cookie)
+    : base_(std::move(base_url)), paths_(std::move(paths)), timeout_(timeout), session_cookie_(std::move(session_cookie)), start_(Clock::now()) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { run(i); });
 }
 
@@ -131,11 +146,16 @@ void Viewers::run(int index) {
     client.set_timeout(timeout_);
     for (std::size_t i = static_cast<std::size_t>(index); !stop_; ++i) {
         const auto& path = paths_[i % paths_.size()];
+        // Sent again every time: a page answered while the session store was down clears nothing,
+        // but a browser would keep sending what it has.
+        if (!session_cookie_.empty()) client.set_cookie("ps_session", session_cookie_);
         auto res = client.get(path);
         Answer a;
         a.at = std::chrono::duration<double>(Clock::now() - start_).count();
         a.seconds = res.seconds;
         a.status = res.status;
+        a.signed_in = itest::contains(res.body, "action=\"/logout\"");
+        a.signin_notice = itest::contains(res.body, "Signing in is unavailable");
         a.what = path + (res.status == 0 ? " (" + res.error + ")" : res.status >= 400 ? " " + error_code_of(res) : "");
         total_++;
         std::lock_guard lock(mutex_);

@@ -36,6 +36,7 @@ public:
 
     void start();
     void stop();
+    void kill();  // SIGKILL: no goodbye to its clients, as when its machine dies
     const std::string& url() const { return url_; }  // what photoshare is given
     int port() const { return port_; }
     fs::path dir() const;
@@ -57,6 +58,8 @@ struct Answer {
     long status = 0;     // 0: no HTTP answer (see what)
     std::string what;    // path, or the error code of a JSON error, or curl's error
     std::string id;      // uploads: the photo id of a 201
+    bool signed_in = false;     // a page that shows someone logged in
+    bool signin_notice = false;  // a page that says signing in is unavailable
 };
 
 // A logged-in user's credentials, to make more clients of the same session.
@@ -90,10 +93,11 @@ private:
     std::vector<std::thread> threads_;
 };
 
-// Threads that GET the paths in turn (anonymous), until stop().
+// Threads that GET the paths in turn, until stop(): anonymous, or with a session cookie.
 class Viewers {
 public:
-    Viewers(std::string base_url, std::vector<std::string> paths, int threads, std::chrono::milliseconds timeout = 30s);
+    Viewers(std::string base_url, std::vector<std::string> paths, int threads, std::chrono::milliseconds timeout = 30s,
+            std::string session_cookie = {});
     ~Viewers();
     void stop();
     std::vector<Answer> answers() const;
@@ -104,6 +108,7 @@ private:
     std::string base_;
     std::vector<std::string> paths_;
     std::chrono::milliseconds timeout_;
+    std::string session_cookie_;
     Clock::time_point start_;
     std::atomic<bool> stop_{false};
     std::atomic<std::size_t> total_{0};

@@ -5,6 +5,9 @@
 //   - memcached / Redis stop and start: anonymous pages are served throughout, a session
 //     kept there gets a clear 503, uploads with sessions in the database go on, and the feed
 //     is right once the cache is back;
+//   - memcached / Redis killed (SIGKILL) under anonymous and logged-in views, the cache and
+//     then the session store: no public page fails; a logged-in visitor is shown the site as
+//     a visitor, told why, while their session cannot be read;
 //   - S3 (s3rver) stops during uploads: 503, no row for a failed upload, uploads work again
 //     once it is back.
 // The three-server versions through HAProxy (tests/cluster/test_stack.cpp, test_s3.cpp) cover
@@ -262,6 +265,111 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, CacheRestart, ::testing::Values("memcached", "redis"));
+
+// ---------------------------------------------------------------------------------------
+
+class SharedTierKilled : public ::testing::TestWithParam<std::string> {};
+
+// One server with its feed cache on one memcached (or Redis) and its sessions on another, under
+// anonymous and logged-in views. The cache is killed (SIGKILL): every page still answers 200,
+// the logged-in visitor stays logged in, uploads go on; it comes back. Then the session store
+// is killed: every page still answers 200, the logged-in visitor is shown the site as a visitor
+// with a notice that signing in is unavailable, and what needs a session gets 503 with
+// Retry-After; it comes back, and logging in works again.
+TEST_P(SharedTierKilled, PublicPagesNeverFailAndVisitorsAreToldWhySigningInIsUnavailable) {
+    std::unique_ptr<Service> cache, sessions;
+    try {
+        cache = std::make_unique<Service>(GetParam());
+        sessions = std::make_unique<Service>(GetParam());
+    } catch (const std::exception& e) {
+        GTEST_SKIP() << GetParam() << " cannot be started here: " << e.what();
+    }
+    auto with_timeout = [](const std::string& url) { return url + (url.find('?') == std::string::npos ? "?" : "&") + "timeout_ms=500"; };
+    ServerProcess server(ServerOptions{
+        .args = {"--set", "cache.url=" + with_timeout(cache->url()), "--set", "sessions.url=" + with_timeout(sessions->url())},
+        .name = "faults-tier"});
+    auto alice = itest::register_user(server);
+    const auto first = upload_one(alice, 11);
+    ASSERT_FALSE(first.empty());
+    const auto login = login_of(alice);
+
+    const auto load_start = Clock::now();
+    auto at = [&](Clock::time_point t) { return since(load_start, t); };
+    Viewers anonymous(server.base_url(), {"/", "/api/v1/photos", "/photos/" + first, "/media/" + first + "_t.jpg"}, 2, 10s);
+    Viewers member(server.base_url(), {"/", "/photos/" + first}, 1, 10s, login.session_cookie);
+    std::this_thread::sleep_for(1s);
+
+    // 1. The cache dies.
+    cache->kill();
+    const auto cache_killed = Clock::now();
+    std::this_thread::sleep_for(1s);
+    const auto while_no_cache = upload_one(alice, 12);
+    EXPECT_FALSE(while_no_cache.empty()) << "an upload failed with only the cache down";
+    EXPECT_TRUE(itest::eventually([&] { auto ids = feed_ids(server.base_url(), 1); return !ids.empty() && ids[0] == while_no_cache; }, 3s))
+        << "the feed does not show the photo uploaded while the cache is down";
+    std::this_thread::sleep_for(1s);
+    cache->start();
+    const auto cache_back = Clock::now();
+    itest::HttpClient probe(server.base_url());
+    EXPECT_TRUE(itest::eventually([&] { return probe.get("/api/v1/photos").header("X-Feed-Source") == "cache"; }, 10s))
+        << "the server does not use the cache again";
+    std::this_thread::sleep_for(1s);
+
+    // 2. The session store dies.
+    sessions->kill();
+    const auto sessions_killed = Clock::now();
+    std::this_thread::sleep_for(1s);
+    auto refused = itest::upload_photos(alice, {Part::bytes(small_png(13), "p.png", "image/png")});
+    EXPECT_EQ(refused.status, 503) << refused.describe();
+    EXPECT_TRUE(itest::contains(refused.body, "sessions_unavailable")) << refused.describe();
+    EXPECT_FALSE(refused.header("Retry-After").empty()) << refused.describe();
+    auto who = alice.http().get("/api/v1/session");
+    EXPECT_EQ(who.status, 503) << who.describe();
+    auto stranger = itest::HttpClient(server.base_url()).get("/");
+    EXPECT_EQ(stranger.status, 200);
+    EXPECT_TRUE(itest::contains(stranger.body, "Signing in is unavailable")) << "a visitor is not told that signing in is unavailable";
+    auto login_page = itest::HttpClient(server.base_url()).get("/login");
+    EXPECT_EQ(login_page.status, 200);
+    EXPECT_TRUE(itest::contains(login_page.body, "Signing in is unavailable"));
+    std::this_thread::sleep_for(1s);
+    sessions->start();
+    const auto sessions_back = Clock::now();
+    // The restarted store is empty: the old session is gone, and logging in again works.
+    EXPECT_TRUE(itest::eventually([&] { return itest::try_login(server, alice.username, itest::kPassword).has_value(); }, 15s))
+        << "cannot log in again after the session store came back";
+    anonymous.stop();
+    member.stop();
+
+    const auto viewed = anonymous.answers(), members = member.answers();
+    EXPECT_EQ(unexpected(viewed, {200}), "") << summary(viewed);
+    EXPECT_EQ(unexpected(members, {200}), "") << summary(members);
+    EXPECT_LT(slowest(viewed), 3.0) << summary(viewed);
+    EXPECT_LT(slowest(members), 3.0) << summary(members);
+    // Who the member's pages said they were, by phase (send times, with the bound and a
+    // margin either side of each change).
+    int signed_in_before = 0, notices = 0, wrong = 0;
+    for (const auto& a : members) {
+        const double sent = a.at - a.seconds;
+        if (sent < at(sessions_killed)) {
+            if (a.signed_in) ++signed_in_before;
+            else if (sent < at(cache_killed) || sent > at(cache_killed) + 0.2) ++wrong;  // the cache's death changes nothing
+        } else if (sent > at(sessions_killed) + 0.5 && sent < at(sessions_back)) {
+            if (!a.signed_in && a.signin_notice) ++notices;
+            else ++wrong;
+        }
+    }
+    EXPECT_EQ(wrong, 0) << "member pages that showed the wrong state for their phase";
+    EXPECT_GT(signed_in_before, 10);
+    EXPECT_GT(notices, 10) << "no member page said that signing in is unavailable";
+    EXPECT_TRUE(server.alive());
+
+    note(GetParam() + " killed under load: the cache (down " + std::to_string(since(cache_killed, cache_back)) + " s), then the session store (down " +
+         std::to_string(since(sessions_killed, sessions_back)) + " s): anonymous views " + summary(viewed) + "; a logged-in visitor's views " +
+         summary(members) + " (" + std::to_string(notices) +
+         " shown as a visitor with the notice while the session store was down); upload and GET /api/v1/session 503 sessions_unavailable with Retry-After");
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, SharedTierKilled, ::testing::Values("memcached", "redis"));
 
 // ---------------------------------------------------------------------------------------
 
