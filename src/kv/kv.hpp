@@ -59,6 +59,7 @@ public:
     // publish() throws Unavailable like any call.
     using Listener = std::function<void(std::string_view message)>;
     virtual void publish(std::string_view /*channel*/, std::string_view /*message*/) {}
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): the stores that subscribe keep both
     virtual std::unique_ptr<Subscription> subscribe(std::string /*channel*/, Listener /*listener*/) { return nullptr; }
 };
 

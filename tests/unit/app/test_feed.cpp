@@ -11,7 +11,6 @@
 
 using namespace photoshare;
 using photoshare::app::DeleteOnChangeFeed;
-using photoshare::app::Feed;
 using photoshare::app::FeedSource;
 using photoshare::app::GenerationFeed;
 using photoshare::app::UncachedFeed;

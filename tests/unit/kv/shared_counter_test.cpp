@@ -17,6 +17,8 @@ using namespace std::chrono_literals;
 using State = SharedCounter::State;
 using testing::Service;
 
+const std::chrono::milliseconds kBound{100};  // the staleness bound of most tests here
+
 std::int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -56,7 +58,7 @@ protected:
 
 TEST_P(SharedCounterOn, StartsFromTheClockAndGrowsByOne) {
     const auto before = now_us();
-    SharedCounter c(*store, key, 100ms);
+    SharedCounter c(*store, key, kBound);
     const auto first = c.read();
     EXPECT_GE(first, before);
     EXPECT_LE(first, now_us());
@@ -69,7 +71,7 @@ TEST_P(SharedCounterOn, StartsFromTheClockAndGrowsByOne) {
 }
 
 TEST_P(SharedCounterOn, AVanishedCounterStartsAgainAboveItsOldValue) {
-    SharedCounter c(*store, key, 100ms);
+    SharedCounter c(*store, key, kBound);
     const auto old = c.bump();
     store->erase(key);  // a cache server restarted, or evicted it
     const auto again = c.read();
@@ -82,7 +84,7 @@ TEST_P(SharedCounterOn, AVanishedCounterStartsAgainAboveItsOldValue) {
 
 TEST_P(SharedCounterOn, ZeroStalenessKeepsNoCopy) {
     if (!networked()) GTEST_SKIP() << "in process the copy is the counter";
-    SharedCounter c(*store, key, 0ms);
+    SharedCounter c(*store, key, std::chrono::milliseconds(0));
     c.read();
     EXPECT_EQ(c.near().state, State::unknown);
 }
@@ -91,8 +93,8 @@ TEST_P(SharedCounterOn, ZeroStalenessKeepsNoCopy) {
 TEST_P(SharedCounterOn, ABumpOnOneServerReachesTheOtherWithinTheBound) {
     if (!networked()) GTEST_SKIP() << "memory:// is one process's";
     auto other_store = open(url);
-    SharedCounter a(*store, key, 100ms);
-    SharedCounter b(*other_store, key, 100ms);
+    SharedCounter a(*store, key, kBound);
+    SharedCounter b(*other_store, key, kBound);
     ASSERT_GE(seconds_until([&] { return b.near().state == State::fresh; }), 0) << "b never confirmed its copy";
     double worst = 0;
     for (int i = 0; i < 10; ++i) {
@@ -112,8 +114,8 @@ TEST_P(SharedCounterOn, ABumpOnOneServerReachesTheOtherWithinTheBound) {
 TEST_P(SharedCounterOn, OnlyAStoreThatPushesDeliversAChangeBeforeThePoll) {
     if (!networked()) GTEST_SKIP() << "memory:// is one process's";
     auto other_store = open(url);
-    SharedCounter a(*store, key, 10s);
-    SharedCounter b(*other_store, key, 10s);
+    SharedCounter a(*store, key, std::chrono::seconds(10));
+    SharedCounter b(*other_store, key, std::chrono::seconds(10));
     ASSERT_GE(seconds_until([&] { return b.near().state == State::fresh; }), 0);
     const auto before = b.near().value;
     std::this_thread::sleep_for(100ms);  // the subscription is made by then
@@ -146,7 +148,7 @@ TEST_P(SharedCounterFailure, AHungStoreIsDownThenFreshAgainAndAMissedBumpIsMade)
     }
     auto store = open(url + (url.find('?') == std::string::npos ? "?" : "&") + "retry_ms=100");
     const std::string key = testing::unique_prefix() + "counter";
-    SharedCounter c(*store, key, 100ms);
+    SharedCounter c(*store, key, kBound);
     ASSERT_GE(seconds_until([&] { return c.near().state == State::fresh; }), 0);
     const auto v = c.read();
 
@@ -164,7 +166,7 @@ TEST_P(SharedCounterFailure, AHungStoreIsDownThenFreshAgainAndAMissedBumpIsMade)
     // bump's and the poller's retries), which is harmless for a counter that only says
     // "changed".
     auto fresh_store = open(url);
-    const auto after = SharedCounter(*fresh_store, key, 0ms).read();
+    const auto after = SharedCounter(*fresh_store, key, std::chrono::milliseconds(0)).read();
     EXPECT_GE(after, v + 1);
     EXPECT_LT(after, v + 100);
     EXPECT_GE(seconds_until([&] { return c.near().value == after; }), 0);
