@@ -6,8 +6,10 @@
 #   redis       the same, with cache.url and sessions.url on one Redis
 # Each point: wrk -t2 -cC -dS --latency; CPU per request is photoshare's own user + system
 # time (all its threads, from /proc) over the requests wrk completed; the cache server's
-# CPU is reported beside it. Configurations alternate within each repeat; the table shows
-# medians with the spread, and ratios against level 0.
+# CPU is reported beside it. Configurations alternate within each repeat, in an order that
+# rotates from one repeat to the next; the table shows medians with the spread, and the
+# ratio against level 0 as the median of each repeat's own ratio (this machine is shared, and
+# its speed drifts by more than the differences measured: a repeat's points are close in time).
 #
 #   bench/level4.sh [--repeats N] [--seconds S] [--connections C] [--build DIR]
 #                   [--doc FILE] [--keep DIR] [--note TEXT]
@@ -22,7 +24,7 @@ root=$PWD
 source "$root/bench/lib/common.sh"
 
 usage() { sed -n '12,13p' "$0" >&2; exit 2; }
-repeats=3 seconds=8 connections=64 build=build doc=$root/docs/PERFORMANCE.md keep='' note=''
+repeats=5 seconds=6 connections=64 build=build doc=$root/docs/PERFORMANCE.md keep='' note=''
 args=("$@")
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -115,7 +117,7 @@ point() {  # CFG KIND RUN
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for run in $(seq 1 "$repeats"); do
   for kind in anonymous member; do
-    for cfg in "${configs[@]}"; do point "$cfg" "$kind" "$run"; done
+    for i in 0 1 2; do point "${configs[$(((i + run) % 3))]}" "$kind" "$run"; done
   done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -123,6 +125,11 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---------------------------------------------------------------------------------------
 # The table, from the CSV
 values() { awk -F, -v c="$1" -v k="$2" -v col="$3" 'NR > 1 && $1 == c && $2 == k {print $col}' "$csv"; }
+# Each repeat's req/s of CFG over level 0's, one a line
+ratios() {
+  awk -F, -v c="$1" -v k="$2" 'NR > 1 && $2 == k && $1 == "level0" {base[$3] = $4} NR > 1 && $2 == k && $1 == c {v[$3] = $4}
+    END {for (r in v) if (base[r] > 0) printf "%.3f\n", v[r] / base[r]}' "$csv"
+}
 section=$work/section.md
 {
   echo "Measured $(date -u '+%Y-%m-%d %H:%M') UTC on $(nproc) cores, one photoshare server at a time with wrk on the same machine;"
@@ -131,16 +138,16 @@ section=$work/section.md
   echo "\`wrk -t2 -c$connections -d${seconds}s --latency\`). Load average $load_before before, $load_after after."
   [[ -n $note ]] && { echo; echo "$note"; }
   echo
-  echo "| GET / | configuration | req/s [spread] | vs level 0 | p50 / p99 ms | photoshare CPU µs/req | cache server CPU µs/req |"
+  echo "| GET / | configuration | req/s [spread] | vs level 0 [spread] | p50 / p99 ms | photoshare CPU µs/req | cache server CPU µs/req |"
   echo "|---|---|---|---|---|---|---|"
   for kind in anonymous member; do
-    base_rps=$(values level0 "$kind" 4 | median)
     for cfg in "${configs[@]}"; do
       rps=$(values "$cfg" "$kind" 4 | median)
       label=$cfg; [[ $cfg == level0 ]] && label="level 0"; [[ $cfg != level0 ]] && label="level 4, $cfg"
       bcpu='—'; [[ $cfg != level0 ]] && bcpu=$(fmt "$(values "$cfg" "$kind" 10 | median)" 1)
+      vs='1.00×'; [[ $cfg != level0 ]] && vs="**$(fmt "$(ratios "$cfg" "$kind" | median)" 2)×** [$(ratios "$cfg" "$kind" | spread)]"
       echo "| $([[ $kind == member ]] && echo 'logged in' || echo 'logged out') | $label | $(rate "$rps") [$(rate_spread "$(values "$cfg" "$kind" 4 | spread)")] |" \
-        "**$(ratio "$rps" "$base_rps")×** | $(fmt "$(values "$cfg" "$kind" 5 | median)" 2) / $(fmt "$(values "$cfg" "$kind" 6 | median)" 2) |" \
+        "$vs | $(fmt "$(values "$cfg" "$kind" 5 | median)" 2) / $(fmt "$(values "$cfg" "$kind" 6 | median)" 2) |" \
         "$(fmt "$(values "$cfg" "$kind" 9 | median)" 1) | $bcpu |"
     done
   done
