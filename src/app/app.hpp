@@ -60,6 +60,7 @@ public:
     std::unique_ptr<kv::Store> cache_store;
     std::unique_ptr<kv::Store> local_store;  // in-process, for what must work when shared stores fail
     std::unique_ptr<kv::Store> session_kv;  // when sessions live in a key-value store
+    std::unique_ptr<kv::AsyncRedis> session_async;  // and its asynchronous client (Redis), for lookups
     auth::PasswordParams password_params;
     std::unique_ptr<auth::LoginLimiter> limiter;        // counts shared by every server
     std::unique_ptr<auth::LoginLimiter> local_limiter;  // this process's counts, when the shared store is down

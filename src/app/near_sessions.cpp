@@ -37,6 +37,13 @@ std::optional<store::Session> NearSessions::find(const std::string& id_hash, std
     return session;
 }
 
+asio::awaitable<std::optional<store::Session>> NearSessions::find_async(const std::string& id_hash, std::int64_t now) {
+    const auto before = revoked_.near();
+    auto session = co_await inner_->find_async(id_hash, now);
+    if (session && before.state == State::fresh) remember(*session, before.value);
+    co_return session;
+}
+
 void NearSessions::put(const store::Session& session) {
     const auto before = revoked_.near();
     inner_->put(session);

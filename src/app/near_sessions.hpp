@@ -31,6 +31,8 @@ public:
 
     std::optional<store::Session> find(const std::string& id_hash, std::int64_t now) override;
     bool find_at_once(const std::string& id_hash, std::int64_t now, std::optional<store::Session>& session) override;
+    bool can_find_async() const override { return inner_->can_find_async(); }
+    asio::awaitable<std::optional<store::Session>> find_async(const std::string& id_hash, std::int64_t now) override;
     void put(const store::Session& session) override;
     void erase(const std::string& id_hash) override;
     bool down() const override;

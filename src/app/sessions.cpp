@@ -43,9 +43,15 @@ private:
 
 class KvSessions final : public SessionStore {
 public:
-    explicit KvSessions(kv::Store& kv) : kv_(kv) {}
+    KvSessions(kv::Store& kv, kv::AsyncRedis* async) : kv_(kv), async_(async) {}
     std::optional<store::Session> find(const std::string& id_hash, std::int64_t now) override {
-        auto raw = kv_.get(key(id_hash));
+        return parse(id_hash, kv_.get(key(id_hash)), now);
+    }
+    bool can_find_async() const override { return async_ != nullptr; }
+    asio::awaitable<std::optional<store::Session>> find_async(const std::string& id_hash, std::int64_t now) override {
+        co_return parse(id_hash, co_await async_->get(key(id_hash)), now);
+    }
+    static std::optional<store::Session> parse(const std::string& id_hash, const std::optional<std::string>& raw, std::int64_t now) {
         if (!raw) return std::nullopt;
         boost::system::error_code ec;
         auto v = boost::json::parse(*raw, ec);
@@ -79,12 +85,17 @@ public:
 private:
     static std::string key(const std::string& id_hash) { return "session:" + id_hash; }
     kv::Store& kv_;
+    kv::AsyncRedis* async_;
 };
 
 }  // namespace
 
 std::unique_ptr<SessionStore> database_sessions(store::Repository& repo) { return std::make_unique<DatabaseSessions>(repo); }
-std::unique_ptr<SessionStore> kv_sessions(kv::Store& store) { return std::make_unique<KvSessions>(store); }
+std::unique_ptr<SessionStore> kv_sessions(kv::Store& store, kv::AsyncRedis* async) { return std::make_unique<KvSessions>(store, async); }
+
+asio::awaitable<std::optional<store::Session>> SessionStore::find_async(const std::string&, std::int64_t) {
+    throw std::logic_error("SessionStore::find_async on a store that cannot");
+}
 
 Sessions::Sessions(std::unique_ptr<SessionStore> store, http::Workers& workers, bool secure_cookies, config::Duration ttl)
     : store_(std::move(store)),
@@ -112,7 +123,10 @@ asio::awaitable<SessionLookup> Sessions::load(const http::Request& req) {
     SessionLookup found;
     if (store_->find_at_once(hash, now_seconds(), found.session)) co_return found;
     try {
-        found.session = co_await workers_.call([this, hash] { return store_->find(hash, now_seconds()); });
+        if (store_->can_find_async())
+            found.session = co_await store_->find_async(hash, now_seconds());
+        else
+            found.session = co_await workers_.call([this, hash] { return store_->find(hash, now_seconds()); });
     } catch (const kv::Unavailable&) {
         found.unavailable = true;
     } catch (const store::Unavailable&) {

@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 #include "http/message.hpp"
 #include "http/runtime.hpp"
+#include "kv/async_redis.hpp"
 #include "kv/kv.hpp"
 #include "store/repository.hpp"
 
@@ -29,6 +30,10 @@ public:
                               std::optional<store::Session>& /*session*/) {
         return false;
     }
+    // find() on the calling I/O thread, without a worker (Redis's asynchronous client), where
+    // can_find_async(); find_async() may only be called then.
+    virtual bool can_find_async() const { return false; }
+    virtual asio::awaitable<std::optional<store::Session>> find_async(const std::string& id_hash, std::int64_t now);
     virtual void put(const store::Session& session) = 0;
     virtual void erase(const std::string& id_hash) = 0;
     // Known to be unreachable right now, without asking it (pages say that signing in is
@@ -37,7 +42,8 @@ public:
 };
 
 std::unique_ptr<SessionStore> database_sessions(store::Repository& repo);
-std::unique_ptr<SessionStore> kv_sessions(kv::Store& store);
+// async: the same store's asynchronous client, if it has one (kv::open_async), for lookups.
+std::unique_ptr<SessionStore> kv_sessions(kv::Store& store, kv::AsyncRedis* async = nullptr);
 
 // Who a request's cookie says it is.
 struct SessionLookup {

@@ -222,6 +222,7 @@ public:
         std::size_t failed = 0;
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             Node* node = nodes_[i].get();
+            const auto started = Clock::now();
             McPtr mc = make_client({options_.servers[i]}, options_.net);
             std::size_t length = 0;
             std::uint32_t flags = 0;
@@ -232,7 +233,7 @@ public:
                 continue;
             }
             const std::string error = error_text(mc.get(), rc, options_.net);
-            node->breaker.failed(error);
+            node->breaker.failed(error, started);
             failures += (failed++ ? ", " : "") + node->name + " (" + error + ")";
         }
         if (failed) {
@@ -287,7 +288,8 @@ private:
     template <class Op>
     memcached_return_t run(const char* what, const std::string& key, Retry retry, Op&& op,
                            memcached_return_t passed = MEMCACHED_SUCCESS) {
-        const auto deadline = Clock::now() + options_.net.timeout;
+        const auto started = Clock::now();
+        const auto deadline = started + options_.net.timeout;
         bool fresh = false;
         for (int attempt = 0;; ++attempt) {
             auto lease = pool_.acquire(deadline, [this] { return clone(); }, fresh, "memcached");
@@ -323,7 +325,7 @@ private:
                 }
                 throw Unavailable("memcached " + node.name + ": " + what + ": " + error);
             }
-            node.breaker.failed(error);
+            node.breaker.failed(error, started);
             throw Unavailable("memcached " + node.name + ": " + what + ": " + error);
         }
     }

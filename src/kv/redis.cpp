@@ -317,17 +317,18 @@ private:
             throw Unavailable(name_ + ": " + what + ": server marked down for " +
                               std::to_string(options_.net.retry.count()) + " ms after: " + breaker_.last_error());
         }
-        const auto deadline = Clock::now() + options_.net.timeout;
+        const auto started = Clock::now();
+        const auto deadline = started + options_.net.timeout;
         for (;;) {
             auto lease = pool_.acquire(
                 deadline,
-                [this] {
+                [this, started] {
                     try {
                         return connect();
                     } catch (const Unavailable& e) {
                         std::string_view error = e.what();
                         if (error.starts_with(name_ + ": ")) error.remove_prefix(name_.size() + 2);
-                        breaker_.failed(std::string(error));
+                        breaker_.failed(std::string(error), started);
                         throw;
                     }
                 },
@@ -342,7 +343,7 @@ private:
             if (!raw) {
                 const std::string error = io_error(c);
                 lease.discard();
-                breaker_.failed(error);
+                breaker_.failed(error, started);
                 throw Unavailable(name_ + ": " + what + ": " + error);
             }
             lease.keep();

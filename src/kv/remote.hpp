@@ -202,9 +202,13 @@ public:
         return until_.compare_exchange_strong(until, now + retry_ns());
     }
     void succeeded() {
+        succeeded_ns_.store(now_ns(), std::memory_order_relaxed);
         if (until_.load(std::memory_order_relaxed) != 0) until_.store(0, std::memory_order_release);
     }
-    void failed(std::string error) {
+    // started: when the failed call began. A call that succeeded since then says the server
+    // is up: this failure (of a call that waited across a restart, say) is old news.
+    void failed(std::string error, Clock::time_point started) {
+        if (succeeded_ns_.load(std::memory_order_relaxed) > ns_of(started)) return;
         {
             std::lock_guard lock(mutex_);
             error_ = std::move(error);
@@ -226,15 +230,17 @@ public:
     std::chrono::milliseconds retry() const { return retry_; }
 
 private:
-    static std::int64_t now_ns() {
-        return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    static std::int64_t ns_of(Clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
     }
+    static std::int64_t now_ns() { return ns_of(Clock::now()); }
     std::int64_t retry_ns() const {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(retry_).count();
     }
 
     const std::chrono::milliseconds retry_;
     std::atomic<std::int64_t> until_{0};  // 0: up; else steady-clock ns until the next try
+    std::atomic<std::int64_t> succeeded_ns_{0};  // steady-clock ns of the last success
     mutable std::mutex mutex_;
     std::string error_;
 };

@@ -72,18 +72,21 @@ SharedCounter::Near SharedCounter::near() const noexcept {
     return {State::unknown, value};
 }
 
+// From the clock, and above anything this copy has seen (the clock may not have moved).
+std::int64_t SharedCounter::restart_value() const noexcept { return std::max(fresh_value(), value_.load(std::memory_order_acquire) + 1); }
+
 std::int64_t SharedCounter::fetch() {
     if (auto text = store_.get(key_)) {
         if (auto v = counter_value(*text)) return *v;
     } else {
         // Missing: start it. add() sets only an absent key, so servers starting it at once
         // agree on the one that won.
-        store_.add(key_, std::to_string(fresh_value()), std::chrono::seconds(0));
+        store_.add(key_, std::to_string(restart_value()), std::chrono::seconds(0));
         if (auto again = store_.get(key_))
             if (auto v = counter_value(*again)) return *v;
     }
     // Not a counter this made (garbage, or created by an incr from 0): start afresh.
-    const auto v = fresh_value();
+    const auto v = restart_value();
     store_.set(key_, std::to_string(v), std::chrono::seconds(0));
     return v;
 }
@@ -135,7 +138,7 @@ std::int64_t SharedCounter::bump() {
         if (v < kFloor) {
             // The counter had vanished and incr made it again from 0: a value some reader
             // may already have passed. Replace it by one above anything before.
-            v = fresh_value();
+            v = restart_value();
             store_.set(key_, std::to_string(v), std::chrono::seconds(0));
         }
     } catch (const Unavailable&) {

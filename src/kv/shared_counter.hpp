@@ -74,6 +74,7 @@ public:
 
 private:
     std::int64_t fetch();  // one read from the store, creating the counter when absent
+    std::int64_t restart_value() const noexcept;
     void seen(std::int64_t value) noexcept;
     void confirmed(std::chrono::steady_clock::time_point sent) noexcept;
     void failed() noexcept;
