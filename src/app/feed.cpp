@@ -97,19 +97,22 @@ std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, std::int64_t
     return page;
 }
 
+FeedMetrics::FeedMetrics(metrics::Registry& registry)
+    : hits(registry.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "hit"}})),
+      misses(registry.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),
+      unavailable(registry.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "unavailable"}})),
+      errors(registry.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")) {}
+
 GenerationFeed::GenerationFeed(kv::Store& cache, http::Workers& workers, Query query, Options options, metrics::Registry& metrics)
     : cache_(cache),
       workers_(workers),
       query_(std::move(query)),
       ttl_(options.ttl),
-      hits_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "hit"}})),
-      misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),
-      unavailable_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "unavailable"}})),
-      errors_(metrics.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")),
+      counts_(metrics),
       generation_(cache, generation_key, options.max_staleness) {}
 
 void GenerationFeed::cache_failed(const std::exception& e) {
-    errors_.inc();
+    counts_.errors.inc();
     log_.warn(e.what());
 }
 
@@ -243,7 +246,7 @@ asio::awaitable<FeedView> GenerationFeed::page(std::optional<std::int64_t> befor
         // The common case: the page for the current generation is in process memory. No
         // round trip, no thread hop.
         if (auto page = from_memory(key_for(near.value, before, limit))) {
-            hits_.inc();
+            counts_.hits.inc();
             co_return FeedView{page, FeedSource::cache};
         }
         view = co_await workers_.call([this, g = near.value, before, limit] { return load(g, before, limit); });
@@ -254,9 +257,9 @@ asio::awaitable<FeedView> GenerationFeed::page(std::optional<std::int64_t> befor
         // store, for this request (and, through the near copy, for the ones after it).
         view = co_await workers_.call([this, before, limit] { return load(read_generation(), before, limit); });
     }
-    if (view.page->generation < 0) unavailable_.inc();
-    else if (view.source == FeedSource::database) misses_.inc();
-    else hits_.inc();
+    if (view.page->generation < 0) counts_.unavailable.inc();
+    else if (view.source == FeedSource::database) counts_.misses.inc();
+    else counts_.hits.inc();
     co_return view;
 }
 

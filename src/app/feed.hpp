@@ -75,6 +75,15 @@ struct FeedView {
     FeedSource source;
 };
 
+// The feed's counters in /metrics, the same for every strategy.
+struct FeedMetrics {
+    explicit FeedMetrics(metrics::Registry& registry);
+    metrics::Counter& hits;         // result="hit": from the cache
+    metrics::Counter& misses;       // result="miss": queried, the cache did not have it
+    metrics::Counter& unavailable;  // result="unavailable": served while the cache could not be used
+    metrics::Counter& errors;       // cache operations that failed
+};
+
 class Feed {
 public:
     // The database query (blocking; runs on a worker): newest first, seq < before.
@@ -126,10 +135,7 @@ private:
     http::Workers& workers_;
     Query query_;
     const std::chrono::seconds ttl_;
-    metrics::Counter& hits_;
-    metrics::Counter& misses_;
-    metrics::Counter& unavailable_;
-    metrics::Counter& errors_;
+    FeedMetrics counts_;
     RateLimitedLog log_{"feed cache unavailable, serving from the database"};
     kv::SharedCounter generation_;
 

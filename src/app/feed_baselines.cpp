@@ -18,12 +18,10 @@ DeleteOnChangeFeed::DeleteOnChangeFeed(kv::Store& cache, http::Workers& workers,
       workers_(workers),
       query_(std::move(query)),
       ttl_(ttl),
-      hits_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "hit"}})),
-      misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),
-      errors_(metrics.counter("photoshare_feed_cache_errors_total", "Feed cache operations that failed (served from the database)")) {}
+      counts_(metrics) {}
 
 void DeleteOnChangeFeed::cache_failed(const kv::Unavailable& e) {
-    errors_.inc();
+    counts_.errors.inc();
     log_.warn(e.what());
 }
 
@@ -36,7 +34,7 @@ FeedView DeleteOnChangeFeed::lookup(std::optional<std::int64_t> before, int limi
     try {
         if (auto cached = cache_.get(key)) {
             if (auto page = decode_feed_page(*cached)) {
-                hits_.inc();
+                counts_.hits.inc();
                 page->before = before;
                 page->limit = limit;
                 return {std::move(page), FeedSource::cache};
@@ -45,7 +43,7 @@ FeedView DeleteOnChangeFeed::lookup(std::optional<std::int64_t> before, int limi
     } catch (const kv::Unavailable& e) {
         cache_failed(e);
     }
-    misses_.inc();
+    counts_.misses.inc();
     auto page = query_feed_page(query_, 0, before, limit);
     try {
         cache_.set(key, encode_feed_page(*page), ttl_);
@@ -78,11 +76,11 @@ asio::awaitable<std::int64_t> DeleteOnChangeFeed::changed() {
 UncachedFeed::UncachedFeed(http::Workers& workers, Query query, metrics::Registry& metrics)
     : workers_(workers),
       query_(std::move(query)),
-      misses_(metrics.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})) {}
+      counts_(metrics) {}
 
 asio::awaitable<FeedView> UncachedFeed::page(std::optional<std::int64_t> before, int limit, std::int64_t /*seen*/) {
     co_return co_await workers_.call([this, before, limit] {
-        misses_.inc();
+        counts_.misses.inc();
         return FeedView{query_feed_page(query_, 0, before, limit), FeedSource::database};
     });
 }

@@ -26,9 +26,7 @@ private:
     http::Workers& workers_;
     Query query_;
     const std::chrono::seconds ttl_;
-    metrics::Counter& hits_;
-    metrics::Counter& misses_;
-    metrics::Counter& errors_;
+    FeedMetrics counts_;
     RateLimitedLog log_{"feed cache unavailable, serving from the database"};
     std::mutex mutex_;
     std::vector<int> limits_;  // page sizes cached, to delete on change
@@ -44,7 +42,7 @@ public:
 private:
     http::Workers& workers_;
     Query query_;
-    metrics::Counter& misses_;
+    FeedMetrics counts_;
 };
 
 }  // namespace photoshare::app

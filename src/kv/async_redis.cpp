@@ -228,7 +228,8 @@ private:
 // context's own thread (the server runs one thread per context).
 class Connections final : public asio::execution_context::service {
 public:
-    static inline asio::execution_context::id id;
+    // The key asio finds a service by (an empty object; its constructor does not throw).
+    static inline asio::execution_context::id id;  // NOLINT(cert-err58-cpp): see above
     explicit Connections(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
 
     std::shared_ptr<Connection> get(const asio::any_io_executor& ex, const std::shared_ptr<Client>& client) {

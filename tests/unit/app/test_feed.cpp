@@ -11,6 +11,7 @@
 
 using namespace photoshare;
 using photoshare::app::DeleteOnChangeFeed;
+using photoshare::app::Feed;
 using photoshare::app::FeedSource;
 using photoshare::app::GenerationFeed;
 using photoshare::app::UncachedFeed;
@@ -239,20 +240,35 @@ TEST(Feed, TwoServersMissingAtOnceMakeOneQuery) {
     EXPECT_EQ(std::count(sources.begin(), sources.end(), "database"), 1);
 }
 
+namespace {
+// Two servers, a and b, over one (remote-looking) cache store and one database whose newest
+// photo is `newest`.
+struct TwoServers {
+    explicit TwoServers(std::chrono::milliseconds max_staleness)
+        : a{view_a, workers, query(), {.max_staleness = max_staleness}, metrics}, b{view_b, workers, query(), {.max_staleness = max_staleness}, metrics} {
+        wait_fresh(a);
+        wait_fresh(b);
+    }
+    Feed::Query query() {
+        return [this](std::optional<std::int64_t>, int) { return photos(static_cast<int>(newest.load()), newest.load()); };
+    }
+    std::unique_ptr<kv::Store> shared = kv::open("memory://");
+    ActsRemote view_a{*shared}, view_b{*shared};
+    http::Workers workers{4};
+    metrics::Registry metrics;
+    std::atomic<std::int64_t> newest{5};
+    GenerationFeed a, b;
+};
+}  // namespace
+
 // With a bound of 10 s, another server's copy is still the old generation right after a
 // change; its writer, carrying the generation the change produced, sees the change at once
 // there, and so does everyone on that server after it (the read raised its copy).
 TEST(Feed, TheWriterSeesTheirChangeAtOnceOnAnotherServer) {
-    auto shared = kv::open("memory://");
-    ActsRemote view_a(*shared), view_b(*shared);
-    http::Workers workers{4};
-    metrics::Registry metrics;
-    std::atomic<std::int64_t> newest{5};
-    auto query = [&](std::optional<std::int64_t>, int) { return photos(static_cast<int>(newest.load()), newest.load()); };
-    GenerationFeed a{view_a, workers, query, {.max_staleness = 10s}, metrics};
-    GenerationFeed b{view_b, workers, query, {.max_staleness = 10s}, metrics};
-    wait_fresh(a);
-    wait_fresh(b);
+    TwoServers servers(10s);
+    auto& a = servers.a;
+    auto& b = servers.b;
+    auto& newest = servers.newest;
     run([&]() -> asio::awaitable<void> {
         auto first = co_await b.page(std::nullopt, 10);
         EXPECT_EQ(first.page->photos.front().seq, 5);
@@ -268,15 +284,10 @@ TEST(Feed, TheWriterSeesTheirChangeAtOnceOnAnotherServer) {
 
 // Without the writer's generation, every other server sees a change within max_staleness.
 TEST(Feed, EveryServerSeesAChangeWithinTheBound) {
-    auto shared = kv::open("memory://");
-    ActsRemote view_a(*shared), view_b(*shared);
-    http::Workers workers{4};
-    metrics::Registry metrics;
-    std::atomic<std::int64_t> newest{5};
-    auto query = [&](std::optional<std::int64_t>, int) { return photos(static_cast<int>(newest.load()), newest.load()); };
-    GenerationFeed a{view_a, workers, query, {.max_staleness = 100ms}, metrics};
-    GenerationFeed b{view_b, workers, query, {.max_staleness = 100ms}, metrics};
-    wait_fresh(b);
+    TwoServers servers(100ms);
+    auto& a = servers.a;
+    auto& b = servers.b;
+    auto& newest = servers.newest;
     double seen_after = -1;
     run([&]() -> asio::awaitable<void> {
         EXPECT_EQ((co_await b.page(std::nullopt, 10)).page->photos.front().seq, 5);

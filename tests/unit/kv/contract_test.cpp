@@ -14,20 +14,13 @@ namespace photoshare::kv {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::shared_memcached;
 using testing::shared_redis;
-
-std::string url_for(const std::string& backend) {
-    if (backend == "memcached") return shared_memcached().memcached_url;
-    if (backend == "redis") return shared_redis().redis_url;
-    return "memory://";
-}
 
 class StoreContract : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
         try {
-            url = url_for(GetParam());
+            url = testing::url_for(GetParam());
         } catch (const std::exception& e) {
             FAIL() << "cannot start " << GetParam() << ": " << e.what();
         }

@@ -229,6 +229,12 @@ const Shared& shared_memcached() {
     });
 }
 
+std::string url_for(const std::string& backend) {
+    if (backend == "memcached") return shared_memcached().memcached_url;
+    if (backend == "redis") return shared_redis().redis_url;
+    return "memory://";
+}
+
 const Shared& shared_redis() {
     static std::unique_ptr<Service> owned;
     return start_once([](Shared& s) {

@@ -54,6 +54,9 @@ struct Shared {
 const Shared& shared_memcached();
 const Shared& shared_redis();
 
+// The URL of the shared servers of a backend: "memory", "memcached" (three nodes) or "redis".
+std::string url_for(const std::string& backend);
+
 // "memcached://127.0.0.1:p1,127.0.0.1:p2" for a set of services.
 std::string memcached_url(const std::vector<Service*>& nodes, const std::string& query = "");
 

@@ -34,17 +34,11 @@ double seconds_until(Pred pred, std::chrono::milliseconds limit = 3000ms) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::string url_for(const std::string& backend) {
-    if (backend == "memcached") return testing::shared_memcached().memcached_url;
-    if (backend == "redis") return testing::shared_redis().redis_url;
-    return "memory://";
-}
-
 class SharedCounterOn : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
         try {
-            url = url_for(GetParam());
+            url = testing::url_for(GetParam());
         } catch (const std::exception& e) {
             FAIL() << "cannot start " << GetParam() << ": " << e.what();
         }
