@@ -61,12 +61,14 @@ SharedCounter::~SharedCounter() {
 }
 
 SharedCounter::Near SharedCounter::near() const noexcept {
-    const auto value = value_.load(std::memory_order_acquire);
-    if (local_) return {State::fresh, value};
-    const auto now = now_ns();
-    const auto bound = std::chrono::duration_cast<std::chrono::nanoseconds>(max_staleness_).count();
+    if (local_) return {State::fresh, value_.load(std::memory_order_acquire)};
+    // The confirmation first, then the value: a reader sets the value before the time it
+    // confirms (release), so the value read after it is at least the one confirmed.
     const auto confirmed = confirmed_ns_.load(std::memory_order_acquire);
     const auto failed = failed_ns_.load(std::memory_order_acquire);
+    const auto value = value_.load(std::memory_order_acquire);
+    const auto now = now_ns();
+    const auto bound = std::chrono::duration_cast<std::chrono::nanoseconds>(max_staleness_).count();
     if (confirmed != 0 && now - confirmed <= bound) return {State::fresh, value};
     if (failed > confirmed && now - failed <= bound) return {State::down, value};
     return {State::unknown, value};
