@@ -252,6 +252,9 @@ std::string_view reason_phrase(int status) {
         case 200: return "OK";
         case 201: return "Created";
         case 204: return "No Content";
+        case 206: return "Partial Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
         case 303: return "See Other";
         case 304: return "Not Modified";
         case 400: return "Bad Request";
@@ -265,16 +268,28 @@ std::string_view reason_phrase(int status) {
         case 414: return "URI Too Long";
         case 415: return "Unsupported Media Type";
         case 422: return "Unprocessable Content";
+        case 411: return "Length Required";
+        case 416: return "Range Not Satisfiable";
+        case 417: return "Expectation Failed";
         case 429: return "Too Many Requests";
         case 431: return "Request Header Fields Too Large";
         case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
         case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
         case 507: return "Insufficient Storage";
         default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     }
 }
 
 bool safe_header_text(std::string_view s) { return s.find_first_of("\r\n") == std::string_view::npos; }
+
+// A field value without the optional whitespace (spaces, tabs) around it.
+std::string_view trim_ows(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
 
 // The status line and headers of a response, written directly: one string, no per-field
 // buffers (Beast's serializer spent more time walking its buffer sequence than we spend
@@ -373,9 +388,21 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
     // §3.2, §6.1): refuse, and close, rather than guess.
     const auto hosts = std::distance(msg.base().equal_range(bhttp::field::host).first, msg.base().equal_range(bhttp::field::host).second);
     const bool chunked_http10 = x.http10 && msg.base().find(bhttp::field::transfer_encoding) != msg.base().end();
-    if ((msg.version() >= 11 && hosts != 1) || hosts > 1 || chunked_http10) {
+    // The one Transfer-Encoding read here is a single "chunked", without Content-Length
+    // (§6.1: chunked must come last, and no other coding is implemented; §6.3: both together
+    // is an attack or an error). Anything else, whatever the method: a GET's body would
+    // otherwise be read as the next request.
+    const auto codings = msg.base().equal_range(bhttp::field::transfer_encoding);
+    const auto coding_fields = std::distance(codings.first, codings.second);
+    const bool bad_coding = coding_fields > 1 ||
+                            (coding_fields == 1 && (!beast::iequals(trim_ows(codings.first->value()), "chunked") ||
+                                                    msg.base().find(bhttp::field::content_length) != msg.base().end()));
+    if ((msg.version() >= 11 && hosts != 1) || hosts > 1 || chunked_http10 || bad_coding) {
         req.path = std::string(req.target.substr(0, std::min<std::size_t>(req.target.find('?'), 256)));
-        x.res = error(req, 400, hosts != 1 ? "A request needs exactly one Host header." : "HTTP/1.0 has no Transfer-Encoding.");
+        x.res = error(req, 400,
+                      hosts != 1       ? "A request needs exactly one Host header."
+                      : chunked_http10 ? "HTTP/1.0 has no Transfer-Encoding."
+                                       : "The only Transfer-Encoding this server reads is chunked, alone and without Content-Length.");
         x.close_after = x.linger = true;
         co_return;
     }

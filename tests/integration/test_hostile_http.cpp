@@ -248,8 +248,8 @@ TEST_F(HostileHttp, SmugglingAttemptsAre400AndCloseTheConnection) {
         {"a space before the colon", "Transfer-Encoding : chunked\r\nContent-Length: 2\r\n", "{}"},
         {"chunked twice", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"},
         {"chunked then identity", "Transfer-Encoding: chunked, identity\r\n", "0\r\n\r\n"},
-        {"gzip without chunked", "Transfer-Encoding: gzip\r\n", "0\r\n\r\n", {400, 501}},
-        {"an unknown coding", "Transfer-Encoding: xchunked\r\n", "0\r\n\r\n", {400, 501}},
+        {"gzip without chunked", "Transfer-Encoding: gzip\r\n", "0\r\n\r\n"},
+        {"an unknown coding", "Transfer-Encoding: xchunked\r\n", "0\r\n\r\n"},
         {"a non-hex chunk size", "Transfer-Encoding: chunked\r\n", "zz\r\n" + json + "\r\n0\r\n\r\n"},
         {"a negative chunk size", "Transfer-Encoding: chunked\r\n", "-1\r\n" + json + "\r\n0\r\n\r\n"},
         {"a 0x chunk size", "Transfer-Encoding: chunked\r\n", "0x20\r\n" + json + "\r\n0\r\n\r\n"},
@@ -269,6 +269,48 @@ TEST_F(HostileHttp, SmugglingAttemptsAre400AndCloseTheConnection) {
     // The smuggled requests never reached a handler (the access log has every request).
     std::this_thread::sleep_for(200ms);  // the access log is written every 50 ms
     EXPECT_FALSE(logged(server(), "SMUGGLED")) << server().log();
+    EXPECT_STILL_SERVING(server());
+}
+
+// Framing is the same for every method: a GET or HEAD with a Transfer-Encoding this server
+// does not read gets 400 and a close, so what follows its headers is never read as the next
+// request (it was: a GET with "xchunked" was answered 200 and its "body" parsed as a request).
+TEST_F(HostileHttp, EveryMethodWithATransferEncodingItCannotReadIs400AndClosed) {
+    const std::vector<std::pair<std::string, std::string>> codings = {
+        {"an unknown coding", "Transfer-Encoding: xchunked\r\n"},
+        {"identity", "Transfer-Encoding: identity\r\n"},
+        {"gzip alone", "Transfer-Encoding: gzip\r\n"},
+        {"chunked, then identity", "Transfer-Encoding: chunked, identity\r\n"},
+        {"chunked twice in one field", "Transfer-Encoding: chunked, chunked\r\n"},
+        {"chunked in two fields", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"},
+        {"chunked with Content-Length", "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n"},
+        {"an empty coding", "Transfer-Encoding: \r\n"},
+    };
+    int n = 0;
+    for (const std::string method : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"}) {
+        for (const auto& [what, header] : codings) {
+            SCOPED_TRACE(method + " with " + what);
+            const std::string marker = "SMUGGLED-TE" + std::to_string(++n);
+            const std::string path = method == "POST" ? "/api/v1/users" : method == "DELETE" ? "/api/v1/photos/x" : "/";
+            RawConnection c(server().port());
+            c.send(method + " " + path + " HTTP/1.1\r\nHost: x\r\n" + header + "\r\n0\r\n\r\nGET /api/v1/photos/" + marker +
+                   " HTTP/1.1\r\nHost: x\r\n\r\n");
+            // HEAD's answer has no body to read: take whatever comes until the close.
+            EXPECT_TRUE(c.wait_closed(5s)) << "the connection must be closed";
+            const auto& got = c.received();
+            EXPECT_TRUE(got.starts_with("HTTP/1.1 400 ")) << got.substr(0, 200);
+            EXPECT_EQ(got.find("HTTP/1.1 ", 1), std::string::npos) << "a second response came back: " << got.substr(0, 400);
+        }
+    }
+    std::this_thread::sleep_for(200ms);  // the access log is written every 50 ms
+    EXPECT_FALSE(logged(server(), "SMUGGLED-TE")) << server().log();
+    // A well-formed chunked body still works.
+    RawConnection ok(server().port());
+    ok.send("POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding:  Chunked \r\n\r\n" +
+            chunk(R"({"username":")" + itest::unique_username("te") + R"(","password":"correct horse battery"})") + "0\r\n\r\n");
+    auto r = ok.read_response(10s);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 201) << r->body;
     EXPECT_STILL_SERVING(server());
 }
 
