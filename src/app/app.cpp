@@ -110,7 +110,7 @@ App::App(config::Config c)
         session_store = database_sessions(*repo);
     } else {
         session_kv = kv::open(config.sessions.url);
-        session_async = kv::open_async(config.sessions.url);
+        session_async = session_kv->async_client();
         session_store = kv_sessions(*session_kv, session_async.get());
         if (!session_kv->local() && config.sessions.max_staleness.count() > 0) {
             auto near = std::make_unique<NearSessions>(std::move(session_store), *session_kv,

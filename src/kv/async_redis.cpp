@@ -40,11 +40,12 @@ using detail::RedisOptions;
 std::atomic<std::uint64_t> next_client_id{1};
 
 struct Client {
-    explicit Client(RedisOptions o)
-        : options(std::move(o)), name("redis " + options.server.text()), breaker(options.net.retry), id(next_client_id++) {}
+    Client(RedisOptions o, std::shared_ptr<Breaker> b)
+        : options(std::move(o)), name("redis " + options.server.text()), breaker_ptr(std::move(b)), breaker(*breaker_ptr), id(next_client_id++) {}
     const RedisOptions options;
     const std::string name;  // "redis host:port", for messages
-    Breaker breaker;
+    const std::shared_ptr<Breaker> breaker_ptr;  // shared with the blocking client, when made by it
+    Breaker& breaker;
     const std::uint64_t id;  // the client's connections in each io_context's service
 };
 
@@ -251,7 +252,8 @@ private:
 
 class AsyncRedisClient final : public AsyncRedis {
 public:
-    explicit AsyncRedisClient(RedisOptions options) : client_(std::make_shared<Client>(std::move(options))) {}
+    AsyncRedisClient(RedisOptions options, std::shared_ptr<Breaker> breaker)
+        : client_(std::make_shared<Client>(std::move(options), std::move(breaker))) {}
 
     asio::awaitable<std::optional<std::string>> get(std::string key) override {
         if (!client_->breaker.allow())
@@ -280,10 +282,18 @@ private:
 
 }  // namespace
 
+namespace detail {
+std::unique_ptr<AsyncRedis> make_async_redis(RedisOptions options, std::shared_ptr<Breaker> breaker) {
+    return std::make_unique<AsyncRedisClient>(std::move(options), std::move(breaker));
+}
+}  // namespace detail
+
 std::unique_ptr<AsyncRedis> open_async(const std::string& url) {
     constexpr std::string_view scheme = "redis://";
     if (!url.starts_with(scheme)) return nullptr;
-    return std::make_unique<AsyncRedisClient>(detail::parse_redis_url(std::string_view(url).substr(scheme.size())));
+    auto options = detail::parse_redis_url(std::string_view(url).substr(scheme.size()));
+    auto breaker = std::make_shared<Breaker>(options.net.retry);
+    return detail::make_async_redis(std::move(options), std::move(breaker));
 }
 
 }  // namespace photoshare::kv

@@ -26,8 +26,9 @@ public:
     virtual boost::asio::awaitable<std::optional<std::string>> get(std::string key) = 0;
 };
 
-// For a redis:// URL, the asynchronous client; nullptr for any other store. Throws
-// std::invalid_argument for a malformed URL, as open() does.
+// For a redis:// URL, an asynchronous client of its own (with its own breaker); nullptr for
+// any other store. Throws std::invalid_argument for a malformed URL, as open() does. The
+// server uses Store::async_client() instead, which shares the blocking client's breaker.
 std::unique_ptr<AsyncRedis> open_async(const std::string& url);
 
 }  // namespace photoshare::kv

@@ -20,6 +20,8 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+class AsyncRedis;  // async_redis.hpp
+
 // What subscribe() returns: messages are delivered until it is destroyed.
 class Subscription {
 public:
@@ -57,6 +59,10 @@ public:
     // is lost, so a subscriber must also poll what it watches. Stores that cannot push
     // (memory://, memcached://) return nullptr from subscribe() and ignore publish().
     // publish() throws Unavailable like any call.
+    // The same server's client for coroutines on an I/O thread (Redis: kv::AsyncRedis, which
+    // shares this store's verdict on whether the server is down); nullptr where there is none.
+    virtual std::unique_ptr<AsyncRedis> async_client();
+
     using Listener = std::function<void(std::string_view message)>;
     virtual void publish(std::string_view /*channel*/, std::string_view /*message*/) {}
     // NOLINTNEXTLINE(performance-unnecessary-value-param): the stores that subscribe keep both

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "kv/async_redis.hpp"
 #include "kv/kv.hpp"
 #include "kv/remote.hpp"
 
@@ -49,6 +50,8 @@ MemoryOptions parse_memory(std::string_view rest) {
 }
 
 }  // namespace
+
+std::unique_ptr<AsyncRedis> Store::async_client() { return nullptr; }
 
 std::unique_ptr<Store> open(const std::string& url) {
     const auto sep = url.find("://");

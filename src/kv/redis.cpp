@@ -165,7 +165,7 @@ public:
         : options_(std::move(options)),
           name_("redis " + options_.server.text()),
           pool_(options_.net.pool, &redisFree),
-          breaker_(options_.net.retry) {}
+          breaker_(std::make_shared<Breaker>(options_.net.retry)) {}
 
     std::optional<std::string> get(std::string_view key) override {
         Reply r = call("GET", [&](redisContext* c) { return redisCommand(c, "GET %b", key.data(), key.size()); });
@@ -231,6 +231,8 @@ public:
         });
         if (r->type != REDIS_REPLY_INTEGER) unexpected("PUBLISH", r.get());
     }
+
+    std::unique_ptr<AsyncRedis> async_client() override { return make_async_redis(options_, breaker_); }
 
     std::unique_ptr<Subscription> subscribe(std::string channel, Listener listener) override {
         return std::make_unique<RedisSubscription>([this] { return connect(); }, std::move(channel), std::move(listener),
@@ -313,9 +315,9 @@ private:
     template <class Command>
     Reply call(const char* what, Command&& command, bool probe = false) {
         SigpipeGuard guard;
-        if (!probe && !breaker_.allow()) {
+        if (!probe && !breaker_->allow()) {
             throw Unavailable(name_ + ": " + what + ": server marked down for " +
-                              std::to_string(options_.net.retry.count()) + " ms after: " + breaker_.last_error());
+                              std::to_string(options_.net.retry.count()) + " ms after: " + breaker_->last_error());
         }
         const auto started = Clock::now();
         const auto deadline = started + options_.net.timeout;
@@ -328,7 +330,7 @@ private:
                     } catch (const Unavailable& e) {
                         std::string_view error = e.what();
                         if (error.starts_with(name_ + ": ")) error.remove_prefix(name_.size() + 2);
-                        breaker_.failed(std::string(error), started);
+                        breaker_->failed(std::string(error), started);
                         throw;
                     }
                 },
@@ -343,11 +345,11 @@ private:
             if (!raw) {
                 const std::string error = io_error(c);
                 lease.discard();
-                breaker_.failed(error, started);
+                breaker_->failed(error, started);
                 throw Unavailable(name_ + ": " + what + ": " + error);
             }
             lease.keep();
-            breaker_.succeeded();
+            breaker_->succeeded();
             return Reply(raw);
         }
     }
@@ -355,7 +357,7 @@ private:
     const RedisOptions options_;
     const std::string name_;  // "redis host:port", for messages
     Pool<redisContext> pool_;
-    Breaker breaker_;
+    std::shared_ptr<Breaker> breaker_;  // shared with the asynchronous client: one verdict per server
 };
 
 }  // namespace

@@ -9,12 +9,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "kv/async_redis.hpp"
 #include "kv/kv.hpp"
 
 namespace photoshare::kv::detail {
@@ -65,6 +67,11 @@ RedisOptions parse_redis_url(std::string_view rest);
 
 std::unique_ptr<Store> open_memcached(MemcachedOptions options);
 std::unique_ptr<Store> open_redis(RedisOptions options);
+
+class Breaker;
+// The asynchronous client of a Redis server (async_redis.cpp); breaker: the one its blocking
+// client uses, so that both fail fast, and recover, together.
+std::unique_ptr<AsyncRedis> make_async_redis(RedisOptions options, std::shared_ptr<Breaker> breaker);
 
 // The key memcached is sent for `key`: the key itself when memcached can take it as is
 // (1-250 printable ASCII bytes, no space, not starting with '~'), else "~" followed by the

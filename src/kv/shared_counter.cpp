@@ -70,7 +70,10 @@ SharedCounter::Near SharedCounter::near() const noexcept {
     const auto now = now_ns();
     const auto bound = std::chrono::duration_cast<std::chrono::nanoseconds>(max_staleness_).count();
     if (confirmed != 0 && now - confirmed <= bound) return {State::fresh, value};
-    if (failed > confirmed && now - failed <= bound) return {State::down, value};
+    // A failure holds longer than the bound: while the store is down a poll takes the store's
+    // own timeout too; a success ends it at once.
+    const std::int64_t down_hold = std::max<std::int64_t>(bound, 1'000'000'000);
+    if (failed > confirmed && now - failed <= down_hold) return {State::down, value};
     return {State::unknown, value};
 }
 
@@ -160,18 +163,31 @@ std::int64_t SharedCounter::bump() {
 
 void SharedCounter::poll_loop() {
     const auto interval = std::max(std::chrono::milliseconds(1), max_staleness_ / 2);
+    bool failing = false;
     std::unique_lock lock(mutex_);
     while (!stop_) {
         lock.unlock();
         const auto sent = std::chrono::steady_clock::now();
+        if (failing) {
+            // The store's own probe ignores the verdict that its server is down, and clears it
+            // when the server answers: requests use a restarted server within one interval,
+            // instead of failing fast for the rest of its retry_ms.
+            try {
+                store_.check();
+            } catch (const std::exception&) {
+                // the fetch below fails too, and says so
+            }
+        }
         try {
             pay_owed();
             const auto v = fetch();
             polls_.fetch_add(1, std::memory_order_relaxed);
             seen(v);
             confirmed(sent);
+            failing = false;
         } catch (const std::exception&) {
             failed();
+            failing = true;
         }
         lock.lock();
         wake_.wait_for(lock, interval, [this] { return stop_; });

@@ -40,7 +40,7 @@ public:
 
     enum class State {
         fresh,    // confirmed within max_staleness
-        down,     // the last attempt to read it failed, within max_staleness
+        down,     // the last attempt to read it failed, within max_staleness (or 1 s, if longer)
         unknown,  // neither: read() to know
     };
     struct Near {
