@@ -107,6 +107,7 @@ public:
                 self->connect_timer_.cancel();
             } else {
                 self->error_ = std::string("connect: ") + ac->errstr;
+                self->refused_ = detail::refused_text(ac->errstr);
             }
         });
         if (!o.password.empty()) {
@@ -169,7 +170,8 @@ private:
         const std::string& name = self->client_->name;
         if (!reply) {
             const std::string why = self->error_.empty() ? (ac->errstr[0] ? std::string(ac->errstr) : "connection lost") : self->error_;
-            self->client_->breaker.failed(why, (*hold)->started);
+            if (self->refused_) self->client_->breaker.inconclusive();  // see detail::Refused
+            else self->client_->breaker.failed(why, (*hold)->started);
             (*hold)->complete(std::make_exception_ptr(Unavailable(name + ": GET: " + why)), std::nullopt);
         } else if (reply->type == REDIS_REPLY_STRING) {
             self->client_->breaker.succeeded();
@@ -221,7 +223,7 @@ private:
     redisAsyncContext* ac_ = nullptr;
     std::unique_ptr<asio::posix::stream_descriptor> fd_;
     asio::steady_timer connect_timer_;
-    bool reading_ = false, writing_ = false, connected_ = false;
+    bool reading_ = false, writing_ = false, connected_ = false, refused_ = false;
     std::string error_;  // why it closed
 };
 

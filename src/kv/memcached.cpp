@@ -233,7 +233,7 @@ public:
                 continue;
             }
             const std::string error = error_text(mc.get(), rc, options_.net);
-            node->breaker.failed(error, started);
+            if (memcached_last_error_errno(mc.get()) != ECONNREFUSED) node->breaker.failed(error, started);
             failures += (failed++ ? ", " : "") + node->name + " (" + error + ")";
         }
         if (failed) {
@@ -307,6 +307,7 @@ private:
                 return rc;
             }
             const std::string error = error_text(lease.get(), rc, options_.net);
+            const bool refused = memcached_last_error_errno(lease.get()) == ECONNREFUSED;
             const bool was_fresh = lease.fresh();
             lease.discard();  // a late answer may still be on its way on that connection
             if (rc == passed && rc != MEMCACHED_SUCCESS) {
@@ -325,7 +326,8 @@ private:
                 }
                 throw Unavailable("memcached " + node.name + ": " + what + ": " + error);
             }
-            node.breaker.failed(error, started);
+            if (refused) node.breaker.inconclusive();  // nothing listens: cheap to find out again
+            else node.breaker.failed(error, started);
             throw Unavailable("memcached " + node.name + ": " + what + ": " + error);
         }
     }

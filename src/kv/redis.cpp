@@ -269,6 +269,7 @@ private:
         std::unique_ptr<redisContext, decltype(&redisFree)> hold(c, &redisFree);
         if (c->err) {
             const bool timed_out = std::strstr(c->errstr, "timed out") || std::strstr(c->errstr, "temporarily");
+            if (refused_text(c->errstr)) throw Refused(name_ + ": connect: " + std::string(c->errstr));
             throw Unavailable(name_ + ": connect: " +
                               (timed_out ? "timed out after " + std::to_string(options_.net.connect_timeout.count()) + " ms"
                                          : std::string(c->errstr)));
@@ -327,6 +328,9 @@ private:
                 [this, started] {
                     try {
                         return connect();
+                    } catch (const Refused&) {
+                        breaker_->inconclusive();
+                        throw;
                     } catch (const Unavailable& e) {
                         std::string_view error = e.what();
                         if (error.starts_with(name_ + ": ")) error.remove_prefix(name_.size() + 2);

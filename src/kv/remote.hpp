@@ -193,6 +193,17 @@ private:
     std::size_t total_ = 0;    // idle + leased + being made
 };
 
+// A connection refused: nothing listens there (the server is down or restarting). Found out
+// at once, so it does not mark the server down: the breaker exists to spare calls a timeout,
+// and the next call may find the server back.
+class Refused : public Unavailable {
+public:
+    using Unavailable::Unavailable;
+};
+
+// Whether a C client's error text is the one of ECONNREFUSED.
+bool refused_text(const char* error);
+
 // Remembers that a server failed so that calls for it fail at once instead of each waiting
 // for a timeout; after each retry interval one call is let through to try it again.
 class Breaker {

@@ -1,6 +1,8 @@
 // Parsing of memcached:// and redis:// URLs. Error messages name the part that is wrong
 // but never repeat any of the URL's text: a password may sit anywhere in a mistyped URL.
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <limits>
 
 #include "kv/remote.hpp"
@@ -241,5 +243,7 @@ std::int64_t checked_ttl(std::chrono::seconds ttl) {
     if (ttl.count() < 0) throw std::invalid_argument("kv: negative ttl");
     return ttl.count() >= max_ttl_seconds ? 0 : ttl.count();
 }
+
+bool refused_text(const char* error) { return error && std::strstr(error, std::strerror(ECONNREFUSED)) != nullptr; }
 
 }  // namespace photoshare::kv::detail
