@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <system_error>
 
 #include "kv/remote.hpp"
 
@@ -244,6 +246,9 @@ std::int64_t checked_ttl(std::chrono::seconds ttl) {
     return ttl.count() >= max_ttl_seconds ? 0 : ttl.count();
 }
 
-bool refused_text(const char* error) { return error && std::strstr(error, std::strerror(ECONNREFUSED)) != nullptr; }
+bool refused_text(const char* error) {
+    static const std::string refused = std::generic_category().message(ECONNREFUSED);  // strerror_r: thread-safe
+    return error && std::strstr(error, refused.c_str()) != nullptr;
+}
 
 }  // namespace photoshare::kv::detail
