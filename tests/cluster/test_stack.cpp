@@ -622,12 +622,15 @@ TYPED_TEST(ClusterTest, APhotoStaysVisibleOnEveryServerWhenTheCacheRestarts) {
     auto photo = upload(a, 41);  // on web-1: web-2 and web-3 have not seen it yet
     ASSERT_FALSE(photo.id.empty());
     ASSERT_NO_FATAL_FAILURE(restart_cache());
+    // A server may have confirmed the old generation just before the cache stopped: that copy
+    // is good for cache.max_staleness (100 ms), so the photo must show within that bound (one
+    // second here, for a loaded CI machine), not after the page's 60 s ttl.
     for (int n = 1; n <= this->servers(); ++n) {
         HttpClient c(stack.server_url(n));
-        auto feed = c.get("/api/v1/photos");
-        ASSERT_EQ(feed.status, 200) << feed.describe();
-        EXPECT_TRUE(has(ids_in(feed), photo.id)) << stack.server_name(n) << " shows a feed without the photo uploaded on web-1 before the "
-                                                 << "cache restarted (X-Feed-Source: " << feed.header("X-Feed-Source") << ")";
+        Response feed;
+        const bool shown = eventually([&] { feed = c.get("/api/v1/photos"); return feed.status == 200 && has(ids_in(feed), photo.id); }, 1s);
+        EXPECT_TRUE(shown) << stack.server_name(n) << " shows a feed without the photo uploaded on web-1 before the cache restarted, "
+                           << "a second after (X-Feed-Source: " << feed.header("X-Feed-Source") << "): " << feed.describe();
     }
 }
 
