@@ -1,8 +1,8 @@
-// Page rendering through the app's own code: a real app::App (SQLite and the in-process
+// Page rendering through the app's own code: a real app::Site (SQLite and the in-process
 // cache in a temporary directory, the templates compiled into ps_app), its real routes, and
 // GET / handled exactly as the server hands it over after parsing (Router::match, then the
 // route's handler, knobs and error mapping included) — without the network. Each case
-// names what the handler does for it (src/app/pages.cpp, home()):
+// names what the handler does for it (src/app/front_page.cpp, FrontPage):
 //  - FrontPageAnonymous: the cached feed page, the front page pre-rendered with it and
 //    split around its three per-request values, joined with a new visitor's CSRF token;
 //  - FrontPageMember: the session looked up (SQLite, on a worker thread), then home and
@@ -16,7 +16,7 @@
 //    any server pays to produce a page it holds in memory.
 // Real time and the process's CPU time are both reported: the worker hop of a session
 // lookup is real time on another thread.
-#include "app/app.hpp"
+#include "app/site.hpp"
 #include "config/config.hpp"
 #include "http/router.hpp"
 
@@ -57,7 +57,7 @@ public:
 // One app with a user, a session and a feed of ten photos.
 struct Site {
     fs::path dir;
-    std::unique_ptr<app::App> app;
+    std::unique_ptr<app::Site> app;
     http::Router router;
     asio::io_context io;
     std::string session_cookie;  // "ps_session=..."
@@ -66,7 +66,7 @@ struct Site {
         fs::create_directories(dir);
         config::Sources sources;
         sources.flags = {{"server.data_dir", dir.string()}, {"log.access", "false"}, {"log.level", "warn"}};
-        app = std::make_unique<app::App>(config::load(sources));
+        app = std::make_unique<app::Site>(config::load(sources));
         app->add_routes(router);
 
         const std::string credentials = R"({"username":"alice","password":"correct horse battery"})";
@@ -78,14 +78,14 @@ struct Site {
         if (login.status != 200 || session_cookie.empty()) throw std::runtime_error("could not log in");
 
         // Ten photos straight into the database: the pages only need their rows.
-        const auto user = app->repo->find_user("alice");
+        const auto user = app->repository().find_user("alice");
         for (int i = 0; i < 10; ++i) {
             store::NewPhoto p;
             p.id = "h0jRzdffMJ_1im0BtVuY" + std::to_string(10 + i);
             p.user_id = user->id;
             p.width = 2048, p.height = 1536, p.thumb_width = 480, p.thumb_height = 360;
             p.bytes = 700000;
-            app->repo->insert_photos(std::span(&p, 1), nullptr);
+            app->repository().insert_photos(std::span(&p, 1), nullptr);
         }
         invalidate();
     }
@@ -120,7 +120,7 @@ struct Site {
         return run(match.route->handler(req));
     }
 
-    void invalidate() { run(app->feed->changed()); }
+    void invalidate() { run(app->feed().changed()); }
 };
 
 Site& site() {

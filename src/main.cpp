@@ -5,7 +5,7 @@
 //   knobs    read or set a running server's latency and CPU knobs
 //   fsck     check (and repair) that photo rows and stored files match (src/app/fsck.hpp)
 //   fleet    run a fleet of servers behind HAProxy that follows the load (src/fleet/)
-#include "app/app.hpp"
+#include "app/site.hpp"
 #include "app/fsck.hpp"
 #include "config/config.hpp"
 #include "fleet/cli.hpp"
@@ -68,17 +68,15 @@ void setup_logging(const config::Config& c) {
 int serve(const config::Config& cfg) {
     setup_logging(cfg);
     image::initialize();  // before any other thread starts: it sets an environment variable
-    app::App application(cfg);
+    app::Site site(cfg);
     http::Router router;
-    application.add_routes(router);
-    http::Server server(application.server_options(), router, application.hooks());
+    site.add_routes(router);
+    http::Server server(site.server_options(), router, site.hooks());
     server.listen();
-    application.attach(server, server.local_address());
-    spdlog::info("photoshare {} '{}' listening on http://{} (pid {})", PHOTOSHARE_VERSION, application.info.name,
-                 server.local_address(), application.info.pid);
-    spdlog::info("database {}, media {}, sessions {}, cache {}", application.repo->describe(), application.blobs->describe(),
-                 cfg.sessions.url == "database" ? "in the database" : config::redact_url(cfg.sessions.url),
-                 config::redact_url(cfg.cache.url));
+    site.attach(server, server.local_address());
+    spdlog::info("photoshare {} '{}' listening on http://{} (pid {})", PHOTOSHARE_VERSION, site.info().name, server.local_address(),
+                 site.info().pid);
+    spdlog::info("{}", site.describe());
     server.run();
     spdlog::info("stopped");
     return 0;

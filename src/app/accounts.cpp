@@ -1,6 +1,6 @@
 #include "app/accounts.hpp"
 
-#include "app/app.hpp"
+#include "kv/kv.hpp"
 
 #include <fmt/format.h>
 
@@ -22,56 +22,48 @@ std::string password_problem(std::string_view p) {
     return {};
 }
 
-asio::awaitable<store::User> register_user(App& app, const std::string& username, const std::string& password) {
+asio::awaitable<store::User> Accounts::register_user(const std::string& username, const std::string& password) {
     if (auto problem = username_problem(username); !problem.empty()) throw http::HttpError(422, "invalid_username", problem);
     if (auto problem = password_problem(password); !problem.empty()) throw http::HttpError(422, "invalid_password", problem);
-    auto params = app.password_params;
-    auto hash = co_await app.workers.call([&] { return auth::hash_password(password, params); });
-    auto user = co_await app.db("create_user", [&] { return app.repo->create_user(username, hash); });
+    auto hash = co_await workers_.call([&] { return auth::hash_password(password, params_); });
+    auto user = co_await db_.call("create_user", [&](store::Repository& repo) { return repo.create_user(username, hash); });
     if (!user) throw http::HttpError(409, "username_taken", "That username is taken. Please choose another.");
     co_return *user;
 }
 
-namespace {
-
-// Runs a rate-limiter call on a worker against the shared counts, or this process's own
-// when the shared store is down: a dead cache must neither lock everyone out nor open the
-// door to unlimited guessing.
+// A rate-limiter call on a worker against the shared counts, or this process's own when
+// the shared store is down.
 template <class F>
-auto limited(App& app, F f) -> asio::awaitable<std::invoke_result_t<F&, auth::LoginLimiter&>> {
-    co_return co_await app.workers.call([&app, f]() mutable {
+auto Accounts::limited(F f) -> asio::awaitable<std::invoke_result_t<F&, auth::LoginLimiter&>> {
+    co_return co_await workers_.call([this, f]() mutable {
         try {
-            return f(*app.limiter);
+            return f(shared_);
         } catch (const kv::Unavailable&) {
-            return f(*app.local_limiter);
+            return f(local_);
         }
     });
 }
 
-}  // namespace
-
-asio::awaitable<store::User> authenticate(App& app, const http::Request& req, const std::string& username, const std::string& password) {
-    const std::string& address = req.client_address;
-    auto locked = co_await limited(app, [&](auth::LoginLimiter& l) { return l.blocked(address, username); });
+asio::awaitable<store::User> Accounts::authenticate(const std::string& address, const std::string& username, const std::string& password) {
+    auto locked = co_await limited([&](auth::LoginLimiter& l) { return l.blocked(address, username); });
     if (locked) {
         throw http::HttpError(429, "too_many_attempts",
                               fmt::format("Too many failed logins. Try again in {} minute(s).", (locked->count() + 59) / 60),
                               {{"Retry-After", std::to_string(locked->count())}});
     }
     std::optional<store::User> user;
-    if (username.size() <= 64 && password.size() <= 1024) user = co_await app.db("find_user", [&] { return app.repo->find_user(username); });
+    if (username.size() <= 64 && password.size() <= 1024) user = co_await db_.call("find_user", [&](store::Repository& repo) { return repo.find_user(username); });
     // Verify against a dummy hash when there is no such user, so the time taken does not
     // tell whether a username exists.
-    const auto params = app.password_params;
-    bool ok = co_await app.workers.call([&] {
-        const std::string& hash = user ? user->password_hash : auth::dummy_hash(params);
+    bool ok = co_await workers_.call([&] {
+        const std::string& hash = user ? user->password_hash : auth::dummy_hash(params_);
         return auth::verify_password(password, hash) && user.has_value();
     });
     if (!ok) {
-        co_await limited(app, [&](auth::LoginLimiter& l) { l.record_failure(address, username); });
+        co_await limited([&](auth::LoginLimiter& l) { l.record_failure(address, username); });
         throw http::HttpError(401, "wrong_credentials", "Wrong username or password.");
     }
-    co_await limited(app, [&](auth::LoginLimiter& l) { l.record_success(address, username); });
+    co_await limited([&](auth::LoginLimiter& l) { l.record_success(address, username); });
     co_return *user;
 }
 

@@ -44,8 +44,7 @@ namespace photoshare::app {
 
 namespace asio = boost::asio;
 
-struct RenderedFeed;  // pages.cpp
-
+// One page of the feed as queried: immutable once made, shared by every request that shows it.
 struct FeedPage {
     std::vector<store::Photo> photos;
     std::optional<std::int64_t> next;  // cursor for older photos
@@ -53,10 +52,6 @@ struct FeedPage {
     int limit = 0;
     std::int64_t generation = 0;  // -1: made while the cache store was unavailable
     std::chrono::steady_clock::time_point made;
-
-    // Renderings of this page kept with it (the anonymous front page), built once.
-    mutable std::mutex rendered_mutex;
-    mutable std::shared_ptr<const RenderedFeed> rendered;
 };
 
 // Where a request's copy of the page came from.

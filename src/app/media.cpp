@@ -1,7 +1,5 @@
-// Static assets (from memory) and photo variants (from the media store), with validators
-// so that browsers and caches revalidate cheaply, and long lifetimes where the URL changes
-// whenever the content does.
-#include "app/app.hpp"
+#include "app/media.hpp"
+
 #include "app/responses.hpp"
 #include "http/pipe.hpp"
 
@@ -28,8 +26,11 @@ http::Response not_modified(std::string etag, std::string cache_control) {
     return res;
 }
 
-asio::awaitable<http::Response> static_asset(App& app, http::Request& req) {
-    const auto* asset = app.views.asset(req.param("path"));
+}  // namespace
+
+asio::awaitable<http::Response> StaticAsset::operator()(Context& ctx) const {
+    const auto& req = ctx.req;
+    const auto* asset = views.asset(fixed_path.empty() ? req.param("path") : std::string_view(fixed_path));
     if (!asset) throw http::HttpError(404, "not_found", "There is nothing at this address.");
     // Versioned URLs (?v=hash) never change; unversioned ones must be revalidated.
     const std::string cache = req.query.starts_with("v=") ? "public, max-age=31536000, immutable" : "no-cache";
@@ -41,6 +42,8 @@ asio::awaitable<http::Response> static_asset(App& app, http::Request& req) {
     res.set("Cache-Control", cache);
     co_return res;
 }
+
+namespace {
 
 // A photo from an object store, sent on as it arrives. The store is read on a worker thread
 // (its client blocks) into a small pipe that the response drains, so neither a large object
@@ -69,10 +72,12 @@ http::Response cached_object(std::shared_ptr<const std::string> bytes, std::stri
     return res;
 }
 
-asio::awaitable<http::Response> proxy_object(App& app, const std::string& key, const std::string& etag, const std::string& cache) {
+}  // namespace
+
+asio::awaitable<http::Response> MediaFile::proxy(const std::string& key, const std::string& etag, const std::string& cache_control) const {
     auto pipe = std::make_shared<http::ChunkPipe>(4);
     auto meta = std::make_shared<blob::ObjectMeta>();
-    app.stream_workers->post([&app, key, pipe, meta] {
+    stream_workers->post([&blobs = blobs, cache = cache, key, pipe, meta] {
         try {
             // A photo small enough for the cache is also collected; it is kept only when it
             // arrived whole (a client that went away stops the read part-way).
@@ -80,12 +85,12 @@ asio::awaitable<http::Response> proxy_object(App& app, const std::string& key, c
             bool collect = false;
             bool first = true;
             bool sent = true;
-            app.blobs->stream(
+            blobs.stream(
                 key,
                 [&](std::string_view chunk) {
                     if (first) {
                         first = false;
-                        collect = app.media_cache && app.media_cache->fits(meta->size) &&
+                        collect = cache && cache->fits(meta->size) &&
                                   (meta->content_type.empty() || meta->content_type == "image/jpeg");
                         if (collect) copy.reserve(meta->size);
                     }
@@ -95,7 +100,7 @@ asio::awaitable<http::Response> proxy_object(App& app, const std::string& key, c
                 },
                 meta.get());
             if (sent && collect && copy.size() == meta->size) {
-                app.media_cache->put(key, std::make_shared<const std::string>(std::move(copy)));
+                cache->put(key, std::make_shared<const std::string>(std::move(copy)));
             }
             pipe->finish();
         } catch (...) {
@@ -115,51 +120,39 @@ asio::awaitable<http::Response> proxy_object(App& app, const std::string& key, c
     res.stream_length = meta->size;
     res.stream = std::make_shared<ObjectBody>(pipe, std::move(first));
     res.set("ETag", etag);
-    res.set("Cache-Control", cache);
+    res.set("Cache-Control", cache_control);
     co_return res;
 }
 
-asio::awaitable<http::Response> media(App& app, http::Request& req) {
+asio::awaitable<http::Response> MediaFile::operator()(Context& ctx) const {
+    const auto& req = ctx.req;
     const std::string key(req.param("key"));
     if (!blob::valid_key(key)) throw http::HttpError(404, "not_found", "There is no such photo.");
     // Keys are random and a photo never changes, so the key is a perfect validator.
     const std::string etag = "\"" + key + "\"";
-    const std::string cache = "public, max-age=31536000, immutable";
-    if (etag_matches(req, etag)) co_return not_modified(etag, cache);
-    if (auto path = app.blobs->local_path(key)) {
+    const std::string cache_control = "public, max-age=31536000, immutable";
+    if (etag_matches(req, etag)) co_return not_modified(etag, cache_control);
+    if (auto path = blobs.local_path(key)) {
         // A missing file is answered 404 by the server when it opens it.
         http::Response res;
         res.content_type = "image/jpeg";
         res.file_path = path->string();
         res.set("ETag", etag);
-        res.set("Cache-Control", cache);
+        res.set("Cache-Control", cache_control);
         co_return res;
     }
-    if (app.media_urls->mode() != MediaUrls::Mode::server) {
+    if (urls.mode() != MediaUrls::Mode::server) {
         // Pages link to the store directly; this address still works, by redirect.
         http::Response res(302, "text/plain; charset=utf-8", "");
-        res.set("Location", app.media_urls->url(key));
-        const auto lifetime = app.media_urls->lifetime();
+        res.set("Location", urls.url(key));
+        const auto lifetime = urls.lifetime();
         res.set("Cache-Control", lifetime ? fmt::format("private, max-age={}", lifetime->count() / 2) : "public, max-age=86400");
         co_return res;
     }
-    if (app.media_cache) {
-        if (auto bytes = app.media_cache->find(key)) co_return cached_object(std::move(bytes), etag, cache);
+    if (cache) {
+        if (auto bytes = cache->find(key)) co_return cached_object(std::move(bytes), etag, cache_control);
     }
-    co_return co_await proxy_object(app, key, etag, cache);
-}
-
-}  // namespace
-
-void add_media_routes(App& app, http::Router& router) {
-    using http::Method;
-    auto route = [&app](App::AppHandler fn) { return app.ops_route(fn); };
-    router.add(Method::get, "/static/{path...}", route(static_asset));
-    router.add(Method::get, "/media/{key}", route(media));
-    router.add(Method::get, "/favicon.ico", route([](App& a, http::Request& r) {
-                   r.params = {{"path", "favicon.svg"}};
-                   return static_asset(a, r);
-               }));
+    co_return co_await proxy(key, etag, cache_control);
 }
 
 }  // namespace photoshare::app

@@ -1,29 +1,62 @@
-// The HTML pages: the layout around every page, and the parts of it that change per
-// request.
+// The HTML pages and forms besides the front page (front_page.hpp): a photo, logging in
+// and registering, logging out, uploading and deleting. Each handler names the services it
+// uses; Routes has checked who is asking, their CSRF token and the body's shape before it
+// runs (site.cpp declares what each route requires).
 #pragma once
 
-#include "app/views.hpp"
-#include "http/message.hpp"
-#include "store/repository.hpp"
-
-#include <optional>
-#include <string>
+#include "app/accounts.hpp"
+#include "app/database.hpp"
+#include "app/layout.hpp"
+#include "app/media_urls.hpp"
+#include "app/photos.hpp"
+#include "app/read_your_writes.hpp"
+#include "app/routes.hpp"
+#include "app/sessions.hpp"
 
 namespace photoshare::app {
 
-class App;
-
-// What the layout shows around a page's content.
-struct PageFrame {
-    std::optional<store::Session> session;
-    std::string csrf_token;
-    const char* feed_source = nullptr;  // "cache" or "database" when the page shows the feed
-    std::string flash_kind;             // "error" or "ok"
-    std::string flash_message;
-    // Shown in the footer; empty: made from the session (Sessions::fingerprint).
-    std::string session_fingerprint;
+// GET /photos/{id}
+struct PhotoPage {
+    Database& db;
+    const Layout& layout;
+    const MediaUrls& urls;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 
-std::string render_page(App& app, const http::Request& req, const PageFrame& frame, const std::string& title, const std::string& content);
+// GET /login, GET /register: the form (a member is sent to the front page).
+struct AccountForm {
+    const Layout& layout;
+    bool register_form;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
+// POST /login, POST /register: a new session, or the form again with what was wrong.
+struct AccountPost {
+    Accounts& accounts;
+    Sessions& sessions;
+    const Layout& layout;
+    bool register_form;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
+// POST /logout
+struct LogoutPost {
+    Sessions& sessions;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
+// POST /upload (multipart, from the form on the front page)
+struct UploadPost {
+    Photos& photos;
+    const ReadYourWrites& writes;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
+// POST /photos/{id}/delete
+struct DeletePost {
+    Photos& photos;
+    const ReadYourWrites& writes;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
 
 }  // namespace photoshare::app

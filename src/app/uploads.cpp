@@ -63,10 +63,11 @@ std::string shown_name(const std::string& name) {
 
 }  // namespace
 
-Uploads::Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, http::Workers& io_workers, http::Workers& image_workers,
-                 const UploadLimits& limits, metrics::Registry& metrics)
+Uploads::Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, Database& db, http::Workers& io_workers,
+                 http::Workers& image_workers, const UploadLimits& limits, metrics::Registry& metrics)
     : tmp_dir_(std::move(tmp_dir)),
       blobs_(blobs),
+      db_(db),
       io_workers_(io_workers),
       image_workers_(image_workers),
       limits_(limits),
@@ -154,7 +155,8 @@ void Uploads::discard(const UploadForm& form) const {
     }
 }
 
-asio::awaitable<std::vector<store::Photo>> Uploads::store(const UploadForm& form, std::int64_t user_id, Store insert) {
+asio::awaitable<std::vector<store::Photo>> Uploads::store(const UploadForm& form, std::int64_t user_id,
+                                                          const std::optional<store::UploadKey>& key) {
     if (form.files.empty()) {
         rejected_.inc();
         throw http::HttpError(422, "no_photo", "Choose at least one photo to upload (form field 'photo').");
@@ -205,7 +207,8 @@ asio::awaitable<std::vector<store::Photo>> Uploads::store(const UploadForm& form
                 rows.push_back(std::move(row));
             }
         });
-        auto stored = co_await io_workers_.call([&] { return insert(rows); });
+        auto stored = co_await io_workers_.call(
+            [&] { return db_.timed("insert_photos", [&](store::Repository& repo) { return repo.insert_photos(rows, key ? &*key : nullptr); }); });
         accepted_.inc();
         photos_.inc(stored.size());
         bytes_.inc(static_cast<std::uint64_t>(total_bytes));

@@ -6,6 +6,7 @@
 // exist, so the files stay (503 outcome_unknown); fsck removes them if the rows do not.
 #pragma once
 
+#include "app/database.hpp"
 #include "blob/blob.hpp"
 #include "http/message.hpp"
 #include "http/runtime.hpp"
@@ -14,7 +15,7 @@
 #include "store/repository.hpp"
 
 #include <filesystem>
-#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,17 +37,18 @@ struct UploadForm {
 
 class Uploads {
 public:
-    using Store = std::function<std::vector<store::Photo>(const std::vector<store::NewPhoto>&)>;
-
-    Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, http::Workers& io_workers, http::Workers& image_workers,
+    // Photos go to `blobs` and their rows to `db`; files are decoded on `image_workers`
+    // (bounded, so memory stays bounded) and written on `io_workers`.
+    Uploads(std::filesystem::path tmp_dir, blob::Store& blobs, Database& db, http::Workers& io_workers, http::Workers& image_workers,
             const UploadLimits& limits, metrics::Registry& metrics);
 
     // Streams the request body into temporary files. The caller removes them with discard().
     asio::awaitable<UploadForm> receive(http::Request& req);
-    // Validates and stores every file of the form for user_id, calling insert to commit the
-    // rows. Throws HttpError (415, 422) for bad files and rethrows backend failures, leaving
-    // nothing behind either way.
-    asio::awaitable<std::vector<store::Photo>> store(const UploadForm& form, std::int64_t user_id, Store insert);
+    // Validates and stores every file of the form for user_id, committing the rows in one
+    // transaction (with the upload's Idempotency-Key, if any). Throws HttpError (415, 422)
+    // for bad files, store::DuplicateUploadKey when another upload with the key won, and
+    // rethrows backend failures, leaving nothing behind either way.
+    asio::awaitable<std::vector<store::Photo>> store(const UploadForm& form, std::int64_t user_id, const std::optional<store::UploadKey>& key);
     void discard(const UploadForm& form) const;
 
     // Blob keys of a photo's variants.
@@ -56,6 +58,7 @@ public:
 private:
     std::filesystem::path tmp_dir_;
     blob::Store& blobs_;
+    Database& db_;
     http::Workers& io_workers_;
     http::Workers& image_workers_;
     UploadLimits limits_;

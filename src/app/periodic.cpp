@@ -1,0 +1,35 @@
+#include "app/periodic.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace photoshare::app {
+
+Periodic::Periodic(std::string name, std::chrono::milliseconds first, std::chrono::milliseconds interval, std::function<void()> job)
+    : name_(std::move(name)), job_(std::move(job)), thread_([this, first, interval] { loop(first, interval); }) {}
+
+Periodic::~Periodic() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+void Periodic::loop(std::chrono::milliseconds first, std::chrono::milliseconds interval) {
+    auto next = std::chrono::steady_clock::now() + first;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+        lock.unlock();
+        try {
+            job_();
+        } catch (const std::exception& e) {
+            spdlog::warn("{} failed: {}", name_, e.what());
+        }
+        next = std::chrono::steady_clock::now() + interval;
+        lock.lock();
+    }
+}
+
+}  // namespace photoshare::app

@@ -1,0 +1,34 @@
+// A job that runs every `interval` on a thread of its own until destroyed: housekeeping
+// that no request should pay for (purging old rows). A job that throws is logged and run
+// again at the next interval.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace photoshare::app {
+
+class Periodic {
+public:
+    // The first run is `first` after start, then one every `interval`.
+    Periodic(std::string name, std::chrono::milliseconds first, std::chrono::milliseconds interval, std::function<void()> job);
+    ~Periodic();
+    Periodic(const Periodic&) = delete;
+    Periodic& operator=(const Periodic&) = delete;
+
+private:
+    void loop(std::chrono::milliseconds first, std::chrono::milliseconds interval);
+
+    std::string name_;
+    std::function<void()> job_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace photoshare::app

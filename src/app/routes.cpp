@@ -1,0 +1,148 @@
+#include "app/routes.hpp"
+
+#include "auth/tokens.hpp"
+#include "blob/blob.hpp"
+#include "kv/kv.hpp"
+#include "store/repository.hpp"
+
+#include <boost/json/parse.hpp>
+#include <spdlog/spdlog.h>
+
+namespace photoshare::app {
+
+Context::~Context() {
+    if (upload_) uploads_.discard(*upload_);
+}
+
+asio::awaitable<const UploadForm*> Context::upload() {
+    if (!upload_) upload_ = co_await uploads_.receive(req);
+    co_return &*upload_;
+}
+
+void throw_sessions_unavailable() {
+    throw http::HttpError(503, "sessions_unavailable", "Signing in is unavailable at the moment. Please try again in a little while.",
+                          {{"Retry-After", "5"}});
+}
+
+namespace {
+
+http::Fields form_body(const http::Request& req) {
+    if (!req.content_type_is("application/x-www-form-urlencoded"))
+        throw http::HttpError(415, "unsupported_media_type", "Send this form as application/x-www-form-urlencoded.");
+    return http::parse_urlencoded(req.body);
+}
+
+// Requiring a JSON content type is also a CSRF defence: a cross-site form cannot send it,
+// and a cross-site script cannot without a CORS preflight we never grant.
+boost::json::object json_body(const http::Request& req) {
+    if (!req.content_type_is("application/json"))
+        throw http::HttpError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.");
+    boost::system::error_code ec;
+    auto v = boost::json::parse(req.body, ec);
+    if (ec || !v.is_object()) throw http::HttpError(400, "bad_json", "The body is not a JSON object.");
+    return std::move(v.as_object());
+}
+
+asio::awaitable<Visitor> load_visitor(Sessions& sessions, const http::Request& req) {
+    Visitor v;
+    auto found = co_await sessions.load(req);
+    v.session = std::move(found.session);
+    v.sessions_unavailable = found.unavailable;
+    if (v.session) {
+        v.csrf_token = v.session->csrf_token;
+    } else if (auto token = sessions.visitor_token(req)) {
+        v.csrf_token = *token;
+    } else {
+        std::tie(v.csrf_token, v.set_cookie) = sessions.new_visitor_token();
+    }
+    co_return v;
+}
+
+asio::awaitable<Visitor> load_member(Sessions& sessions, const http::Request& req) {
+    auto found = co_await sessions.load(req);
+    if (!found.session) {
+        if (found.unavailable) throw_sessions_unavailable();
+        throw http::HttpError(401, "not_logged_in", "Please log in first.");
+    }
+    Visitor v;
+    v.csrf_token = found.session->csrf_token;
+    v.session = std::move(found.session);
+    co_return v;
+}
+
+}  // namespace
+
+void Routes::require_csrf(const Context& ctx, std::string_view submitted) const {
+    if (services_.sessions.csrf_ok(ctx.req, ctx.visitor.session, submitted)) return;
+    // The visitor's session, whose token this may be, cannot be read right now.
+    if (ctx.visitor.sessions_unavailable) throw_sessions_unavailable();
+    throw http::HttpError(403, "bad_csrf_token", "This form has expired or did not come from this site. Reload the page and try again.");
+}
+
+void Routes::require_admin(const http::Request& req) const {
+    auto header = req.header("Authorization");
+    constexpr std::string_view prefix = "Bearer ";
+    if (!header.starts_with(prefix) || !auth::equal_constant_time(header.substr(prefix.size()), services_.admin_token))
+        throw http::HttpError(401, "admin_token_required", "Send the admin token as 'Authorization: Bearer <token>'.",
+                              {{"WWW-Authenticate", "Bearer"}});
+}
+
+// The checks, in the order a request meets them: the shape of its body, who is asking,
+// their CSRF token.
+asio::awaitable<void> Routes::admit(Context& ctx, const Access& access) {
+    if (access.body == Body::form) ctx.form = form_body(ctx.req);
+    if (access.body == Body::json) ctx.json = json_body(ctx.req);
+    switch (access.who) {
+        case Who::anyone: break;
+        case Who::visitor: ctx.visitor = co_await load_visitor(services_.sessions, ctx.req); break;
+        case Who::member: ctx.visitor = co_await load_member(services_.sessions, ctx.req); break;
+        case Who::admin: require_admin(ctx.req); break;
+    }
+    const auto header = ctx.req.header("X-CSRF-Token");
+    if (access.csrf == Csrf::header || (access.csrf == Csrf::form && !header.empty())) {
+        require_csrf(ctx, header);
+    } else if (access.csrf == Csrf::form) {
+        if (access.body == Body::upload) {
+            require_csrf(ctx, (co_await ctx.upload())->csrf_token);
+        } else {
+            require_csrf(ctx, http::field(ctx.form, "csrf_token").value_or(""));
+        }
+    }
+}
+
+asio::awaitable<http::Response> Routes::handle(const Handler& handler, const Access& access, http::Request& req) {
+    if (access.knobs) co_await services_.knobs.apply(services_.workers);
+    try {
+        Context ctx(req, services_.uploads);
+        co_await admit(ctx, access);
+        auto res = co_await handler(ctx);
+        if (!ctx.visitor.set_cookie.empty()) res.set("Set-Cookie", ctx.visitor.set_cookie);
+        co_return res;
+    } catch (const store::Unavailable& e) {
+        spdlog::warn("database unavailable: {}", e.what());
+        throw http::HttpError(503, "database_unavailable", "The database is unavailable. Please try again in a moment.",
+                              {{"Retry-After", "5"}});
+    } catch (const kv::Unavailable& e) {
+        spdlog::warn("key-value store unavailable: {}", e.what());
+        throw http::HttpError(503, "sessions_unavailable", "The session store is unavailable. Please try again in a moment.",
+                              {{"Retry-After", "5"}});
+    } catch (const blob::OutOfSpace& e) {
+        spdlog::error("media storage full: {}", e.what());
+        throw http::HttpError(507, "insufficient_storage", "Photo storage is full, so the photo was not stored. Please try again later.");
+    } catch (const blob::Unavailable& e) {
+        spdlog::warn("media storage unavailable: {}", e.what());
+        throw http::HttpError(503, "storage_unavailable", "Photo storage is unavailable. Please try again in a moment.",
+                              {{"Retry-After", "5"}});
+    }
+}
+
+void Routes::add(http::Method method, std::string pattern, Handler handler, Access access) {
+    http::RouteOptions options;
+    options.body_limit = access.body_limit;
+    options.stream_body = access.body == Body::upload;
+    router_.add(
+        method, std::move(pattern),
+        [this, handler = std::move(handler), access](http::Request& req) { return handle(handler, access, req); }, options);
+}
+
+}  // namespace photoshare::app

@@ -1,0 +1,293 @@
+#include "app/site.hpp"
+
+#include "app/api.hpp"
+#include "app/feed_baselines.hpp"
+#include "app/media.hpp"
+#include "app/near_sessions.hpp"
+#include "app/pages.hpp"
+#include "app/request_metrics.hpp"
+#include "app/responses.hpp"
+#include "auth/tokens.hpp"
+#include "image/image.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sys/stat.h>
+#include <thread>
+
+namespace photoshare::app {
+
+namespace {
+
+unsigned worker_threads(const config::Config& c) {
+    if (c.server.workers) return c.server.workers;
+    return std::max(8u, 4 * std::max(1u, std::thread::hardware_concurrency()));
+}
+
+unsigned image_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// Without a configured token, one is made on first start and kept in the data directory
+// (readable by its owner only), so the admin endpoints are never open by default.
+std::string load_admin_token(const config::Config& c) {
+    if (!c.admin.token.empty()) return c.admin.token;
+    auto path = std::filesystem::path(c.server.data_dir) / "admin.token";
+    {
+        std::ifstream in(path);
+        std::string token;
+        if (in && std::getline(in, token) && token.size() >= 16) return token;
+    }
+    auto token = auth::random_token(32);
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << token << "\n";
+        if (!out) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    ::chmod(tmp.c_str(), 0600);
+    std::filesystem::rename(tmp, path);
+    return token;
+}
+
+// The upload spool: files of a process that died are removed, nothing refers to them.
+std::filesystem::path make_spool(const config::Config& c) {
+    namespace fs = std::filesystem;
+    const fs::path data_dir = c.server.data_dir;
+    fs::create_directories(data_dir);
+    auto tmp_dir = data_dir / "tmp";
+    fs::create_directories(tmp_dir);
+    for (const auto& entry : fs::directory_iterator(tmp_dir)) {
+        if (entry.path().filename().string().starts_with("upload-")) {
+            std::error_code ec;
+            fs::remove(entry.path(), ec);
+        }
+    }
+    return tmp_dir;
+}
+
+// Idempotency keys are for retries, which come within minutes: a day is plenty. Purged a
+// minute after start and every hour, by whichever servers run (the delete is idempotent).
+constexpr auto kUploadKeyLifetime = std::chrono::hours(24);
+constexpr auto kPurgeInterval = std::chrono::hours(1);
+
+}  // namespace
+
+Site::Site(config::Config c)
+    : config_(std::move(c)),
+      workers_(worker_threads(config_)),
+      image_workers_(image_threads()),
+      tmp_dir_(make_spool(config_)),
+      writes_(config_.server.secure_cookies, config_.cache.max_staleness) {
+    image::initialize();
+    repo_ = store::open(config_.database_url(),
+                        store::Options{static_cast<int>(config_.database.pool_size), config_.database.acquire_timeout});
+    repo_->migrate();
+    db_ = std::make_unique<Database>(*repo_, workers_, metrics_);
+
+    blobs_ = blob::open(config_.storage_url());
+    media_urls_ = std::make_unique<MediaUrls>(*blobs_, config_.storage.serve, config_.storage.public_url,
+                                              std::chrono::duration_cast<std::chrono::seconds>(config_.storage.presign_expiry));
+    if (media_urls_->mode() == MediaUrls::Mode::server && !blobs_->local_path("probe")) {
+        // Each proxied download holds a thread while it reads from the store; a pool of
+        // its own keeps slow clients from starving database work.
+        stream_workers_ = std::make_unique<http::Workers>(16);
+        media_cache_ = std::make_unique<MediaCache>(config_.storage.proxy_cache_bytes, config_.storage.proxy_cache_ttl, metrics_);
+    }
+    cache_store_ = kv::open(config_.cache.url);
+    local_store_ = kv::open("memory://");
+
+    std::unique_ptr<SessionStore> session_store;
+    if (config_.sessions.url == "database") {
+        session_store = database_sessions(*repo_);
+    } else {
+        session_kv_ = kv::open(config_.sessions.url);
+        session_async_ = session_kv_->async_client();
+        session_store = kv_sessions(*session_kv_, session_async_.get());
+        if (!session_kv_->local() && config_.sessions.max_staleness.count() > 0) {
+            auto near = std::make_unique<NearSessions>(std::move(session_store), *session_kv_,
+                                                       NearSessions::Options{config_.sessions.max_staleness, config_.sessions.cache_entries});
+            near_copies_.emplace_back("sessions_revoked", &near->revocations());
+            session_store = std::move(near);
+        }
+    }
+    sessions_ = std::make_unique<Sessions>(std::move(session_store), workers_, config_.server.secure_cookies, config_.sessions.ttl);
+
+    auth::LoginPolicy policy;
+    policy.max_failures_per_user = config_.auth.max_failures_per_user;
+    policy.max_failures_per_address = config_.auth.max_failures_per_address;
+    policy.window = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.failure_window);
+    policy.lockout = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.lockout);
+    // Failed-login counts live where every server sees them: the session store when it is
+    // a key-value store, else the cache store.
+    kv::Store& shared_counts = session_kv_ ? *session_kv_ : *cache_store_;
+    limiter_ = std::make_unique<auth::LoginLimiter>(shared_counts, policy);
+    local_limiter_ = std::make_unique<auth::LoginLimiter>(*local_store_, policy);
+    accounts_ = std::make_unique<Accounts>(*db_, workers_, auth::PasswordParams{config_.auth.argon2_memory_kib, config_.auth.argon2_iterations},
+                                           *limiter_, *local_limiter_);
+
+    knobs_.latency_ms = config_.knobs.latency_ms;
+    knobs_.cpu_ms = config_.knobs.cpu_ms;
+    knobs_.slots.set_permits(config_.knobs.slots);
+
+    Feed::Query latest = [db = db_.get()](std::optional<std::int64_t> before, int limit) {
+        return db->timed("latest_photos", [&](store::Repository& repo) { return repo.latest_photos(before, limit); });
+    };
+    const auto feed_ttl = std::chrono::duration_cast<std::chrono::seconds>(config_.cache.ttl);
+    if (config_.cache.invalidation == "off") {
+        feed_ = std::make_unique<UncachedFeed>(workers_, std::move(latest), metrics_);
+    } else if (config_.cache.invalidation == "delete") {
+        feed_ = std::make_unique<DeleteOnChangeFeed>(*cache_store_, workers_, std::move(latest), feed_ttl, metrics_);
+    } else {
+        auto generation_feed = std::make_unique<GenerationFeed>(*cache_store_, workers_, std::move(latest),
+                                                                GenerationFeed::Options{feed_ttl, config_.cache.max_staleness}, metrics_);
+        near_copies_.emplace_back("feed_generation", &generation_feed->generation());
+        feed_ = std::move(generation_feed);
+    }
+
+    UploadLimits upload_limits;
+    upload_limits.max_files = config_.limits.max_files_per_upload;
+    upload_limits.image.max_pixels = config_.limits.max_pixels;
+    upload_limits.image.display_size = static_cast<int>(config_.images.display_size);
+    upload_limits.image.thumbnail_size = static_cast<int>(config_.images.thumbnail_size);
+    upload_limits.image.jpeg_quality = static_cast<int>(config_.images.jpeg_quality);
+    uploads_ = std::make_unique<Uploads>(tmp_dir_, *blobs_, *db_, workers_, image_workers_, upload_limits, metrics_);
+    photos_ = std::make_unique<Photos>(*db_, *uploads_, *blobs_, media_cache_.get(), *feed_, workers_);
+    front_pages_ = std::make_unique<FrontPages>(layout_, *media_urls_, config_.limits.max_upload_bytes);
+
+    std::vector<Readiness::Probe> probes{{"database", true, [this] { repo_->ping(); }},
+                                         {"storage", true, [this] { blobs_->check(); }},
+                                         {"cache", false, [this] { cache_store_->check(); }}};
+    if (session_kv_) probes.push_back({"sessions", false, [this] { session_kv_->check(); }});
+    readiness_ = std::make_unique<Readiness>(std::move(probes), draining_);
+
+    admin_token_ = load_admin_token(config_);
+    access_log_ = make_access_log(config_.log);
+    info_ = ServerInfo::make(config_.server_name(), config_.server.listen);
+    build_common_headers();
+
+    purge_ = std::make_unique<Periodic>("purging old upload keys", std::chrono::minutes(1), kPurgeInterval, [this] {
+        const auto cutoff = std::chrono::system_clock::now() - kUploadKeyLifetime;
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(cutoff.time_since_epoch()).count();
+        db_->timed("purge_upload_keys", [&](store::Repository& repo) { return repo.purge_upload_keys(seconds); });
+    });
+}
+
+Site::~Site() {
+    purge_.reset();
+    workers_.stop();
+    image_workers_.stop();
+    if (stream_workers_) stream_workers_->stop();
+}
+
+void Site::add_routes(http::Router& router) {
+    using http::Method;
+    routes_ = std::make_unique<Routes>(router, Routes::Services{*sessions_, *uploads_, knobs_, workers_, admin_token_});
+    auto& r = *routes_;
+    const auto page_size = static_cast<int>(config_.feed.page_size);
+    const auto upload_limit = config_.limits.max_upload_bytes;
+
+    // Pages and forms.
+    r.add(Method::get, "/", FrontPage{*feed_, *front_pages_, writes_, page_size}, {.who = Who::visitor});
+    r.add(Method::get, "/photos/{id}", PhotoPage{*db_, layout_, *media_urls_}, {.who = Who::visitor});
+    r.add(Method::get, "/login", AccountForm{layout_, false}, {.who = Who::visitor});
+    r.add(Method::get, "/register", AccountForm{layout_, true}, {.who = Who::visitor});
+    const Access form_post{.who = Who::visitor, .csrf = Csrf::form, .body = Body::form};
+    r.add(Method::post, "/login", AccountPost{*accounts_, *sessions_, layout_, false}, form_post);
+    r.add(Method::post, "/register", AccountPost{*accounts_, *sessions_, layout_, true}, form_post);
+    r.add(Method::post, "/logout", LogoutPost{*sessions_}, form_post);
+    r.add(Method::post, "/upload", UploadPost{*photos_, writes_},
+          {.who = Who::member, .csrf = Csrf::form, .body = Body::upload, .body_limit = upload_limit});
+    r.add(Method::post, "/photos/{id}/delete", DeletePost{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
+
+    // The JSON API (docs/API.md).
+    r.add(Method::post, "/api/v1/users", api::CreateUser{*accounts_}, {.body = Body::json});
+    r.add(Method::post, "/api/v1/session", api::CreateSession{*accounts_, *sessions_}, {.body = Body::json});
+    r.add(Method::get, "/api/v1/session", api::CurrentSession{}, {.who = Who::member});
+    r.add(Method::del, "/api/v1/session", api::DeleteSession{*sessions_}, {.who = Who::member, .csrf = Csrf::header});
+    r.add(Method::get, "/api/v1/photos",
+          api::ListPhotos{*feed_, writes_, *media_urls_, page_size, static_cast<int>(config_.feed.max_page_size)});
+    r.add(Method::post, "/api/v1/photos", api::UploadPhotos{*photos_, writes_, *media_urls_},
+          {.who = Who::member, .csrf = Csrf::header, .body = Body::upload, .body_limit = upload_limit});
+    r.add(Method::get, "/api/v1/photos/{id}", api::GetPhoto{*db_, *media_urls_});
+    r.add(Method::del, "/api/v1/photos/{id}", api::DeletePhoto{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::header});
+
+    // Files: the knobs do not apply.
+    const Access file{.knobs = false};
+    r.add(Method::get, "/static/{path...}", StaticAsset{views_, ""}, file);
+    r.add(Method::get, "/favicon.ico", StaticAsset{views_, "favicon.svg"}, file);
+    r.add(Method::get, "/media/{key}", MediaFile{*blobs_, *media_urls_, media_cache_.get(), stream_workers_.get()}, file);
+
+    // Operations.
+    const Access ops{.knobs = false};
+    const Access admin{.who = Who::admin, .knobs = false};
+    r.add(Method::get, "/healthz", Healthz{}, ops);
+    r.add(Method::get, "/readyz", Readyz{*readiness_}, ops);
+    r.add(Method::get, "/metrics", MetricsPage{metrics_, server_, knobs_, draining_, near_copies_}, ops);
+    r.add(Method::get, "/admin/knobs", GetKnobs{knobs_, info_}, admin);
+    r.add(Method::put, "/admin/knobs", SetKnobs{knobs_, info_}, admin);
+    r.add(Method::post, "/admin/knobs", SetKnobs{knobs_, info_}, admin);
+}
+
+void Site::attach(const http::Server& s, const std::string& bound_address) {
+    server_ = &s;
+    info_ = ServerInfo::make(config_.server_name(), bound_address);
+    build_common_headers();
+}
+
+std::string Site::describe() const {
+    return fmt::format("database {}, media {}, sessions {}, cache {}", repo_->describe(), blobs_->describe(),
+                       config_.sessions.url == "database" ? "in the database" : config::redact_url(config_.sessions.url),
+                       config::redact_url(config_.cache.url));
+}
+
+void Site::build_common_headers() {
+    // Every response carries these; they are serialized once.
+    common_headers_ = fmt::format(
+        "X-Served-By: {}\r\n"
+        "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{}; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "X-Frame-Options: DENY\r\n"
+        "Referrer-Policy: same-origin\r\n"
+        "Cross-Origin-Opener-Policy: same-origin\r\n",
+        info_.header, media_urls_->image_origin().empty() ? std::string() : " " + media_urls_->image_origin());
+}
+
+http::ServerOptions Site::server_options() const {
+    http::ServerOptions o;
+    auto [host, port] = config_.listen_endpoint();
+    o.host = host;
+    o.port = port;
+    o.io_threads = config_.server.io_threads;
+    o.max_header_bytes = config_.limits.max_header_bytes;
+    o.max_body_bytes = config_.limits.max_body_bytes;
+    o.header_timeout = config_.limits.header_timeout;
+    o.body_timeout = config_.limits.body_timeout;
+    o.idle_timeout = config_.limits.idle_timeout;
+    o.write_timeout = config_.limits.write_timeout;
+    o.max_connections = config_.limits.max_connections;
+    o.shutdown_delay = config_.server.shutdown_delay;
+    o.shutdown_timeout = config_.server.shutdown_timeout;
+    o.trusted_proxies = config_.server.trusted_proxies;
+    return o;
+}
+
+http::ServerHooks Site::hooks() {
+    http::ServerHooks h;
+    h.error_response = [this](const http::Request& req, int status, const std::string& code, const std::string& message) {
+        if (is_api(req) || req.path.starts_with("/admin/")) return json_error(status, code, message);
+        if (req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics")
+            return http::Response(status, "text/plain; charset=utf-8", message + "\n");
+        return html_response(status, layout_.error_page(req, status, message));
+    };
+    h.decorate = [this](const http::Request&, http::Response& res) { res.raw_headers = common_headers_; };
+    h.completed = [this](const http::Completed& c) {
+        observe_request(metrics_, c);
+        if (access_log_) access_log_->write(c, info_.name);
+    };
+    h.draining = [this] { draining_ = true; };
+    return h;
+}
+
+}  // namespace photoshare::app
