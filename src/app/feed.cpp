@@ -15,12 +15,12 @@ constexpr auto kLockTtl = std::chrono::seconds(5);           // a server computi
 constexpr auto kLockWait = std::chrono::milliseconds(1000);  // others wait this long for its page
 constexpr auto kLockPoll = std::chrono::milliseconds(20);
 
-std::string key_for(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
+}  // namespace
+
+std::string FeedPageKey::text() const {
     return fmt::format("feed:v1:{}:{}:{}", generation < 0 ? std::string("offline") : std::to_string(generation),
                        before ? std::to_string(*before) : "latest", limit);
 }
-
-}  // namespace
 
 const char* header_value(FeedSource source) {
     switch (source) {
@@ -83,15 +83,15 @@ std::shared_ptr<FeedPage> decode_feed_page(const std::string& text) {
     }
 }
 
-std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, std::int64_t generation, std::optional<std::int64_t> before, int limit) {
+std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, const FeedPageKey& key) {
     auto page = std::make_shared<FeedPage>();
-    page->generation = generation;
-    page->before = before;
-    page->limit = limit;
-    page->photos = query(before, limit + 1);  // one extra row tells whether older photos exist
+    page->generation = key.generation;
+    page->before = key.before;
+    page->limit = key.limit;
+    page->photos = query(key.before, key.limit + 1);  // one extra row tells whether older photos exist
     page->made = std::chrono::steady_clock::now();
-    if (static_cast<int>(page->photos.size()) > limit) {
-        page->photos.resize(static_cast<std::size_t>(limit));
+    if (static_cast<int>(page->photos.size()) > key.limit) {
+        page->photos.resize(static_cast<std::size_t>(key.limit));
         page->next = page->photos.back().seq;
     }
     return page;
@@ -149,30 +149,28 @@ void GenerationFeed::remember(const std::string& key, const std::shared_ptr<cons
     memory_[key] = page;
 }
 
-std::shared_ptr<const FeedPage> GenerationFeed::from_cache_store(const std::string& key, std::int64_t generation,
-                                                                 std::optional<std::int64_t> before, int limit) {
-    auto cached = cache_.get(key);
+std::shared_ptr<const FeedPage> GenerationFeed::from_cache_store(const FeedPageKey& key, const std::string& name) {
+    auto cached = cache_.get(name);
     if (!cached) return nullptr;
     auto page = decode_feed_page(*cached);
     if (!page) return nullptr;
-    page->generation = generation;
-    page->before = before;
-    page->limit = limit;
+    page->generation = key.generation;
+    page->before = key.before;
+    page->limit = key.limit;
     return page;
 }
 
-std::shared_ptr<const FeedPage> GenerationFeed::wait_for_other_server(const std::string& key, std::int64_t generation,
-                                                                      std::optional<std::int64_t> before, int limit) {
+std::shared_ptr<const FeedPage> GenerationFeed::wait_for_other_server(const FeedPageKey& key, const std::string& name) {
     const auto deadline = std::chrono::steady_clock::now() + kLockWait;
     while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(kLockPoll);
-        if (auto page = from_cache_store(key, generation, before, limit)) return page;
+        if (auto page = from_cache_store(key, name)) return page;
     }
     return nullptr;  // the other server is slow or gone: query ourselves
 }
 
-FeedView GenerationFeed::load(std::int64_t generation, std::optional<std::int64_t> before, int limit) {
-    const auto key = key_for(generation, before, limit);
+FeedView GenerationFeed::load(const FeedPageKey& page_key) {
+    const auto key = page_key.text();
     // Single flight: one query per key at a time in this process; the others wait here and
     // then find the page the first one stored.
     std::shared_ptr<std::mutex> flight;
@@ -193,13 +191,13 @@ FeedView GenerationFeed::load(std::int64_t generation, std::optional<std::int64_
         }
     } release{this, key};
 
-    const bool offline = generation < 0;
+    const bool offline = page_key.generation < 0;
     if (auto page = from_memory(key)) return {page, offline ? FeedSource::local_copy : FeedSource::cache};
 
     std::string lock_key;
     if (!offline) {
         try {
-            if (auto page = from_cache_store(key, generation, before, limit)) {
+            if (auto page = from_cache_store(page_key, key)) {
                 remember(key, page);
                 return {page, FeedSource::cache};
             }
@@ -209,12 +207,12 @@ FeedView GenerationFeed::load(std::int64_t generation, std::optional<std::int64_
                     lock_key = "lock:" + key;
                     // Another server may have stored the page and let go of the lock
                     // between our first look and taking it: look once more.
-                    if (auto page = from_cache_store(key, generation, before, limit)) {
+                    if (auto page = from_cache_store(page_key, key)) {
                         cache_.erase(lock_key);
                         remember(key, page);
                         return {page, FeedSource::cache};
                     }
-                } else if (auto page = wait_for_other_server(key, generation, before, limit)) {
+                } else if (auto page = wait_for_other_server(page_key, key)) {
                     remember(key, page);
                     return {page, FeedSource::cache};
                 }
@@ -224,7 +222,7 @@ FeedView GenerationFeed::load(std::int64_t generation, std::optional<std::int64_
         }
     }
 
-    auto page = query_feed_page(query_, generation, before, limit);
+    auto page = query_feed_page(query_, page_key);
     if (!offline) {
         try {
             cache_.set(key, encode_feed_page(*page), ttl_);
@@ -245,17 +243,17 @@ asio::awaitable<FeedView> GenerationFeed::page(std::optional<std::int64_t> befor
     if (near.state == State::fresh && near.value >= seen) {
         // The common case: the page for the current generation is in process memory. No
         // round trip, no thread hop.
-        if (auto page = from_memory(key_for(near.value, before, limit))) {
+        if (auto page = from_memory(FeedPageKey{near.value, before, limit}.text())) {
             counts_.hits.inc();
             co_return FeedView{page, FeedSource::cache};
         }
-        view = co_await workers_.call([this, g = near.value, before, limit] { return load(g, before, limit); });
+        view = co_await workers_.call([this, g = near.value, before, limit] { return load({g, before, limit}); });
     } else if (near.state == State::down && near.value >= seen) {
-        view = co_await workers_.call([this, before, limit] { return load(-1, before, limit); });
+        view = co_await workers_.call([this, before, limit] { return load({-1, before, limit}); });
     } else {
         // This server's copy is unconfirmed, or older than what this visitor wrote: ask the
         // store, for this request (and, through the near copy, for the ones after it).
-        view = co_await workers_.call([this, before, limit] { return load(read_generation(), before, limit); });
+        view = co_await workers_.call([this, before, limit] { return load({read_generation(), before, limit}); });
     }
     if (view.page->generation < 0) counts_.unavailable.inc();
     else if (view.source == FeedSource::database) counts_.misses.inc();

@@ -44,6 +44,17 @@ namespace photoshare::app {
 
 namespace asio = boost::asio;
 
+// Which page of the feed: the photos older than `before` (none: the newest), `limit` of
+// them, as of a generation of the feed (-1: while the cache store is unavailable; the
+// baselines, which have no generations, use 0).
+struct FeedPageKey {
+    std::int64_t generation = 0;
+    std::optional<std::int64_t> before;
+    int limit = 0;
+    // Its name in the cache store and in process memory.
+    std::string text() const;
+};
+
 // One page of the feed as queried: immutable once made, shared by every request that shows it.
 struct FeedPage {
     std::vector<store::Photo> photos;
@@ -116,13 +127,10 @@ private:
     void remember(const std::string& key, const std::shared_ptr<const FeedPage>& page);
     // The rest of a lookup once the generation is known (blocking): single flight, the
     // cache store, the lock across servers, the database.
-    FeedView load(std::int64_t generation, std::optional<std::int64_t> before, int limit);
-    FeedView offline(std::optional<std::int64_t> before, int limit);  // the cache store is unavailable
-    // The page stored in the cache store under key, decoded; nullptr when there is none.
-    std::shared_ptr<const FeedPage> from_cache_store(const std::string& key, std::int64_t generation, std::optional<std::int64_t> before,
-                                                     int limit);
-    std::shared_ptr<const FeedPage> wait_for_other_server(const std::string& key, std::int64_t generation,
-                                                          std::optional<std::int64_t> before, int limit);
+    FeedView load(const FeedPageKey& key);
+    // The page stored in the cache store, decoded; nullptr when there is none.
+    std::shared_ptr<const FeedPage> from_cache_store(const FeedPageKey& key, const std::string& name);
+    std::shared_ptr<const FeedPage> wait_for_other_server(const FeedPageKey& key, const std::string& name);
     std::int64_t read_generation();  // blocking; -1 when the store is unavailable
     void cache_failed(const std::exception& e);
 
@@ -141,7 +149,7 @@ private:
 
 // What every strategy shares: the query of one page, with the extra row that tells whether
 // older photos exist.
-std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, std::int64_t generation, std::optional<std::int64_t> before, int limit);
+std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, const FeedPageKey& key);
 // A page as stored in a cache store, and back (nullptr when it is not one).
 std::string encode_feed_page(const FeedPage& page);
 std::shared_ptr<FeedPage> decode_feed_page(const std::string& text);

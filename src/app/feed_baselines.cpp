@@ -44,7 +44,7 @@ FeedView DeleteOnChangeFeed::lookup(std::optional<std::int64_t> before, int limi
         cache_failed(e);
     }
     counts_.misses.inc();
-    auto page = query_feed_page(query_, 0, before, limit);
+    auto page = query_feed_page(query_, {0, before, limit});
     try {
         cache_.set(key, encode_feed_page(*page), ttl_);
     } catch (const kv::Unavailable& e) {
@@ -81,7 +81,7 @@ UncachedFeed::UncachedFeed(http::Workers& workers, Query query, metrics::Registr
 asio::awaitable<FeedView> UncachedFeed::page(std::optional<std::int64_t> before, int limit, std::int64_t /*seen*/) {
     co_return co_await workers_.call([this, before, limit] {
         counts_.misses.inc();
-        return FeedView{query_feed_page(query_, 0, before, limit), FeedSource::database};
+        return FeedView{query_feed_page(query_, {0, before, limit}), FeedSource::database};
     });
 }
 
