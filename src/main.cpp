@@ -171,7 +171,6 @@ int run(int argc, char** argv) {
         }
         if (migrate_cmd->parsed()) {
             setup_logging(cfg);
-            std::filesystem::create_directories(cfg.server.data_dir);
             auto repo = store::open(cfg.database_url(), store::Options{static_cast<int>(cfg.database.pool_size), cfg.database.acquire_timeout});
             repo->migrate();
             std::cout << "schema version " << repo->schema_version() << " (" << repo->describe() << ")\n";

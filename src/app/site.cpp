@@ -12,9 +12,13 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
-#include <sys/stat.h>
 #include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace photoshare::app {
 
@@ -27,8 +31,9 @@ unsigned worker_threads(const config::Config& c) {
 
 unsigned image_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-// Without a configured token, one is made on first start and kept in the data directory
-// (readable by its owner only), so the admin endpoints are never open by default.
+// Without a configured token, one is made on first start and kept in the data directory,
+// readable by its owner only (created so: never readable by others, not even for a moment),
+// so the admin endpoints are never open by default.
 std::string load_admin_token(const config::Config& c) {
     if (!c.admin.token.empty()) return c.admin.token;
     auto path = std::filesystem::path(c.server.data_dir) / "admin.token";
@@ -37,26 +42,27 @@ std::string load_admin_token(const config::Config& c) {
         std::string token;
         if (in && std::getline(in, token) && token.size() >= 16) return token;
     }
-    auto token = auth::random_token(32);
+    const auto token = auth::random_token(32);
     auto tmp = path;
     tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << token << "\n";
-        if (!out) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    ::chmod(tmp.c_str(), 0600);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    const std::string line = token + "\n";
+    const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ::close(fd);
+    if (!written) throw std::runtime_error("cannot write " + tmp.string());
     std::filesystem::rename(tmp, path);
     return token;
 }
 
-// The upload spool: files of a process that died are removed, nothing refers to them.
+// The data directory (owner only when made here) and its upload spool, from which files of
+// a process that died are removed: nothing refers to them.
 std::filesystem::path make_spool(const config::Config& c) {
     namespace fs = std::filesystem;
     const fs::path data_dir = c.server.data_dir;
-    fs::create_directories(data_dir);
+    if (fs::create_directories(data_dir)) fs::permissions(data_dir, fs::perms::owner_all);
     auto tmp_dir = data_dir / "tmp";
-    fs::create_directories(tmp_dir);
+    if (fs::create_directories(tmp_dir)) fs::permissions(tmp_dir, fs::perms::owner_all);
     for (const auto& entry : fs::directory_iterator(tmp_dir)) {
         if (entry.path().filename().string().starts_with("upload-")) {
             std::error_code ec;

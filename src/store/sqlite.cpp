@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <functional>
 #include <limits>
@@ -320,12 +323,16 @@ private:
 
 std::unique_ptr<sql::Connection> connect_sqlite(const std::filesystem::path& file,
                                                 std::chrono::milliseconds lock_timeout) {
-    // A fresh machine has no data directory yet; a failure here shows up, more clearly,
-    // as SQLite's own "unable to open database file".
+    namespace fs = std::filesystem;
+    // A fresh machine has no data directory yet: it is made readable by its owner only, and
+    // so is the database file (SQLite gives its -wal and -shm files the database file's
+    // permissions). A failure here shows up, more clearly, as SQLite's own "unable to open
+    // database file".
     if (file.has_parent_path()) {
-        std::error_code ignored;
-        std::filesystem::create_directories(file.parent_path(), ignored);
+        std::error_code ec;
+        if (fs::create_directories(file.parent_path(), ec)) fs::permissions(file.parent_path(), fs::perms::owner_all, ec);
     }
+    if (const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
     return std::make_unique<SqliteConnection>(file, lock_timeout);
 }
 

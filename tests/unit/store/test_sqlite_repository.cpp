@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/stat.h>
+
 #include "backend.hpp"
 #include "store/repository.hpp"
 #include "store/sqlite.hpp"
@@ -213,6 +215,22 @@ TEST_F(SqliteRepository, CreatesTheFileAndItsDirectory) {
     repo->migrate();
     EXPECT_TRUE(fs::exists(nested));
     EXPECT_EQ(repo->describe(), "sqlite://" + nested.string());
+}
+
+TEST_F(SqliteRepository, TheFilesAndTheDirectoryItMakesAreTheOwnersOnly) {
+    const fs::path dir = dir_.path() / "data";
+    const fs::path file = dir / "photos.db";
+    const auto old_umask = ::umask(022);  // what most machines have: files readable by all
+    auto repo = open("sqlite://" + file.string(), {});
+    repo->migrate();
+    ASSERT_TRUE(repo->create_user("alice", "hash").has_value());  // a write, so the -wal and -shm files exist
+    ::umask(old_umask);
+    EXPECT_EQ(fs::status(dir).permissions(), fs::perms::owner_all);
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        const fs::path path = file.string() + suffix;
+        ASSERT_TRUE(fs::exists(path)) << path;
+        EXPECT_EQ(fs::status(path).permissions(), fs::perms::owner_read | fs::perms::owner_write) << path;
+    }
 }
 
 TEST_F(SqliteRepository, ARelativePathIsResolvedOnceAgainstTheWorkingDirectory) {
