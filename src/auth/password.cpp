@@ -7,8 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "auth/sodium_init.hpp"
 #include "auth/tokens.hpp"
+#include "codec/sodium.hpp"
 
 namespace photoshare::auth {
 
@@ -44,7 +44,7 @@ std::string hash_password(std::string_view password, const PasswordParams& param
     if (password.size() > crypto_pwhash_PASSWD_MAX) {
         throw std::invalid_argument("password too long");
     }
-    detail::ensure_sodium();
+    codec::ensure_sodium();
     char out[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str_alg(out, bytes_of(password), password.size(), limits.opslimit,
                               limits.memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
@@ -58,7 +58,7 @@ bool verify_password(std::string_view password, const std::string& phc) {
     if (phc.size() >= crypto_pwhash_STRBYTES) {
         return false;  // libsodium reads a fixed-size buffer; a longer string is not ours
     }
-    detail::ensure_sodium();
+    codec::ensure_sodium();
     return crypto_pwhash_str_verify(phc.c_str(), bytes_of(password), password.size()) == 0;
 }
 
@@ -67,7 +67,7 @@ bool needs_rehash(const std::string& phc, const PasswordParams& params) {
     if (phc.size() >= crypto_pwhash_STRBYTES) {
         return true;
     }
-    detail::ensure_sodium();
+    codec::ensure_sodium();
     // 0: same params; 1: other params; -1: not an argon2id string at all (also re-hash).
     return crypto_pwhash_str_needs_rehash(phc.c_str(), limits.opslimit, limits.memlimit) != 0;
 }

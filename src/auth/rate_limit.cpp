@@ -5,7 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "auth/tokens.hpp"
+#include "codec/sha256.hpp"
 
 namespace photoshare::auth {
 
@@ -45,12 +45,12 @@ LoginLimiter::LoginLimiter(kv::Store& store, LoginPolicy policy, WallClock clock
 // (no spaces, at most 250 bytes). Usernames are folded (ASCII) so "Alice" and "alice"
 // share one count, as they name one account.
 LoginLimiter::Keys LoginLimiter::user_keys(std::string_view username) {
-    const std::string id = sha256_hex(ascii_lower(username));
+    const std::string id = codec::sha256_hex(ascii_lower(username));
     return {std::string(prefix) + "fail:user:" + id, std::string(prefix) + "lock:user:" + id};
 }
 
 LoginLimiter::Keys LoginLimiter::address_keys(std::string_view address) {
-    const std::string id = sha256_hex(address);
+    const std::string id = codec::sha256_hex(address);
     return {std::string(prefix) + "fail:addr:" + id, std::string(prefix) + "lock:addr:" + id};
 }
 

@@ -1,9 +1,12 @@
-// Random identifiers and secret comparison.
+// Random identifiers: hex ones and base64url tokens (CSRF tokens, session ids).
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "codec/compare.hpp"
+#include "codec/sha256.hpp"
 
 namespace photoshare::auth {
 
@@ -11,9 +14,9 @@ namespace photoshare::auth {
 std::string random_hex(std::size_t bytes);
 // `bytes` random bytes as unpadded base64url.
 std::string random_token(std::size_t bytes);
-// SHA-256 as lowercase hex.
-std::string sha256_hex(std::string_view data);
-// Compares in time independent of where the strings differ.
-bool equal_constant_time(std::string_view a, std::string_view b);
+
+// moved to codec/; app/ switches over in the redesign
+using codec::sha256_hex;
+using codec::equal_constant_time;
 
 }  // namespace photoshare::auth

@@ -7,12 +7,17 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <thread>
 
 #include "blob/http_client.hpp"
 #include "blob/xml.hpp"
+#include "codec/hex.hpp"
+#include "codec/percent.hpp"
+#include "codec/sha256.hpp"
 
 namespace photoshare::blob::s3 {
 
@@ -26,64 +31,25 @@ constexpr auto max_presign_expiry = std::chrono::seconds(7 * 24 * 3600);
 constexpr auto presign_step = std::chrono::seconds(15 * 60);  // see presigned_url()
 constexpr std::size_t upload_pace = 128 * 1024;  // bytes a second that an upload's time limit allows for
 
-// ---- digests (libsodium, as sigv4.cpp) -------------------------------------------------
+// ---- digests ------------------------------------------------------------------------
 
-std::string sha256(std::string_view data) {
-    static const int ready = sodium_init();
-    if (ready < 0) throw std::runtime_error("libsodium could not be initialised");
-    unsigned char out[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    return std::string(reinterpret_cast<char*>(out), sizeof out);
-}
-
-std::string hex(std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
-std::string base64(std::string_view bytes) {
+std::string base64(std::span<const std::uint8_t> bytes) {
     const int variant = sodium_base64_VARIANT_ORIGINAL;
     std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
-    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), variant);
+    sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), variant);
     out.resize(std::char_traits<char>::length(out.c_str()));
     return out;
 }
 
 // ---- URL parsing ----------------------------------------------------------------------
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // %XX decoding; '+' is kept. `what` names the part for the message.
 std::string percent_decode(std::string_view in, const std::string& what) {
     std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] != '%') {
-            out += in[i];
-            continue;
-        }
-        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-        const int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
-        if (lo < 0) {
-            throw std::invalid_argument("s3:// URL: malformed %-escape in " + what);
-        }
-        const char c = static_cast<char>(hi * 16 + lo);
-        if (c == '\0') {
-            throw std::invalid_argument("s3:// URL: %00 in " + what);
-        }
-        out += c;
-        i += 2;
+    if (const auto error = codec::percent_decode_to(out, in, false, true)) {
+        throw std::invalid_argument(*error == codec::PercentError::bad_escape
+                                        ? "s3:// URL: malformed %-escape in " + what
+                                        : "s3:// URL: %00 in " + what);
     }
     return out;
 }
@@ -213,11 +179,11 @@ public:
         add_info(c, info);
         // The signed payload hash makes S3 check the bytes; the checksum is kept with the
         // object, so anyone can check it later.
-        const std::string digest = sha256(data);
+        const codec::Sha256 digest = codec::sha256(data);
         c.headers.emplace_back("x-amz-checksum-sha256", base64(digest));
         c.body = data;
         c.send_body = true;
-        c.payload_hash = hex(digest);
+        c.payload_hash = codec::to_hex(digest);
         const auto res = send(c);
         if (res.status != 200) fail(c, res);
     }
@@ -520,7 +486,7 @@ private:
                 up.query = {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}};
                 up.body = part;
                 up.send_body = true;
-                up.payload_hash = hex(sha256(part));  // signed: S3 checks the part's bytes
+                up.payload_hash = codec::sha256_hex(part);  // signed: S3 checks the part's bytes
                 const auto r = send(up);
                 if (r.status != 200) fail(up, r);
                 const std::string etag = r.header("etag");
@@ -534,7 +500,7 @@ private:
             done.headers.emplace_back("content-type", "application/xml");
             done.body = body;
             done.send_body = true;
-            done.payload_hash = hex(sha256(body));
+            done.payload_hash = codec::sha256_hex(body);
             done.error_in_200 = true;
             const auto r = send(done);
             if (r.status == 200) return;

@@ -4,7 +4,8 @@
 //   S3, presigned URL   https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 // S3 differs from other services in two places, both marked "S3:" below: the path is encoded
 // once and never normalised, and x-amz-content-sha256 is required.
-// SHA-256 and HMAC-SHA256 come from libsodium, which the project links already.
+// SHA-256 (codec/sha256.hpp) and HMAC-SHA256 come from libsodium, which the project links
+// already; hex and URI-encoding from codec/ too.
 #include "blob/sigv4.hpp"
 
 #include <sodium.h>
@@ -15,6 +16,11 @@
 #include <map>
 #include <stdexcept>
 
+#include "codec/hex.hpp"
+#include "codec/percent.hpp"
+#include "codec/sha256.hpp"
+#include "codec/sodium.hpp"
+
 namespace photoshare::blob::sigv4 {
 namespace {
 
@@ -22,30 +28,10 @@ constexpr std::string_view algorithm = "AWS4-HMAC-SHA256";
 constexpr std::string_view scope_terminator = "aws4_request";
 constexpr std::chrono::seconds max_presign_expiry{604800};  // S3 refuses more than 7 days
 
-void ensure_sodium() {
-    // sodium_init() must precede any other libsodium call; it is idempotent and thread-safe.
-    static const int rc = sodium_init();
-    if (rc < 0) {
-        throw std::runtime_error("libsodium could not be initialised");
-    }
-}
-
-std::string to_hex(const unsigned char* data, std::size_t size) {
-    // SigV4 writes every hash and signature as lower-case hex.
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out += digits[data[i] >> 4];
-        out += digits[data[i] & 0x0f];
-    }
-    return out;
-}
-
 std::string hmac_sha256(std::string_view key, std::string_view data) {
     // HMAC with a key of any length (the first key of the chain is "AWS4" + secret, 44+ bytes):
     // the init/update/final interface takes arbitrary key sizes, crypto_auth_hmacsha256() does not.
-    ensure_sodium();
+    codec::ensure_sodium();
     crypto_auth_hmacsha256_state state;
     crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
     crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()), data.size());
@@ -174,34 +160,10 @@ std::string host_header(const Request& req) {
 
 }  // namespace
 
-std::string sha256_hex(std::string_view data) {
-    ensure_sodium();
-    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    return to_hex(digest.data(), digest.size());
-}
-
 // URI-encode as SigV4 defines it (RFC 3986): the unreserved characters A-Z a-z 0-9 '-' '.' '_'
 // '~' stay; every other byte, including each byte of a UTF-8 sequence, becomes %XX with
 // upper-case hex. A space is %20, never '+'. '/' stays only in paths (encode_slash false).
-std::string uri_encode(std::string_view in, bool encode_slash) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(in.size() * 3);
-    for (char ch : in) {
-        const auto c = static_cast<unsigned char>(ch);
-        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                                c == '-' || c == '.' || c == '_' || c == '~';
-        if (unreserved || (c == '/' && !encode_slash)) {
-            out += ch;
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 0x0f];
-        }
-    }
-    return out;
-}
+std::string uri_encode(std::string_view in, bool encode_slash) { return codec::percent_encode(in, !encode_slash); }
 
 // ISO 8601 basic format in UTC, whole seconds: the X-Amz-Date of the request.
 std::string amz_date(std::chrono::system_clock::time_point t) {
@@ -280,7 +242,7 @@ std::string string_to_sign(std::string_view canonical_request, std::string_view 
     out += '\n';
     out += credential_scope(amz_date, scope);
     out += '\n';
-    out += sha256_hex(canonical_request);
+    out += codec::sha256_hex(canonical_request);
     return out;
 }
 
@@ -304,7 +266,7 @@ std::string signature(std::string_view secret, std::string_view string_to_sign, 
     std::string key = signing_key(secret, date, scope);
     const std::string mac = hmac_sha256(key, string_to_sign);
     sodium_memzero(key.data(), key.size());
-    return to_hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+    return codec::to_hex(mac);
 }
 
 std::string authorization(const Credentials& credentials, std::string_view amz_date, const Scope& scope,

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "codec/sha256.hpp"
+
 namespace photoshare::blob::sigv4 {
 
 struct Credentials {
@@ -44,8 +46,9 @@ inline constexpr std::string_view empty_payload_hash =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 inline constexpr std::string_view unsigned_payload = "UNSIGNED-PAYLOAD";
 
-// Lower-case hex SHA-256 of `data`: what Request::payload_hash wants for a body in memory.
-std::string sha256_hex(std::string_view data);
+// Lower-case hex SHA-256 of `data`: what Request::payload_hash wants for a body in memory
+// (codec/sha256.hpp; named here too because it is part of what a SigV4 caller needs).
+using codec::sha256_hex;
 
 // RFC 3986 percent-encoding as SigV4 defines it: unreserved characters kept, everything
 // else %XX with upper-case hex; '/' kept when encode_slash is false.

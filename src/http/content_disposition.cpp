@@ -1,6 +1,6 @@
 #include "http/content_disposition.hpp"
 
-#include "http/form.hpp"
+#include "codec/percent.hpp"
 #include "http/header_params.hpp"
 #include "http/message.hpp"
 #include "http/token.hpp"
@@ -55,7 +55,7 @@ std::string decode_extended(const std::vector<Piece>& pieces) {
             v = v.substr(q2 + 1);
         }
         if (p.encoded) {
-            auto decoded = percent_decode(v, false);
+            auto decoded = codec::percent_decode(v, false);
             if (!decoded) bad("Content-Disposition filename* has an invalid percent-encoding");
             bytes += *decoded;
         } else {

@@ -1,4 +1,4 @@
-// Percent-encoding and application/x-www-form-urlencoded bodies and query strings.
+// application/x-www-form-urlencoded bodies and query strings.
 // Decoded values are bytes: nothing here checks UTF-8 (that is the application's call), but
 // NUL is refused everywhere because no legitimate form value needs it and C APIs downstream
 // (SQLite text, file names, logs) would silently truncate at it.
@@ -11,15 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "codec/percent.hpp"
+
 namespace photoshare::http {
 
-// nullopt for a '%' not followed by two hex digits, for %00 and for a raw NUL byte.
-// plus_is_space: true for form bodies and query strings, false for paths and RFC 5987 values.
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
-
-// Keeps RFC 3986 unreserved characters (ALPHA DIGIT - . _ ~); everything else becomes %XX.
-// The result is safe in a path segment, a query value and a form body alike.
-std::string percent_encode(std::string_view in);
+// Percent-encoding lives in codec/percent.hpp (percent_decode: nullopt for a bad escape, %00
+// or a raw NUL; percent_encode: unreserved characters kept, %XX otherwise). The names stay
+// here for the parsers' tests and fuzz targets, which call them as http:: functions.
+using codec::percent_decode;
+using codec::percent_encode;
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "codec/hex.hpp"
 #include "http/address_ranges.hpp"
 #include "http/target.hpp"
 
@@ -33,9 +34,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <ctime>
 #include <list>
 #include <random>
@@ -82,12 +85,10 @@ private:
 // Request ids need to be unique, not secret: a per-thread generator seeded once.
 std::string next_request_id() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
-    char out[17];
+    std::array<std::uint8_t, 8> bytes{};  // big-endian: 16 hex digits, most significant first
     auto v = rng();
-    static constexpr char hex[] = "0123456789abcdef";
-    for (int i = 15; i >= 0; --i, v >>= 4) out[i] = hex[v & 15];
-    out[16] = 0;
-    return std::string(out, 16);
+    for (int i = 7; i >= 0; --i, v >>= 8) bytes[i] = static_cast<std::uint8_t>(v & 0xff);
+    return codec::to_hex(bytes);
 }
 
 // The Date header changes once a second; formatting it per request would be wasted work.

@@ -1,6 +1,6 @@
 #include "http/target.hpp"
 
-#include "http/form.hpp"
+#include "codec/percent.hpp"
 
 #include <boost/url/parse.hpp>
 
@@ -35,7 +35,7 @@ std::optional<Target> parse_target(std::string_view target, std::size_t max_leng
     while (true) {
         std::size_t slash = encoded_path.find('/', pos);
         std::string_view raw = encoded_path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
-        auto segment = percent_decode(raw, false);
+        auto segment = codec::percent_decode(raw, false);
         if (!segment || !safe_segment(*segment)) return std::nullopt;
         out.path.push_back('/');
         out.path.append(*segment);

@@ -7,6 +7,8 @@
 #include <string>
 #include <system_error>
 
+#include "codec/percent.hpp"
+#include "codec/sha256.hpp"
 #include "kv/remote.hpp"
 
 namespace photoshare::kv::detail {
@@ -24,26 +26,10 @@ bool parse_number(std::string_view text, T& out) {
     return !text.empty() && ec == std::errc() && ptr == end;
 }
 
+// %XX decoding; '+' and %00 are kept as they are.
 std::string percent_decode(std::string_view scheme, std::string_view text, const char* part) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
     std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        if (i + 2 >= text.size()) bad(scheme, std::string("bad percent-encoding in the ") + part);
-        const int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
-        if (hi < 0 || lo < 0) bad(scheme, std::string("bad percent-encoding in the ") + part);
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
+    if (codec::percent_decode_to(out, text, false, false)) bad(scheme, std::string("bad percent-encoding in the ") + part);
     return out;
 }
 
@@ -232,13 +218,7 @@ std::string memcached_key(std::string_view key) {
     const bool plain = !key.empty() && key.size() <= 250 && key.front() != '~' &&
                        std::all_of(key.begin(), key.end(), [](char c) { return c > ' ' && c < 0x7f; });
     if (plain) return std::string(key);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out = "~";
-    for (std::uint8_t b : sha256(key)) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
+    return "~" + codec::sha256_hex(key);
 }
 
 std::int64_t checked_ttl(std::chrono::seconds ttl) {

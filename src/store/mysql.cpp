@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "codec/percent.hpp"
+
 namespace photoshare::store {
 namespace {
 
@@ -57,36 +59,13 @@ void use_client_here() {
 
 // ---- the URL ----
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // what names the part for the message; the part itself is never quoted (it may be the password).
 std::string percent_decoded(std::string_view text, std::string_view what) {
     std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        if (i + 2 >= text.size()) {
-            throw std::invalid_argument("mysql URL: bad percent-encoding in the " + std::string(what));
-        }
-        const int hi = hex_digit(text[i + 1]);
-        const int lo = hex_digit(text[i + 2]);
-        if (hi < 0 || lo < 0) {
-            throw std::invalid_argument("mysql URL: bad percent-encoding in the " + std::string(what));
-        }
-        const char c = static_cast<char>(hi * 16 + lo);
-        if (c == '\0') {
-            throw std::invalid_argument("mysql URL: %00 in the " + std::string(what));
-        }
-        out += c;
-        i += 2;
+    if (const auto error = codec::percent_decode_to(out, text, false, true)) {
+        throw std::invalid_argument(*error == codec::PercentError::bad_escape
+                                        ? "mysql URL: bad percent-encoding in the " + std::string(what)
+                                        : "mysql URL: %00 in the " + std::string(what));
     }
     return out;
 }

@@ -1,0 +1,19 @@
+// SHA-256 (libsodium's crypto_hash_sha256): payload hashes for S3, session-id and
+// rate-limit digests, fixed-size memcached keys. The one SHA-256 of the project.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace photoshare::codec {
+
+using Sha256 = std::array<std::uint8_t, 32>;
+
+// The 32-byte digest of `data`.
+Sha256 sha256(std::string_view data);
+// The digest as 64 lower-case hex digits.
+std::string sha256_hex(std::string_view data);
+
+}  // namespace photoshare::codec
