@@ -23,16 +23,17 @@ using vips::VError;
 using vips::VImage;
 using vips::VSource;
 
-constexpr const char* kNotAccepted = "not a JPEG, PNG, GIF or WebP image";
+constexpr const char* kNotAccepted = "not a JPEG, PNG, GIF, WebP, HEIC or AVIF image";
 constexpr const char* kDamaged =
-    "the image is damaged or incomplete: it is not a valid JPEG, PNG, GIF or WebP image";
+    "the image is damaged or incomplete: it is not a valid JPEG, PNG, GIF, WebP, HEIC or AVIF image";
 
-enum class Format { jpeg, png, gif, webp };
+enum class Format { jpeg, png, gif, webp, heif };
 
 // The only loaders we run, keyed by the class libvips picks from the content. Anything
-// else libvips could open (TIFF, HEIF, SVG, PDF, ICO via ImageMagick, PPM, FITS, CSV,
-// matrix, vips, ...) is refused: each is one more parser exposed to the internet, and none
-// is a format the site promises to take.
+// else libvips could open (TIFF, SVG, PDF, ICO via ImageMagick, PPM, FITS, CSV, matrix,
+// vips, ...) is refused: each is one more parser exposed to the internet, and none is a
+// format the site promises to take. HEIF is what phones write: HEIC (HEVC inside, iPhones)
+// and AVIF (AV1), both read by libheif.
 struct Accepted {
     std::string_view loader;
     Format format;
@@ -43,6 +44,7 @@ constexpr Accepted kAccepted[] = {
     {"VipsForeignLoadPngSource", Format::png, "png"},
     {"VipsForeignLoadNsgifSource", Format::gif, "gif"},
     {"VipsForeignLoadWebpSource", Format::webp, "webp"},
+    {"VipsForeignLoadHeifSource", Format::heif, "heif"},
 };
 
 const Accepted& detect(const VSource& source) {
@@ -84,6 +86,10 @@ VImage open(Format format, const VSource& source, const ShrinkOnLoad& shrink) {
     case Format::webp:
         if (shrink.webp_scale < 1.0) options->set("scale", shrink.webp_scale);
         return VImage::webpload_source(source, options);
+    case Format::heif:
+        // The primary image (not an embedded thumbnail, nor the other images of a burst),
+        // with the rotation and mirroring its container declares already applied by libheif.
+        return VImage::heifload_source(source, options);
     }
     throw Unsupported(kNotAccepted);  // unreachable: the switch covers every Format
 }
@@ -184,6 +190,12 @@ std::uint64_t estimate_memory(Format format, const VImage& header, Size display,
         bytes += input_size + pixels * 4 + static_cast<std::uint64_t>(scaled * 8);
         break;
     }
+    case Format::heif:
+        // libheif decodes the whole image at once: the file in memory, the decoder's YUV
+        // planes (and for a grid of tiles, each tile's), then the interleaved RGB(A)
+        // image libvips reads its lines from, 16 bits a sample for a 10-bit image.
+        bytes += input_size + pixels * 3 * sample + pixels * (bands + 1) * sample;
+        break;
     }
     return bytes;
 }
@@ -311,6 +323,9 @@ Processed process(const VSource& source, const Limits& limits) {
                        std::to_string(original.height) + " pixels is more than the limit of " +
                        std::to_string(limits.max_pixels) + " pixels");
     }
+    // HEIF's rotation is in its container and applied while decoding; an EXIF orientation
+    // inside it is descriptive only (ISO/IEC 23008-12), so it must not turn the image again.
+    if (accepted.format == Format::heif) vips_image_remove(header.get_image(), VIPS_META_ORIENTATION);
     const bool swaps_sides = vips_image_get_orientation_swap(header.get_image()) != 0;
 
     // Sizes are fixed from the stored (unrotated) frame; rotation happens last.
@@ -332,6 +347,8 @@ Processed process(const VSource& source, const Limits& limits) {
 
     Processed result;
     result.format = accepted.name;
+    if (accepted.format == Format::heif && header.get_typeof("heif-compression") != 0)
+        result.format = std::string_view(header.get_string("heif-compression")) == "av1" ? "avif" : "heic";
     result.original_width = swaps_sides ? original.height : original.width;
     result.original_height = swaps_sides ? original.width : original.height;
 

@@ -37,7 +37,7 @@ struct Variant {
 };
 
 struct Processed {
-    std::string format;  // detected input format: "jpeg", "png", "gif", "webp"
+    std::string format;  // detected input format: "jpeg", "png", "gif", "webp", "heic", "avif"
     // Size of the upload as it is displayed, i.e. after the EXIF rotation (an orientation
     // of 5-8 swaps the stored width and height). For animations: the canvas.
     int original_width = 0;

@@ -7,6 +7,8 @@
 #include <malloc.h>
 #include <vips/vips8>
 
+#include <gmodule.h>
+
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -29,12 +31,24 @@ std::unique_ptr<MemoryBudget> budget;
 // decision that matters is already made by fail_on=truncated and surfaces as an exception.
 void drop_log_message(const gchar*, GLogLevelFlags, const gchar*, gpointer) {}
 
+// libvips' module for HEIF (libheif: HEIC from iPhones, AVIF), part of the libvips package
+// itself. Opening it registers its loader and saver classes; it stays loaded for good.
+// Returns what went wrong, or nothing.
+std::string load_heif_module() {
+    const std::string path = std::string(PHOTOSHARE_VIPS_LIBDIR) + "/vips-modules-" + std::to_string(VIPS_MAJOR_VERSION) + "." +
+                             std::to_string(VIPS_MINOR_VERSION) + "/vips-heif.so";
+    GModule* module = g_module_open(path.c_str(), static_cast<GModuleFlags>(G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL));
+    if (module == nullptr) return "cannot load libvips' HEIF module " + path + ": " + g_module_error();
+    g_module_make_resident(module);
+    return {};
+}
+
 void start_libvips(std::uint64_t decode_memory) {
     // libvips loads its optional modules (ImageMagick, poppler, libheif, OpenSlide, JPEG XL)
-    // from <prefix>/lib/vips-modules-8.14, and takes <prefix> from VIPSHOME when set. None of
-    // those formats is accepted here, and loading them costs ~6 MB of idle RSS (the server
-    // must idle under 30 MB) and puts ImageMagick's and poppler's parsers in the process.
-    // A prefix under /dev/null cannot contain a directory, so no module is found. The
+    // from <prefix>/lib/vips-modules-8.14, and takes <prefix> from VIPSHOME when set. All of
+    // them cost ~6 MB of RSS and would put ImageMagick's and poppler's parsers in the
+    // process; only libheif's is wanted (HEIC and AVIF), and load_heif_module() loads it
+    // alone. A prefix under /dev/null cannot contain a directory, so no module is found. The
     // variable is restored at once; it is read only during vips_init. setenv is not
     // thread-safe, hence "call initialize() from main before starting threads".
     // The server's module loader (src/image_loader/) sets VIPSHOME for good before its
@@ -56,6 +70,10 @@ void start_libvips(std::uint64_t decode_memory) {
     if (rc != 0) {
         start_failure = vips_error_buffer();
         vips_error_clear();
+        return;
+    }
+    if (auto problem = load_heif_module(); !problem.empty()) {
+        start_failure = problem;
         return;
     }
     started = true;

@@ -451,6 +451,8 @@ TEST(Formats, EachAcceptedFormatIsRecognised) {
         {"png", encode_as(picture, ".png")},
         {"gif", encode_as(picture, ".gif")},
         {"webp", encode_as(picture, ".webp")},
+        {"heic", encode_as(picture, ".heic[compression=hevc]")},
+        {"avif", encode_as(picture, ".heif[compression=av1]")},
     };
     for (const auto& [format, bytes] : inputs) {
         SCOPED_TRACE(format);
@@ -502,7 +504,7 @@ TEST(Formats, UnsupportedSaysWhatIsAccepted) {
         (void)process_buffer("<svg xmlns=\"http://www.w3.org/2000/svg\"/>", Limits{});
         FAIL() << "accepted an SVG";
     } catch (const Unsupported& e) {
-        EXPECT_EQ(std::string(e.what()), "not a JPEG, PNG, GIF or WebP image");
+        EXPECT_EQ(std::string(e.what()), "not a JPEG, PNG, GIF, WebP, HEIC or AVIF image");
     }
 }
 
@@ -833,6 +835,38 @@ TEST(Variants, ExifOrientationSwapsTheSides) {
     const VImage display = decode(p.display.data);
     EXPECT_GT(pixel(display, 50, 20)[0], 240);
     EXPECT_LT(pixel(display, 50, 180)[0], 15);
+}
+
+// Phones write HEIC (iPhones) and AVIF: their EXIF, with its GPS position, must not reach
+// the variants, and a file cut short must not become a photo with a grey half.
+TEST(Formats, HeicAndAvifAreStrippedAndDamageIsRefused) {
+    VImage picture = photo(320, 240);
+    picture.set("exif-ifd0-Make", "photoshare-test-camera");
+    for (const char* suffix : {".heic[compression=hevc]", ".heif[compression=av1]"}) {
+        SCOPED_TRACE(suffix);
+        const std::string bytes = encode_as(picture, suffix);
+        Processed p;
+        ASSERT_EQ(process_bytes(bytes, &p), Outcome::accepted);
+        expect_clean_jpeg(p.display);
+        expect_clean_jpeg(p.thumbnail);
+        EXPECT_FALSE(contains(p.display.data, "photoshare-test-camera"));
+        EXPECT_EQ(name(process_bytes(bytes.substr(0, bytes.size() / 2))), std::string("Unsupported"));
+    }
+}
+
+// Decision: in HEIF the rotation is the container's (irot/imir, applied by libheif while
+// decoding); an EXIF orientation inside it is descriptive only (ISO/IEC 23008-12), so it
+// does not turn the picture a second time.
+TEST(Variants, ExifOrientationInsideHeifIsNotAppliedAgain) {
+    VImage stored = photo(200, 100);
+    stored.set(VIPS_META_ORIENTATION, 6);
+    const std::string heic = encode_as(stored, ".heic[compression=hevc]");
+    Processed p;
+    ASSERT_EQ(process_bytes(heic, &p), Outcome::accepted);
+    EXPECT_EQ(p.original_width, 200);
+    EXPECT_EQ(p.original_height, 100);
+    EXPECT_EQ(p.display.width, 200);
+    EXPECT_EQ(p.display.height, 100);
 }
 
 TEST(Variants, AlphaIsFlattenedOntoWhite) {
