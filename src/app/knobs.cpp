@@ -1,6 +1,6 @@
 #include "app/knobs.hpp"
 
-#include "auth/tokens.hpp"
+#include "codec/sha256.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -22,7 +22,7 @@ void burn_cpu(std::uint64_t ms) {
     const auto until = thread_cpu_time() + std::chrono::milliseconds(ms);
     std::string state = "photoshare";
     while (thread_cpu_time() < until) {
-        for (int i = 0; i < 64; ++i) state = auth::sha256_hex(state);
+        for (int i = 0; i < 64; ++i) state = codec::sha256_hex(state);
     }
 }
 

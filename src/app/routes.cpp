@@ -1,7 +1,7 @@
 #include "app/routes.hpp"
 
-#include "auth/tokens.hpp"
 #include "blob/blob.hpp"
+#include "codec/compare.hpp"
 #include "kv/kv.hpp"
 #include "store/repository.hpp"
 
@@ -82,7 +82,7 @@ void Routes::require_csrf(const Context& ctx, std::string_view submitted) const 
 void Routes::require_admin(const http::Request& req) const {
     auto header = req.header("Authorization");
     constexpr std::string_view prefix = "Bearer ";
-    if (!header.starts_with(prefix) || !auth::equal_constant_time(header.substr(prefix.size()), services_.admin_token))
+    if (!header.starts_with(prefix) || !codec::equal_constant_time(header.substr(prefix.size()), services_.admin_token))
         throw http::HttpError(401, "admin_token_required", "Send the admin token as 'Authorization: Bearer <token>'.",
                               {{"WWW-Authenticate", "Bearer"}});
 }

@@ -1,6 +1,8 @@
 #include "app/sessions.hpp"
 
 #include "auth/tokens.hpp"
+#include "codec/compare.hpp"
+#include "codec/sha256.hpp"
 #include "http/cookies.hpp"
 
 #include <boost/json.hpp>
@@ -117,7 +119,7 @@ std::optional<std::string> Sessions::cookie_value(const http::Request& req, cons
 asio::awaitable<SessionLookup> Sessions::load(const http::Request& req) {
     auto id = cookie_value(req, cookie_name_);
     if (!id) co_return SessionLookup{std::nullopt, store_->down()};
-    auto hash = auth::sha256_hex(*id);
+    auto hash = codec::sha256_hex(*id);
     // Most lookups are answered right here; handing one to a worker and back cost a member's
     // page about half its CPU (futex wake-ups and context switches; docs/PERFORMANCE.md).
     SessionLookup found;
@@ -139,13 +141,13 @@ asio::awaitable<NewSession> Sessions::create(const http::Request& req, std::int6
     auto old = cookie_value(req, cookie_name_);
     auto id = auth::random_token(kIdBytes);
     store::Session s;
-    s.id_hash = auth::sha256_hex(id);
+    s.id_hash = codec::sha256_hex(id);
     s.user_id = user_id;
     s.username = username;
     s.csrf_token = auth::random_token(kCsrfBytes);
     s.expires_at = now_seconds() + std::chrono::duration_cast<std::chrono::seconds>(ttl_).count();
     co_await workers_.run([&] {
-        if (old) store_->erase(auth::sha256_hex(*old));
+        if (old) store_->erase(codec::sha256_hex(*old));
         store_->put(s);
     });
     http::SetCookie cookie;
@@ -158,7 +160,7 @@ asio::awaitable<NewSession> Sessions::create(const http::Request& req, std::int6
 
 asio::awaitable<std::string> Sessions::destroy(const http::Request& req) {
     if (auto id = cookie_value(req, cookie_name_)) {
-        auto hash = auth::sha256_hex(*id);
+        auto hash = codec::sha256_hex(*id);
         co_await workers_.run([this, hash] { store_->erase(hash); });
     }
     http::SetCookie cookie;
@@ -183,11 +185,11 @@ std::pair<std::string, std::string> Sessions::new_visitor_token() const {
 
 bool Sessions::csrf_ok(const http::Request& req, const std::optional<store::Session>& session, std::string_view submitted) const {
     if (submitted.empty()) return false;
-    if (session) return auth::equal_constant_time(submitted, session->csrf_token);
+    if (session) return codec::equal_constant_time(submitted, session->csrf_token);
     auto visitor = visitor_token(req);
-    return visitor && auth::equal_constant_time(submitted, *visitor);
+    return visitor && codec::equal_constant_time(submitted, *visitor);
 }
 
-std::string Sessions::fingerprint(const store::Session& session) { return auth::sha256_hex(session.id_hash).substr(0, 8); }
+std::string Sessions::fingerprint(const store::Session& session) { return codec::sha256_hex(session.id_hash).substr(0, 8); }
 
 }  // namespace photoshare::app

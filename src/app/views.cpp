@@ -1,7 +1,7 @@
 #include "app/views.hpp"
 
 #include "app/assets.hpp"
-#include "auth/tokens.hpp"
+#include "codec/sha256.hpp"
 
 #include <fmt/format.h>
 
@@ -35,7 +35,7 @@ Views::Views() {
             templates_.emplace(std::string(name), std::string(file.data));
         } else if (path.starts_with("static/")) {
             auto rel = std::string(path.substr(7));
-            auto hash = auth::sha256_hex(file.data).substr(0, 12);
+            auto hash = codec::sha256_hex(file.data).substr(0, 12);
             assets_.emplace(rel, Asset{content_type_for(rel), std::make_shared<const std::string>(file.data), "\"" + hash + "\""});
             asset_urls_.emplace(rel, fmt::format("/static/{}?v={}", rel, hash));
         }

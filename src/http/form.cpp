@@ -1,5 +1,6 @@
 #include "http/form.hpp"
 
+#include "codec/percent.hpp"
 #include "http/message.hpp"
 
 #include <string>

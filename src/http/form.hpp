@@ -11,15 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "codec/percent.hpp"
 
 namespace photoshare::http {
-
-// Percent-encoding lives in codec/percent.hpp (percent_decode: nullopt for a bad escape, %00
-// or a raw NUL; percent_encode: unreserved characters kept, %XX otherwise). The names stay
-// here for the parsers' tests and fuzz targets, which call them as http:: functions.
-using codec::percent_decode;
-using codec::percent_encode;
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 

@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "codec/sha256.hpp"
 #include "kv/async_redis.hpp"
 #include "kv/kv.hpp"
 
@@ -79,8 +78,6 @@ std::unique_ptr<AsyncRedis> make_async_redis(RedisOptions options, std::shared_p
 // hex SHA-256 of the key. The two forms cannot collide: only hashed keys start with '~'.
 std::string memcached_key(std::string_view key);
 
-// codec/sha256.hpp (libsodium); named here for tests/unit/kv/keys_test.cpp.
-using codec::sha256;
 
 // Ttls this long or longer mean "no expiry" on the networked stores: memcached cannot
 // represent expiry times past 2106, and no session or cache entry needs more.

@@ -3,58 +3,11 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
 
 namespace photoshare::http {
 namespace {
 
-TEST(PercentDecode, Escapes) {
-    EXPECT_EQ(percent_decode("a%20b", false), "a b");
-    EXPECT_EQ(percent_decode("%41%6a%6A", false), "Ajj");
-    EXPECT_EQ(percent_decode("", false), "");
-    EXPECT_EQ(percent_decode("%e2%82%ac", false), "\xe2\x82\xac");
-    EXPECT_EQ(percent_decode("%ff%fe", false), "\xff\xfe");  // bytes, not UTF-8 checked
-    EXPECT_EQ(percent_decode("%2F%5C%2e", false), "/\\.");    // callers decide what these mean
-}
-
-TEST(PercentDecode, Plus) {
-    EXPECT_EQ(percent_decode("a+b", true), "a b");
-    EXPECT_EQ(percent_decode("a+b", false), "a+b");
-    EXPECT_EQ(percent_decode("a%2Bb", true), "a+b");
-}
-
-TEST(PercentDecode, BadEscapes) {
-    for (const char* s : {"%", "%2", "a%", "%zz", "%g0", "%0g", "% 20", "%%", "%-1", "abc%4"})
-        EXPECT_EQ(percent_decode(s, true), std::nullopt) << s;
-}
-
-TEST(PercentDecode, NulIsRefusedEncodedOrRaw) {
-    EXPECT_EQ(percent_decode("a%00b", false), std::nullopt);
-    EXPECT_EQ(percent_decode(std::string_view("a\0b", 3), false), std::nullopt);
-    EXPECT_EQ(percent_decode(std::string_view("\0", 1), true), std::nullopt);
-    EXPECT_EQ(percent_decode("%01%1f%7f", false), "\x01\x1f\x7f");  // other controls are the caller's call
-}
-
-TEST(PercentEncode, KeepsOnlyUnreserved) {
-    EXPECT_EQ(percent_encode("AZaz09-._~"), "AZaz09-._~");
-    EXPECT_EQ(percent_encode("a b&c=d/e?f#g+h%"), "a%20b%26c%3Dd%2Fe%3Ff%23g%2Bh%25");
-    EXPECT_EQ(percent_encode("\xe2\x82\xac"), "%E2%82%AC");
-    EXPECT_EQ(percent_encode(std::string_view("\0", 1)), "%00");
-    EXPECT_EQ(percent_encode(""), "");
-}
-
-TEST(PercentEncode, RoundTripsEveryByteExceptNul) {
-    std::string all;
-    for (int i = 1; i < 256; ++i) all.push_back(static_cast<char>(i));
-    EXPECT_EQ(percent_decode(percent_encode(all), false), all);
-    EXPECT_EQ(percent_decode(percent_encode(all), true), all);
-    std::mt19937 rng(1);
-    for (int round = 0; round < 200; ++round) {
-        std::string s;
-        for (auto n = static_cast<int>(rng() % 40); n > 0; --n) s.push_back(static_cast<char>(1 + rng() % 255));
-        EXPECT_EQ(percent_decode(percent_encode(s), true), s);
-    }
-}
+// percent_decode and percent_encode themselves are tested in tests/unit/codec.
 
 TEST(Urlencoded, Basic) {
     Fields f = parse_urlencoded("username=alice&password=s%3Dcr%26t+x&remember");
