@@ -1,5 +1,6 @@
 // Percent-decoding and form parsing: no crash, no NUL ever comes out, and encoding then
 // decoding gives back the input.
+#include "codec/percent.hpp"
 #include "http/form.hpp"
 #include "http/message.hpp"
 
@@ -23,6 +24,8 @@ void no_nul(std::string_view s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace photoshare::http;
+    using photoshare::codec::percent_decode;
+    using photoshare::codec::percent_encode;
     std::string_view input(reinterpret_cast<const char*>(data), size);
 
     for (bool plus : {false, true}) {

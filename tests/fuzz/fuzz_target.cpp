@@ -1,5 +1,6 @@
 // Request-target parsing: whatever is accepted must be a path a router and a file system can
 // take at face value, and re-encoding its segments must give the same path back.
+#include "codec/percent.hpp"
 #include "http/form.hpp"
 #include "http/target.hpp"
 
@@ -18,6 +19,7 @@ namespace {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace photoshare::http;
+    using photoshare::codec::percent_encode;
     std::string_view input(reinterpret_cast<const char*>(data), size);
 
     auto target = parse_target(input);
