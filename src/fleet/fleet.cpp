@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "fleet/process.hpp"
+#include "fleet/show_stat.hpp"
 #include "fleet/scrape.hpp"
 #include "http/client.hpp"
 

@@ -6,7 +6,9 @@
 #pragma once
 
 #include "fleet/fleet_config.hpp"
-#include "fleet/haproxy.hpp"
+#include "fleet/haproxy_config.hpp"
+#include "fleet/log_receiver.hpp"
+#include "fleet/runtime_api.hpp"
 #include "fleet/policy.hpp"
 
 #include <atomic>

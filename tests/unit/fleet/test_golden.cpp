@@ -4,7 +4,7 @@
 // change of behaviour; if it is meant, write the new text there and say why in the commit.
 #include "fleet/dashboard.hpp"
 #include "fleet/fleet_config.hpp"
-#include "fleet/haproxy.hpp"
+#include "fleet/haproxy_config.hpp"
 
 #include <gtest/gtest.h>
 

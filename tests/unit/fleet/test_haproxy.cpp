@@ -1,7 +1,9 @@
 // HAProxy: the generated configuration (checked by haproxy -c when HAProxy is installed),
 // `show stat` and the request log.
 #include "fleet/fleet_config.hpp"
-#include "fleet/haproxy.hpp"
+#include "fleet/haproxy_config.hpp"
+#include "fleet/request_log.hpp"
+#include "fleet/show_stat.hpp"
 #include "fleet/scrape.hpp"
 
 #include <gtest/gtest.h>
