@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/status.hpp"
+
 #include "codec/hex.hpp"
 #include "http/address_ranges.hpp"
 #include "http/target.hpp"
@@ -199,6 +201,8 @@ struct Server::Impl {
                                                                                           bool keep_alive);
     asio::awaitable<std::pair<beast::error_code, std::uint64_t>> send_stream(beast::tcp_stream& stream, struct Exchange& x, bool keep_alive);
     asio::awaitable<void> linger_close(beast::tcp_stream& stream);
+    asio::awaitable<std::tuple<beast::error_code, std::size_t>> read_header_block(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                                                  bool& folded);
     std::size_t context_index(const asio::any_io_executor& ex) const;
     asio::awaitable<void> drain();
     void reject_overloaded(tcp::socket& socket);
@@ -246,42 +250,6 @@ private:
 };
 
 namespace {
-
-std::string_view reason_phrase(int status) {
-    switch (status) {
-        case 100: return "Continue";
-        case 200: return "OK";
-        case 201: return "Created";
-        case 204: return "No Content";
-        case 206: return "Partial Content";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 303: return "See Other";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 415: return "Unsupported Media Type";
-        case 422: return "Unprocessable Content";
-        case 411: return "Length Required";
-        case 416: return "Range Not Satisfiable";
-        case 417: return "Expectation Failed";
-        case 429: return "Too Many Requests";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        case 507: return "Insufficient Storage";
-        default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-    }
-}
 
 bool safe_header_text(std::string_view s) { return s.find_first_of("\r\n") == std::string_view::npos; }
 
@@ -398,10 +366,13 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
     const bool bad_coding = coding_fields > 1 ||
                             (coding_fields == 1 && (!beast::iequals(trim_ows(codings.first->value()), "chunked") ||
                                                     msg.base().find(bhttp::field::content_length) != msg.base().end()));
-    if ((msg.version() >= 11 && hosts != 1) || hosts > 1 || chunked_http10 || bad_coding) {
+    const auto host = msg.base().find(bhttp::field::host);
+    const bool bad_host = host != msg.base().end() && !valid_host(host->value());
+    if ((msg.version() >= 11 && hosts != 1) || hosts > 1 || bad_host || chunked_http10 || bad_coding) {
         req.path = std::string(req.target.substr(0, std::min<std::size_t>(req.target.find('?'), 256)));
         x.res = error(req, 400,
-                      hosts != 1       ? "A request needs exactly one Host header."
+                      (msg.version() >= 11 && hosts != 1) || hosts > 1 ? "A request needs exactly one Host header."
+                      : bad_host       ? "The Host header is not a valid host name or address with an optional port."
                       : chunked_http10 ? "HTTP/1.0 has no Transfer-Encoding."
                                        : "The only Transfer-Encoding this server reads is chunked, alone and without Content-Length.");
         x.close_after = x.linger = true;
@@ -675,12 +646,32 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
         x.header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts.max_header_bytes, UINT32_MAX)));
         // Body limits are per route, checked once the route is known.
         x.header_parser.body_limit(boost::none);
-        stream.expires_after(opts.header_timeout);
-        auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, x.header_parser, use_tuple);
+        // The header timeout is a timer of our own that cancels the read: the stream's own
+        // expiry would close the socket, and the client would get no 408.
+        stream.expires_never();
+        asio::steady_timer header_timer(stream.get_executor());
+        bool header_timed_out = false;
+        header_timer.expires_after(opts.header_timeout);
+        header_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;  // cancelled: the header arrived in time
+            header_timed_out = true;
+            beast::error_code ignored;
+            stream.socket().cancel(ignored);
+        });
+        bool folded = false;
+        auto [hec, hn] = co_await read_header_block(stream, buffer, folded);
+        if (!hec && !folded) std::tie(hec, hn) = co_await bhttp::async_read_header(stream, buffer, x.header_parser, use_tuple);
+        header_timer.cancel();
+        if (hec && header_timed_out) hec = beast::error::timeout;
         // Beast checks its header limit only while it waits for more bytes, so a header block
         // that arrives whole can pass it; the size consumed is checked here as well.
         if (!hec && hn > opts.max_header_bytes) hec = bhttp::error::header_limit;
-        if (!hec) {
+        if (folded) {
+            // RFC 9112 §5.2: a server must refuse obsolete line folding or unfold it; Beast
+            // unfolds, and a proxy in front may read the fields differently: refuse.
+            x.close_after = x.linger = true;
+            x.res = error(x.req, 400, "Header lines may not be folded (a line starting with a space or a tab).");
+        } else if (!hec) {
             co_await handle(stream, buffer, x);
         } else if (hec == bhttp::error::end_of_stream || hec == asio::error::eof || hec == asio::error::connection_reset ||
                    hec == asio::error::operation_aborted) {
@@ -712,6 +703,32 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.socket().close(ignored);
+}
+
+// Reads until the whole header block of the next request is in the buffer (or more than the
+// header limit is, or the connection fails), so that it can be checked as sent before Beast
+// parses it: Beast joins folded lines into one value, and a folded line is an attack on
+// whatever parses the header differently. Sets `folded` if a line of it starts with a
+// space or a tab. The end is CRLF CRLF, or LF LF, which the parser then refuses.
+asio::awaitable<std::tuple<beast::error_code, std::size_t>> Server::Impl::read_header_block(beast::tcp_stream& stream,
+                                                                                            beast::flat_buffer& buffer, bool& folded) {
+    std::size_t scanned = 0;  // bytes already known to hold no end of the block
+    for (;;) {
+        const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+        std::size_t end = std::string_view::npos;
+        for (std::size_t i = scanned; i < data.size() && end == std::string_view::npos; ++i) {
+            if (data[i] != '\n') continue;
+            if (i + 1 < data.size() && (data[i + 1] == '\n' || (data[i + 1] == '\r' && i + 2 < data.size() && data[i + 2] == '\n')))
+                end = i;
+            else if (i + 1 < data.size() && (data[i + 1] == ' ' || data[i + 1] == '\t'))
+                folded = true;
+        }
+        if (end != std::string_view::npos || data.size() > opts.max_header_bytes) co_return std::tuple{beast::error_code{}, std::size_t{0}};
+        scanned = data.size() >= 2 ? data.size() - 2 : 0;  // an end may straddle two reads
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+        if (ec) co_return std::tuple{ec, std::size_t{0}};
+        buffer.commit(n);
+    }
 }
 
 // After refusing a request whose body we did not read, closing at once would make the

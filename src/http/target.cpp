@@ -4,6 +4,8 @@
 
 #include <boost/url/parse.hpp>
 
+#include <cctype>
+
 namespace photoshare::http {
 
 namespace {
@@ -49,6 +51,45 @@ std::optional<Target> parse_target(std::string_view target, std::size_t max_leng
         out.query = query;
     }
     return out;
+}
+
+bool valid_host(std::string_view host) {
+    auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    std::string_view name = host;
+    std::string_view port;
+    if (host.starts_with('[')) {
+        const auto close = host.find(']');
+        if (close == std::string_view::npos || close < 3) return false;  // the shortest is [::]
+        for (char c : host.substr(1, close - 1))
+            if (!hex(c) && c != ':' && c != '.') return false;
+        const auto rest = host.substr(close + 1);
+        if (!rest.empty() && !rest.starts_with(':')) return false;
+        name = {};
+        port = rest.empty() ? rest : rest.substr(1);
+        if (!rest.empty() && port.empty()) return false;
+    } else if (const auto colon = host.find(':'); colon != std::string_view::npos) {
+        name = host.substr(0, colon);
+        port = host.substr(colon + 1);
+        if (port.empty()) return false;
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        if (c == '%') {
+            if (i + 2 >= name.size() || !hex(name[i + 1]) || !hex(name[i + 2])) return false;
+            i += 2;
+            continue;
+        }
+        const bool unreserved = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
+        const bool sub_delim = std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+        if (!unreserved && !sub_delim) return false;
+    }
+    if (port.size() > 5) return false;
+    unsigned value = 0;
+    for (char c : port) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return value <= 65535;
 }
 
 }  // namespace photoshare::http

@@ -24,4 +24,10 @@ inline constexpr std::size_t default_max_target_length = 8192;
 std::optional<Target> parse_target(std::string_view target,
                                    std::size_t max_length = default_max_target_length);
 
+// Whether a Host header's value is a valid authority without userinfo (RFC 9112 §3.2,
+// RFC 3986 §3.2.2): a registered name (unreserved, percent-encoded and sub-delimiter
+// characters), an IPv4 address or a bracketed IPv6 literal, then optionally ':' and a port
+// of at most 65535. Empty is valid (a target without an authority).
+bool valid_host(std::string_view host);
+
 }  // namespace photoshare::http

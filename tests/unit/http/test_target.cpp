@@ -95,5 +95,17 @@ TEST(ParseTarget, DecodedPathSplitsIntoTheSentSegments) {
     EXPECT_EQ(std::count(t->path.begin(), t->path.end(), '/'), 4);
 }
 
+TEST(ValidHost, NamesAddressesAndPorts) {
+    for (const char* host : {"", "example.com", "localhost:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:443",
+                             "[2001:db8::7]:65535", "xn--bcher-kva.example", "a-b_c~d.e", "ex%41mple", "host:0"})
+        EXPECT_TRUE(valid_host(host)) << host;
+}
+
+TEST(ValidHost, AnythingElseIsRefused) {
+    for (const char* host : {"a b", "a\tb", "x/y", "x?y", "x#y", "user@host", "x:", "x:99999", "x:123456", "x:8o",
+                             "x:80:80", "[::1", "[]", "[::1]x", "[::1]:", "[g::1]", "ex%4", "ex%zz", "\"quoted\"", "a<b>"})
+        EXPECT_FALSE(valid_host(host)) << host;
+}
+
 }  // namespace
 }  // namespace photoshare::http
