@@ -3,99 +3,39 @@
 // or drain one and stop it), replaces servers that die or fail their health checks, and
 // records everything it did and why. One thread does all of it; the dashboard reads the
 // state under a lock.
+//
+// One class, its work in files by job:
+//   fleet.cpp            the thread: start-up, the loop, shutdown; events and records
+//   haproxy_process.cpp  HAProxy's process: its configuration, start, restart, runtime API calls
+//   actuation.cpp        the servers: start, register, drain, stop; reconcile; knobs
+//   health.cpp           each pass of the loop: exits, HAProxy's view, readiness, health checks
+//   evaluation.cpp       each interval: measure, ask the policy (policy.cpp), act, record
 #pragma once
 
 #include "fleet/fleet_config.hpp"
+#include "fleet/fleet_state.hpp"
 #include "fleet/haproxy_config.hpp"
 #include "fleet/log_receiver.hpp"
 #include "fleet/runtime_api.hpp"
-#include "fleet/policy.hpp"
+#include "fleet/scrape.hpp"
+#include "fleet/show_stat.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
+#include <filesystem>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <sys/types.h>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace photoshare::fleet {
-
-enum class ServerState {
-    starting,    // spawned, /readyz not yet 200
-    in_service,  // registered in HAProxy (may be DOWN there: see `up`)
-    draining,    // HAProxy sends it nothing new; waiting for its sessions to end
-    stopping,    // SIGTERM sent (drained, unhealthy, or the fleet is stopping)
-};
-const char* to_string(ServerState s);
-
-struct Knobs {
-    std::optional<long> latency_ms, cpu_ms, slots;
-    bool empty() const { return !latency_ms && !cpu_ms && !slots; }
-    std::string describe() const;  // "latency_ms=1200 slots=4"
-};
-
-struct ServerRecord {
-    int slot = 0;
-    std::string name;  // web-N, also its HAProxy server name and its --name
-    std::string address;  // host:port
-    pid_t pid = -1;
-    ServerState state = ServerState::starting;
-    TimePoint started_at{0}, state_since{0}, in_service_since{0};
-    std::string why;  // why it is draining or stopping
-    // From HAProxy
-    std::string haproxy_status, check_status;
-    std::uint64_t sessions = 0, queued = 0, rtime_ms = 0;
-    std::optional<TimePoint> down_since;  // failing health checks since
-    bool up() const { return haproxy_status == "UP" || haproxy_status.starts_with("UP "); }
-    // The last interval
-    std::optional<double> latency_ms, rps, in_flight, cpu_percent;
-    std::optional<double> knob_latency_ms, knob_slots;
-    std::uint64_t requests = 0, errors = 0;  // at the load balancer, since it started
-    // Internal
-    TimePoint drain_deadline{0}, stop_deadline{0};
-    std::optional<std::chrono::microseconds> last_cpu;
-};
-
-struct Event {
-    TimePoint at{0};
-    std::string kind;  // start, ready, scale-out, scale-in, drain, stop, exit, died, unhealthy, replace, knobs, policy, haproxy, fleet
-    std::string message;
-};
-
-// The fleet as a whole over one evaluation interval (for charts and history.jsonl).
-struct FleetTick {
-    TimePoint at{0};
-    int desired = 0, in_service = 0, starting = 0, draining = 0;
-    std::optional<double> latency_ms;  // request-weighted over every server
-    double rps = 0;
-    LogCounts requests;  // everything HAProxy logged in the interval, <NOSRV> included
-    std::optional<double> policy_value;
-    std::string rule;
-};
-
-// What the dashboard and the control API see (read under the fleet's lock).
-struct FleetState {
-    std::chrono::system_clock::time_point started_wall;
-    std::vector<ServerRecord> servers;
-    std::deque<Event> events;
-    std::deque<Sample> samples;
-    std::deque<FleetTick> ticks;
-    std::vector<ScalingAction> actions;
-    int desired = 0;
-    Knobs knobs;  // fleet-wide knobs: every server, and every new one, gets them
-    Decision last_decision;
-    LogCounts totals;  // every request since the fleet started
-    bool haproxy_running = false;
-    std::string phase = "starting";  // starting, running, stopping, stopped, failed
-};
 
 class Fleet {
 public:
@@ -128,23 +68,62 @@ public:
     std::string set_knobs(const Knobs& knobs, const std::string& server);
 
 private:
+    struct Scrape;
+
+    // fleet.cpp
+    void load_token();
+    void check_server_config();
     void run();
-    void start_haproxy();
-    bool haproxy_alive();
-    void housekeeping();
-    void evaluate();
-    void reconcile();
-    void spawn_server(int slot);
-    void register_server(ServerRecord& s);
-    void drain_server(ServerRecord& s, const std::string& why);
-    void stop_server(ServerRecord& s, const std::string& why);
-    void on_exit(std::size_t index, const std::string& how);
+    bool start_up();
     void shutdown_all();
+    void stop_servers();
+    void stop_haproxy();
     void event(const std::string& kind, const std::string& message);
     void write_history(const FleetTick& tick, const Sample& sample);
-    int capacity() const;  // starting + in service
-    std::optional<int> free_slot() const;
+
+    // haproxy_process.cpp
+    void start_haproxy();
+    void check_haproxy_config(const std::filesystem::path& cfg, const std::filesystem::path& out_log);
+    void wait_for_admin_socket(const std::filesystem::path& cfg, const std::filesystem::path& out_log);
+    bool haproxy_alive();
+    void restart_haproxy(TimePoint t);
     void api(const std::string& command);  // logged on failure, never throws
+
+    // actuation.cpp
+    void spawn_server(int slot);
+    void register_server(ServerRecord& s);
+    void set_knobs_on(const ServerRecord& s, const Knobs& knobs);
+    void drain_server(ServerRecord& s, const std::string& why);
+    void stop_server(ServerRecord& s, const std::string& why);
+    void enter(ServerRecord& s, ServerState state, TimePoint ServerRecord::*deadline, Millis timeout, const std::string& why);
+    void reconcile();
+    void scale_out(int desired, int& cap);
+    void scale_in(int desired, int cap);
+    // (name, address) of the servers to set knobs on; remembers fleet-wide knobs.
+    std::vector<std::pair<std::string, std::string>> knob_targets(const Knobs& knobs, const std::string& server);
+    Knobs fleet_knobs() const;
+
+    // health.cpp
+    void housekeeping();
+    std::optional<std::vector<ServerStat>> read_stats();
+    void reap_exits();
+    void apply_stats(const std::vector<ServerStat>& stats);
+    void check_server(ServerRecord& s, TimePoint t, bool have_stats);
+    void check_starting(ServerRecord& s, TimePoint t);
+    void check_in_service(ServerRecord& s, TimePoint t);
+    void check_draining(ServerRecord& s, TimePoint t, bool have_stats);
+    void check_stopping(ServerRecord& s, TimePoint t);
+    void check_started();
+    void on_exit(std::size_t index, const std::string& how);
+
+    // evaluation.cpp
+    void evaluate();
+    std::vector<Scrape> scrape_servers();
+    Sample measure(TimePoint t, Millis span, const LogReceiver::Taken& taken, std::vector<Scrape>& scrapes, FleetTick& tick);
+    ServerSample measure_server(ServerRecord& s, const std::optional<ServerMetrics>& m, const LogCounts& counts, Millis span);
+    Decision decide_now(TimePoint t, const Sample& sample, const LogCounts& total, FleetTick& tick, int& desired);
+    void act_on(TimePoint t, const Decision& decision, int desired);
+    void record_tick(TimePoint t, FleetTick& tick, const Sample& sample);
 
     FleetConfig config_;
     std::string binary_;
