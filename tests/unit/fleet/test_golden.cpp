@@ -1,17 +1,20 @@
 // What the fleet writes, compared byte for byte with the text it wrote before its code was
-// split into files (tests/unit/fleet/golden/): the HAProxy configuration it generates, and
-// every page, chart and JSON document of its dashboard, for fixed states. A difference is a
+// split into files (tests/unit/fleet/golden/): the HAProxy configuration it generates, every
+// page, chart and JSON document of its dashboard for fixed states, and every decision (and
+// its reason, which the fleet logs) of both policies over a run on a fake clock. A difference is a
 // change of behaviour; if it is meant, write the new text there and say why in the commit.
 #include "fleet/dashboard.hpp"
 #include "fleet/fleet_config.hpp"
 #include "fleet/haproxy_config.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 using namespace photoshare::fleet;
@@ -137,7 +140,46 @@ FleetConfig target_config() {
     return parse_fleet_config("[servers]\nmax = 5\n[policy]\nkind = \"target\"\ninterval = \"5s\"\n[policy.target]\nmetric = \"cpu\"\ntarget = 40\n", "/tmp");
 }
 
+// Every decision of a policy over a run with a fake clock: a fleet whose servers all report
+// `load(t)` (latency in ms for the step policy, requests per second to share for target).
+std::string policy_trace(const PolicyConfig& config, const std::function<double(int)>& load) {
+    std::deque<Sample> history;
+    std::vector<ScalingAction> actions;
+    std::vector<TimePoint> since{TimePoint{0}};
+    std::string out;
+    for (int i = 1; i <= 240; ++i) {
+        const TimePoint now{i * config.interval.count()};
+        Sample s{now, config.interval, {}};
+        const double v = load(i);
+        for (std::size_t n = 0; n < since.size(); ++n) {
+            const bool latency = config.kind == PolicyConfig::Kind::step;
+            const std::uint64_t requests = latency ? (v > 0 ? 10 : 0) : static_cast<std::uint64_t>(v * 5 / static_cast<double>(since.size()));
+            s.servers.push_back(ServerSample{"web-" + std::to_string(n + 1), n != 2 || i % 7 != 0, since[n], requests,
+                                             latency ? v * static_cast<double>(requests) : 30.0 * static_cast<double>(requests), std::nullopt, std::nullopt});
+        }
+        history.push_back(s);
+        const int cap = static_cast<int>(since.size());
+        const auto d = decide(config, PolicyInput{now, history, actions, cap, cap, 1, 6});
+        out += fmt::format("{} {} {} {} {}\n", now.count() / 1000, d.desired, d.rule, d.value ? fmt::format("{:.3f}", *d.value) : "-", d.reason);
+        if (d.changes(cap)) {
+            actions.push_back({now, cap, d.desired});
+            since.resize(static_cast<std::size_t>(d.desired), now);
+        }
+    }
+    return out;
+}
+
 }  // namespace
+
+TEST(Golden, PolicyDecisions) {
+    auto step = parse_fleet_config("[policy]\ninterval = \"5s\"\n[policy.step]\nperiod = \"30s\"\ncooldown = \"60s\"\n", "/tmp").policy;
+    expect_golden("policy-step.txt", policy_trace(step, [](int i) { return i < 30 ? 100.0 : i < 90 ? 1500.0 : i < 170 ? 300.0 : i < 200 ? 700.0 : 0.0; }));
+    auto target = parse_fleet_config("[policy]\nkind = \"target\"\ninterval = \"5s\"\n[policy.target]\ntarget = 20\nin_window = \"60s\"\n"
+                                     "in_cooldown = \"60s\"\nwarmup = \"15s\"\n",
+                                     "/tmp")
+                      .policy;
+    expect_golden("policy-target.txt", policy_trace(target, [](int i) { return i < 40 ? 15.0 : i < 100 ? 95.0 : i < 110 ? 0.0 : i < 180 ? 35.0 : 5.0; }));
+}
 
 TEST(Golden, HaproxyConfig) {
     expect_golden("haproxy-stats.cfg", haproxy_config(haproxy_sample("127.0.0.1:19301"), 5514));
