@@ -1,7 +1,8 @@
 // Scaling policies: pure functions of the metric history, the past scaling actions and the
-// clock. Nothing here reads a clock, a socket or a process: the controller (fleet.cpp)
+// clock. Nothing here reads a clock, a socket or a process: the controller (evaluation.cpp)
 // measures, calls decide(), and carries the decision out, so every rule is unit-tested with
-// a fake clock (tests/unit/fleet/).
+// a fake clock (tests/unit/fleet/). decide() and the metrics are in policy.cpp, each policy
+// in policy_step.cpp and policy_target.cpp, their shared pieces in policy_steps.hpp.
 //
 // Two policies:
 //   step    the seed's CloudWatch alarm: average latency > high for a period -> +1 server,
