@@ -2,7 +2,8 @@
 // state, latency and request rate per server over time, fleet size over time, scaling
 // events; charts are SVG drawn here, so the page needs no script and no CDN, and refreshes
 // itself with a meta tag), the charts as SVG files, and a small JSON API that
-// `photoshare fleet status` and `photoshare fleet knobs` use.
+// `photoshare fleet status` and `photoshare fleet knobs` use. Routes: dashboard.cpp; the
+// page: dashboard_page.cpp; charts: dashboard_charts.cpp; JSON: dashboard_json.cpp.
 //
 //   GET  /                      the dashboard
 //   GET  /charts/{name}.svg     size, latency, requests, policy, summary (size + latency + requests)
@@ -19,6 +20,8 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace photoshare::fleet {
 
@@ -36,8 +39,14 @@ public:
     static std::string status_json(const FleetState& state, const FleetConfig& config, TimePoint now);
     static std::string history_json(const FleetState& state);
     static const std::string& stylesheet();
+    // The body of PUT /api/knobs: the knobs and the server ("": all). Throws http::HttpError.
+    static std::pair<Knobs, std::string> parse_knobs(std::string_view body);
 
 private:
+    void add_page_routes(http::Router& router);
+    void add_api_routes(http::Router& router);
+    boost::asio::awaitable<http::Response> put_knobs(http::Request& req);
+
     Fleet& fleet_;
     http::Workers workers_{2};  // set_knobs talks to the servers: not on the I/O thread
 };

@@ -103,3 +103,28 @@ TEST(Svg, ClockLabelsAndEscapes) {
     empty.title = "nothing";
     EXPECT_NE(svg::render(empty).find("no data yet"), std::string::npos);
 }
+
+TEST(Dashboard, ParsesAKnobsRequest) {
+    auto [k, server] = Dashboard::parse_knobs(R"({"latency_ms": 1200, "slots": 0, "server": "web-2"})");
+    EXPECT_EQ(k.latency_ms, 1200);
+    EXPECT_EQ(k.slots, 0);
+    EXPECT_FALSE(k.cpu_ms);
+    EXPECT_EQ(server, "web-2");
+    EXPECT_EQ(Dashboard::parse_knobs(R"({"cpu_ms": 5})").second, "");
+    auto status = [](const char* body) {
+        try {
+            Dashboard::parse_knobs(body);
+        } catch (const photoshare::http::HttpError& e) {
+            return e.status();
+        }
+        return 0;
+    };
+    EXPECT_EQ(status("nope"), 400);
+    EXPECT_EQ(status("[1]"), 400);
+    EXPECT_EQ(status(R"({"server": 2, "slots": 1})"), 422);
+    EXPECT_EQ(status(R"({"speed": 1})"), 422);
+    EXPECT_EQ(status(R"({"latency_ms": 60001})"), 422);
+    EXPECT_EQ(status(R"({"latency_ms": -1})"), 422);
+    EXPECT_EQ(status(R"({"latency_ms": 1.5})"), 422);
+    EXPECT_EQ(status("{}"), 422);
+}
