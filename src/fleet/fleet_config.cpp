@@ -172,36 +172,9 @@ void check_address(const std::string& key, const std::string& address) {
         invalid(key, "host:port with a port from 1 to 65535", "'" + address + "'");
 }
 
-}  // namespace
-
-FleetConfig parse_fleet_config(const std::string& text, const std::filesystem::path& base_dir) {
-    toml::table root;
-    try {
-        root = toml::parse(text);
-    } catch (const toml::parse_error& e) {
-        throw Error(fmt::format("fleet configuration: {} (line {})", e.description(), e.source().begin.line));
-    }
-    FleetConfig c;
-    Table top(&root, "");
-    std::string state_dir = "fleet-data";
-    top.text("state_dir", state_dir);
-    c.state_dir = resolve(base_dir, state_dir);
-
-    auto servers = top.sub("servers");
+// Where the servers listen, their timeouts, and the checks across keys.
+void read_server_addresses(Table& servers, FleetConfig& c) {
     auto& s = c.servers;
-    servers.integer("min", s.min, 0, 50);
-    servers.integer("max", s.max, 1, 50);
-    s.initial = s.min;
-    servers.integer("initial", s.initial, 0, 50);
-    servers.text("binary", s.binary);
-    if (!s.binary.empty()) s.binary = resolve(base_dir, s.binary).string();
-    std::string server_config;
-    servers.text("config", server_config);
-    if (!server_config.empty()) s.config = resolve(base_dir, server_config);
-    if (auto* n = servers.get("settings")) {
-        if (!n->is_table()) invalid("servers.settings", "a table of photoshare keys", shown(*n));
-        flatten(*n->as_table(), s.settings);
-    }
     servers.text("host", s.host);
     {
         in_addr ip{};
@@ -221,7 +194,28 @@ FleetConfig parse_fleet_config(const std::string& text, const std::filesystem::p
     if (s.slots != 0 && s.slots < s.max) invalid("servers.slots", fmt::format("0 or at least servers.max ({})", s.max), std::to_string(s.slots));
     if (s.base_port + c.slot_count() - 1 > 65535)
         invalid("servers.base_port", fmt::format("room for {} ports below 65536", c.slot_count()), std::to_string(s.base_port));
+}
 
+void read_servers(Table& top, const std::filesystem::path& base_dir, FleetConfig& c) {
+    auto servers = top.sub("servers");
+    auto& s = c.servers;
+    servers.integer("min", s.min, 0, 50);
+    servers.integer("max", s.max, 1, 50);
+    s.initial = s.min;
+    servers.integer("initial", s.initial, 0, 50);
+    servers.text("binary", s.binary);
+    if (!s.binary.empty()) s.binary = resolve(base_dir, s.binary).string();
+    std::string server_config;
+    servers.text("config", server_config);
+    if (!server_config.empty()) s.config = resolve(base_dir, server_config);
+    if (auto* n = servers.get("settings")) {
+        if (!n->is_table()) invalid("servers.settings", "a table of photoshare keys", shown(*n));
+        flatten(*n->as_table(), s.settings);
+    }
+    read_server_addresses(servers, c);
+}
+
+void read_haproxy(Table& top, FleetConfig& c) {
     auto haproxy = top.sub("haproxy");
     haproxy.text("listen", c.haproxy.listen);
     haproxy.text("stats", c.haproxy.stats);
@@ -229,23 +223,17 @@ FleetConfig parse_fleet_config(const std::string& text, const std::filesystem::p
     haproxy.check_unknown();
     check_address("haproxy.listen", c.haproxy.listen);
     if (!c.haproxy.stats.empty()) check_address("haproxy.stats", c.haproxy.stats);
+}
 
+void read_dashboard(Table& top, FleetConfig& c) {
     auto dashboard = top.sub("dashboard");
     dashboard.text("listen", c.dashboard.listen);
     dashboard.duration("history", c.dashboard.history, Millis{60'000});
     dashboard.check_unknown();
     check_address("dashboard.listen", c.dashboard.listen);
+}
 
-    auto policy = top.sub("policy");
-    auto& p = c.policy;
-    std::string kind = "step";
-    policy.text("kind", kind);
-    if (kind == "step") p.kind = PolicyConfig::Kind::step;
-    else if (kind == "target") p.kind = PolicyConfig::Kind::target;
-    else invalid("policy.kind", "\"step\" or \"target\"", "'" + kind + "'");
-    policy.duration("interval", p.interval, Millis{100});
-    policy.number("min_coverage", p.min_coverage, 0.01, 1);
-
+void read_step(Table& policy, PolicyConfig& p) {
     auto step = policy.sub("step");
     step.metric("metric", p.step.metric);
     step.number("high", p.step.high, 0, 1e9);
@@ -260,7 +248,9 @@ FleetConfig parse_fleet_config(const std::string& text, const std::filesystem::p
         invalid("policy.step.low", fmt::format("below policy.step.high ({})", p.step.high), fmt::format("{}", p.step.low));
     if (p.step.period < p.interval)
         invalid("policy.step.period", fmt::format("at least policy.interval ({} ms)", p.interval.count()), fmt::format("{} ms", p.step.period.count()));
+}
 
+void read_target(Table& policy, PolicyConfig& p) {
     auto target = policy.sub("target");
     target.metric("metric", p.target.metric);
     target.number("target", p.target.target, 1e-6, 1e9);
@@ -281,7 +271,41 @@ FleetConfig parse_fleet_config(const std::string& text, const std::filesystem::p
                 fmt::format("{} ms", p.target.out_window.count()));
     if (p.target.in_window < p.target.out_window)
         invalid("policy.target.in_window", "at least policy.target.out_window", fmt::format("{} ms", p.target.in_window.count()));
+}
+
+void read_policy(Table& top, FleetConfig& c) {
+    auto policy = top.sub("policy");
+    auto& p = c.policy;
+    std::string kind = "step";
+    policy.text("kind", kind);
+    if (kind == "step") p.kind = PolicyConfig::Kind::step;
+    else if (kind == "target") p.kind = PolicyConfig::Kind::target;
+    else invalid("policy.kind", "\"step\" or \"target\"", "'" + kind + "'");
+    policy.duration("interval", p.interval, Millis{100});
+    policy.number("min_coverage", p.min_coverage, 0.01, 1);
+    read_step(policy, p);
+    read_target(policy, p);
     policy.check_unknown();
+}
+
+}  // namespace
+
+FleetConfig parse_fleet_config(const std::string& text, const std::filesystem::path& base_dir) {
+    toml::table root;
+    try {
+        root = toml::parse(text);
+    } catch (const toml::parse_error& e) {
+        throw Error(fmt::format("fleet configuration: {} (line {})", e.description(), e.source().begin.line));
+    }
+    FleetConfig c;
+    Table top(&root, "");
+    std::string state_dir = "fleet-data";
+    top.text("state_dir", state_dir);
+    c.state_dir = resolve(base_dir, state_dir);
+    read_servers(top, base_dir, c);
+    read_haproxy(top, c);
+    read_dashboard(top, c);
+    read_policy(top, c);
     top.check_unknown();
 
     // HAProxy's admin socket lives in the state directory: a unix socket path has 107 bytes.

@@ -37,20 +37,25 @@ std::string find_program(const std::string& name) {
 
 }  // namespace
 
+std::vector<std::string> child_environment(char** environment, const std::vector<std::pair<std::string, std::string>>& env) {
+    std::vector<std::string> out;
+    for (char** e = environment; *e; ++e) {
+        std::string_view entry(*e);
+        auto eq = entry.find('=');
+        bool replaced = false;
+        for (const auto& [k, v] : env)
+            if (entry.substr(0, eq) == k) replaced = true;
+        if (!replaced) out.emplace_back(entry);
+    }
+    for (const auto& [k, v] : env) out.push_back(fmt::format("{}={}", k, v));
+    return out;
+}
+
 pid_t spawn(const SpawnOptions& o) {
     if (o.argv.empty()) throw std::invalid_argument("spawn: no program");
     // Everything the child needs is built before fork: after it, only async-signal-safe calls.
     const std::string program = find_program(o.argv[0]);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) {
-        std::string_view entry(*e);
-        auto eq = entry.find('=');
-        bool replaced = false;
-        for (const auto& [k, v] : o.env)
-            if (entry.substr(0, eq) == k) replaced = true;
-        if (!replaced) env_strings.emplace_back(entry);
-    }
-    for (const auto& [k, v] : o.env) env_strings.push_back(fmt::format("{}={}", k, v));
+    auto env_strings = child_environment(environ, o.env);
     std::vector<char*> argv, envp;
     for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

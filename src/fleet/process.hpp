@@ -20,6 +20,10 @@ struct SpawnOptions {
     std::filesystem::path log;      // stdout and stderr are appended here
 };
 
+// The environment a child gets: `environment` (NAME=value entries, null-terminated) without
+// the names `env` sets, then `env`.
+std::vector<std::string> child_environment(char** environment, const std::vector<std::pair<std::string, std::string>>& env);
+
 // Starts the process; throws std::runtime_error when it cannot (the program not found is
 // reported by the child as exit status 127).
 pid_t spawn(const SpawnOptions& options);

@@ -1,5 +1,6 @@
 // The controller's rules about its servers, without processes: slots, the order of a
 // scale-in, the back-off after failed starts, what a server is told of the knobs.
+#include "fleet/process.hpp"
 #include "fleet/servers.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -71,4 +72,12 @@ TEST(Servers, AddressesAndCpu) {
     EXPECT_EQ(cpu_percent(std::chrono::microseconds(1'500'000), std::chrono::microseconds(1'000'000), 1000ms), 50.0);
     EXPECT_EQ(cpu_percent(std::nullopt, std::chrono::microseconds(1), 1000ms), std::nullopt);
     EXPECT_EQ(cpu_percent(std::chrono::microseconds(1), std::nullopt, 1000ms), std::nullopt);
+}
+
+TEST(Servers, AChildsEnvironmentReplacesWhatTheFleetSets) {
+    std::string a = "PATH=/bin", b = "PHOTOSHARE_ADMIN_TOKEN=old", c = "HOME=/root";
+    char* environment[] = {a.data(), b.data(), c.data(), nullptr};
+    EXPECT_EQ(child_environment(environment, {{"PHOTOSHARE_ADMIN_TOKEN", "new"}}),
+              (std::vector<std::string>{"PATH=/bin", "HOME=/root", "PHOTOSHARE_ADMIN_TOKEN=new"}));
+    EXPECT_EQ(child_environment(environment, {}).size(), 3u);
 }
