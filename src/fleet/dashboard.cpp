@@ -29,6 +29,13 @@ http::Response text(int status, std::string content_type, std::string body) {
 
 Dashboard::Dashboard(Fleet& fleet) : fleet_(fleet) {}
 
+std::string Dashboard::render(const std::function<std::string(const FleetState&, TimePoint)>& f) const {
+    std::string body;
+    const auto now = fleet_.now();
+    fleet_.inspect([&](const FleetState& s) { body = f(s, now); });
+    return body;
+}
+
 void Dashboard::add_routes(http::Router& router) {
     add_page_routes(router);
     add_api_routes(router);
@@ -40,10 +47,7 @@ void Dashboard::add_routes(http::Router& router) {
 void Dashboard::add_page_routes(http::Router& router) {
     using http::Method;
     router.add(Method::get, "/", [this](http::Request&) -> asio::awaitable<http::Response> {
-        std::string body;
-        const auto now = fleet_.now();
-        fleet_.inspect([&](const FleetState& s) { body = page(s, fleet_.config(), now); });
-        co_return text(200, "text/html; charset=utf-8", std::move(body));
+        co_return text(200, "text/html; charset=utf-8", render([this](const FleetState& s, TimePoint now) { return page(s, fleet_.config(), now); }));
     });
     router.add(Method::get, "/dashboard.css", [](http::Request&) -> asio::awaitable<http::Response> {
         co_return text(200, "text/css; charset=utf-8", stylesheet());
@@ -60,9 +64,7 @@ void Dashboard::add_page_routes(http::Router& router) {
         std::string name(req.param("file"));
         if (!name.ends_with(".svg")) throw http::HttpError(404, "not_found", "No such chart.");
         name.resize(name.size() - 4);
-        std::string body;
-        const auto now = fleet_.now();
-        fleet_.inspect([&](const FleetState& s) { body = chart(name, s, fleet_.config(), now); });
+        auto body = render([&](const FleetState& s, TimePoint now) { return chart(name, s, fleet_.config(), now); });
         if (body.empty()) throw http::HttpError(404, "not_found", "No such chart: size, latency, requests, policy or summary.");
         co_return text(200, "image/svg+xml", std::move(body));
     });
@@ -72,15 +74,10 @@ void Dashboard::add_page_routes(http::Router& router) {
 void Dashboard::add_api_routes(http::Router& router) {
     using http::Method;
     router.add(Method::get, "/api/status", [this](http::Request&) -> asio::awaitable<http::Response> {
-        std::string body;
-        const auto now = fleet_.now();
-        fleet_.inspect([&](const FleetState& s) { body = status_json(s, fleet_.config(), now); });
-        co_return text(200, "application/json", std::move(body));
+        co_return text(200, "application/json", render([this](const FleetState& s, TimePoint now) { return status_json(s, fleet_.config(), now); }));
     });
     router.add(Method::get, "/api/history", [this](http::Request&) -> asio::awaitable<http::Response> {
-        std::string body;
-        fleet_.inspect([&](const FleetState& s) { body = history_json(s); });
-        co_return text(200, "application/json", std::move(body));
+        co_return text(200, "application/json", render([](const FleetState& s, TimePoint) { return history_json(s); }));
     });
 }
 

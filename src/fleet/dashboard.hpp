@@ -43,6 +43,8 @@ public:
     static std::pair<Knobs, std::string> parse_knobs(std::string_view body);
 
 private:
+    // What `f` makes of the state, read under the fleet's lock, at the fleet's time now.
+    std::string render(const std::function<std::string(const FleetState&, TimePoint)>& f) const;
     void add_page_routes(http::Router& router);
     void add_api_routes(http::Router& router);
     boost::asio::awaitable<http::Response> put_knobs(http::Request& req);
