@@ -131,7 +131,7 @@ Decision Fleet::decide_now(TimePoint t, const Sample& sample, const LogCounts& t
     while (!state_.samples.empty() && state_.samples.front().at < t - config_.dashboard.history) state_.samples.pop_front();
     desired = state_.desired;
     PolicyInput in{t, state_.samples, state_.actions, desired, tick.in_service, config_.servers.min, config_.servers.max};
-    const auto decision = decide(config_.policy, in);
+    auto decision = decide(config_.policy, in);
     tick.policy_value = decision.value;
     tick.rule = decision.rule;
     state_.last_decision = decision;

@@ -85,7 +85,7 @@ void HaproxyTemplate::replace_all(std::string_view header, std::string_view keyw
     auto& s = section(header);
     const auto found = find_all(s, keyword);
     if (found.empty()) throw std::logic_error(fmt::format("HAProxy template: '{}' has no '{}' directive", header, keyword));
-    for (auto i = found.rbegin(); i != found.rend(); ++i) s.lines.erase(s.lines.begin() + static_cast<std::ptrdiff_t>(*i));
+    std::erase_if(s.lines, [&](const std::string& line) { return is_directive(line, keyword); });
     s.lines.insert(s.lines.begin() + static_cast<std::ptrdiff_t>(found.front()), lines.begin(), lines.end());
 }
 
