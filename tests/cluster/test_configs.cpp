@@ -1,7 +1,12 @@
 // The load-balancer configurations on their own (no photoshare needed): they validate for N
 // servers, and HAProxy's retries replay only idempotent requests. And scripts/stack refuses
 // what it cannot do.
-#include "stack.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+#include "support/services.hpp"
+#include "support/stack.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,39 +20,39 @@
 namespace {
 
 using namespace std::chrono_literals;
-using itest::contains;
-using itest::eventually;
+using pstest::contains;
+using pstest::eventually;
 
 class NginxConfig : public ::testing::TestWithParam<int> {};
 
 // deploy/nginx/nginx.conf with N servers passes `nginx -t`.
 TEST_P(NginxConfig, ValidatesWithNServers) {
-    if (!cluster::have_program("nginx")) GTEST_SKIP() << "nginx is not installed";
+    if (!pstest::have_program("nginx")) GTEST_SKIP() << "nginx is not installed";
     const int n = GetParam();
-    const auto dir = cluster::make_registered_dir();
+    const auto dir = pstest::make_registered_dir();
     std::filesystem::create_directories(dir / "logs");
     std::filesystem::create_directories(dir / "tmp");
     std::vector<int> ports;
     for (int i = 1; i <= n; ++i) ports.push_back(8010 + i);
-    const auto text = cluster::render_nginx(18000, ports);
+    const auto text = pstest::render_nginx(18000, ports);
     std::ofstream(dir / "nginx.conf") << text;
     for (int i = 1; i <= n; ++i) EXPECT_TRUE(contains(text, "server 127.0.0.1:" + std::to_string(8010 + i) + " max_fails=1"));
-    auto res = cluster::run({"nginx", "-t", "-p", dir.string(), "-e", (dir / "error.log").string(), "-c", (dir / "nginx.conf").string()}, 20s);
+    auto res = pstest::run({"nginx", "-t", "-p", dir.string(), "-e", (dir / "error.log").string(), "-c", (dir / "nginx.conf").string()}, 20s);
     EXPECT_TRUE(res.ok()) << res.output;
     EXPECT_TRUE(contains(res.output, "test is successful")) << res.output;
-    cluster::release_dir(dir);
+    pstest::release_dir(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, NginxConfig, ::testing::Values(1, 3, 10));
 
 // The HAProxy template, and what scripts/lib/haproxy.sh makes of it, pass `haproxy -c`.
 TEST(HaproxyConfig, TemplateValidates) {
-    if (!cluster::have_program("haproxy")) GTEST_SKIP() << "haproxy is not installed";
-    const auto dir = cluster::make_registered_dir();
-    auto res = cluster::run({"haproxy", "-c", "-f", cluster::source_dir() + "/deploy/haproxy/haproxy.cfg"}, 20s,
+    if (!pstest::have_program("haproxy")) GTEST_SKIP() << "haproxy is not installed";
+    const auto dir = pstest::make_registered_dir();
+    auto res = pstest::run({"haproxy", "-c", "-f", pstest::source_dir() + "/deploy/haproxy/haproxy.cfg"}, 20s,
                             {{"PS_HAPROXY_DIR", dir.string()}});
     EXPECT_TRUE(res.ok()) << res.output;
-    cluster::release_dir(dir);
+    pstest::release_dir(dir);
 }
 
 // A tiny HTTP server: answers /readyz 200; other requests are answered 200 ("good") or
@@ -94,9 +99,9 @@ private:
     void serve(int c) {
         std::string in;
         char buf[4096];
-        const auto deadline = cluster::Clock::now() + std::chrono::seconds(2);  // not 2s: cppcheck 2.10 cannot evaluate it
+        const auto deadline = pstest::Clock::now() + std::chrono::seconds(2);  // not 2s: cppcheck 2.10 cannot evaluate it
         std::size_t header_end = std::string::npos;
-        while (cluster::Clock::now() < deadline) {
+        while (pstest::Clock::now() < deadline) {
             pollfd p{c, POLLIN, 0};
             if (::poll(&p, 1, 50) <= 0) continue;
             const ssize_t n = ::read(c, buf, sizeof buf);
@@ -137,20 +142,20 @@ private:
 // A server that takes a request and dies without answering: HAProxy replays GET (and HEAD) on
 // the other server, but never a POST or a DELETE, which might already have done their work.
 TEST(HaproxyRetries, OnlyIdempotentRequestsAreReplayed) {
-    if (!cluster::have_program("haproxy")) GTEST_SKIP() << "haproxy is not installed";
+    if (!pstest::have_program("haproxy")) GTEST_SKIP() << "haproxy is not installed";
     FakeServer dropper(true), good(false);
-    const auto dir = cluster::make_registered_dir();
-    const int port = cluster::pick_ports(2);  // HAProxy and its stats page
-    auto start = cluster::run({"bash", cluster::source_dir() + "/scripts/service", "start", "haproxy", dir.string(), std::to_string(port)}, 30s,
+    const auto dir = pstest::make_registered_dir();
+    const int port = pstest::pick_ports(2);  // HAProxy and its stats page
+    auto start = pstest::run({"bash", pstest::source_dir() + "/scripts/service", "start", "haproxy", dir.string(), std::to_string(port)}, 30s,
                               {{"PS_HAPROXY_SERVERS", "dropper=127.0.0.1:" + std::to_string(dropper.port()) +
                                                           ",good=127.0.0.1:" + std::to_string(good.port())}});
     ASSERT_TRUE(start.ok()) << start.output;
-    itest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
+    pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
     ASSERT_TRUE(eventually([&] { return c.get("/readyz").status == 200; }, 10s));
 
     int ok = 0;
     for (int i = 0; i < 20; ++i) {
-        itest::HttpClient fresh("http://127.0.0.1:" + std::to_string(port));
+        pstest::HttpClient fresh("http://127.0.0.1:" + std::to_string(port));
         auto res = fresh.get("/page");
         EXPECT_EQ(res.status, 200) << res.describe();
         ok += res.status == 200;
@@ -162,7 +167,7 @@ TEST(HaproxyRetries, OnlyIdempotentRequestsAreReplayed) {
     for (const std::string method : {"POST", "DELETE"}) {
         int answered = 0, failed = 0;
         for (int i = 0; i < 20; ++i) {
-            itest::HttpClient fresh("http://127.0.0.1:" + std::to_string(port));
+            pstest::HttpClient fresh("http://127.0.0.1:" + std::to_string(port));
             auto res = fresh.request(method, "/thing", std::string("{\"n\":1}"), {{"Content-Type", "application/json"}});
             if (res.status == 200) ++answered;
             else ++failed;
@@ -173,44 +178,44 @@ TEST(HaproxyRetries, OnlyIdempotentRequestsAreReplayed) {
         EXPECT_EQ(good.count(method), answered);
         EXPECT_EQ(dropper.count(method) + good.count(method), 20) << "a " << method << " reached a server twice";
     }
-    auto stop = cluster::run({"bash", cluster::source_dir() + "/scripts/service", "stop", "haproxy", dir.string()}, 30s);
+    auto stop = pstest::run({"bash", pstest::source_dir() + "/scripts/service", "stop", "haproxy", dir.string()}, 30s);
     EXPECT_TRUE(stop.ok()) << stop.output;
-    EXPECT_TRUE(cluster::release_dir(dir).empty()) << "HAProxy was still running after scripts/service stop";
+    EXPECT_TRUE(pstest::release_dir(dir).empty()) << "HAProxy was still running after scripts/service stop";
 }
 
 // What scripts/stack cannot do, it says so (exit status 1 or 2, a message naming the option).
 TEST(StackScript, RefusesWhatItCannotDo) {
-    const auto dir = cluster::make_registered_dir();
+    const auto dir = pstest::make_registered_dir();
     auto stack = [&](std::vector<std::string> args) {
-        std::vector<std::string> argv{"bash", cluster::source_dir() + "/scripts/stack"};
+        std::vector<std::string> argv{"bash", pstest::source_dir() + "/scripts/stack"};
         argv.insert(argv.end(), args.begin(), args.end());
         argv.insert(argv.end(), {"--dir", dir.string()});
-        return cluster::run(argv, 30s);
+        return pstest::run(argv, 30s);
     };
     auto res = stack({"up", "--level", "3"});
-    EXPECT_NE(res.exit_code, 0);
+    EXPECT_NE(res.exit_code(), 0);
     EXPECT_TRUE(contains(res.output, "--level must be 1 or 4")) << res.output;
     res = stack({"up", "--db", "oracle"});
-    EXPECT_NE(res.exit_code, 0);
+    EXPECT_NE(res.exit_code(), 0);
     EXPECT_TRUE(contains(res.output, "--db must be")) << res.output;
     res = stack({"up", "--servers", "0"});
-    EXPECT_NE(res.exit_code, 0);
+    EXPECT_NE(res.exit_code(), 0);
     EXPECT_TRUE(contains(res.output, "--servers")) << res.output;
     res = stack({"up", "--storage", "nfs"});
-    EXPECT_NE(res.exit_code, 0);
+    EXPECT_NE(res.exit_code(), 0);
     EXPECT_TRUE(contains(res.output, "--storage must be file or s3")) << res.output;
     res = stack({"up", "--serve", "presigned"});  // a shared directory cannot be presigned
-    EXPECT_NE(res.exit_code, 0);
+    EXPECT_NE(res.exit_code(), 0);
     EXPECT_TRUE(contains(res.output, "--serve presigned needs --storage s3")) << res.output;
     res = stack({"up", "--storage", "s3", "--serve", "cdn"});
-    EXPECT_NE(res.exit_code, 0);
+    EXPECT_NE(res.exit_code(), 0);
     EXPECT_TRUE(contains(res.output, "--serve must be")) << res.output;
     res = stack({"status"});
-    EXPECT_NE(res.exit_code, 0);
+    EXPECT_NE(res.exit_code(), 0);
     EXPECT_TRUE(contains(res.output, "no stack in")) << res.output;
     res = stack({"down"});
     EXPECT_TRUE(res.ok()) << "down with nothing to stop: " << res.output;
-    cluster::release_dir(dir);
+    pstest::release_dir(dir);
 }
 
 }  // namespace

@@ -6,7 +6,12 @@
 // s3rver does not check signatures (it does check the access key, and the expiry of presigned
 // URLs): the signing itself is proven by the SigV4 unit tests. Here: the shape of what the
 // servers write and link to, from every server, and what happens when S3 goes away.
-#include "stack.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/process.hpp"
+#include "support/stack.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,44 +24,26 @@
 namespace {
 
 using namespace std::chrono_literals;
-using cluster::Clock;
-using cluster::Stack;
-using cluster::StackOptions;
-using itest::contains;
-using itest::eventually;
-using itest::HttpClient;
-using itest::Part;
-using itest::Response;
+using pstest::Clock;
+using pstest::Stack;
+using pstest::StackOptions;
+using pstest::contains;
+using pstest::eventually;
+using pstest::HttpClient;
+using pstest::Part;
+using pstest::Response;
 
 constexpr const char* kBucket = "photoshare";
 constexpr const char* kImmutable = "public, max-age=31536000, immutable";
 
 // 640x480 from a camera, EXIF with GPS (the served variants must carry none of it).
-std::filesystem::path camera_jpeg() { return itest::testdata("images/edge/exif-samples/DSCN0010.jpg"); }
+std::filesystem::path camera_jpeg() { return pstest::testdata("images/edge/exif-samples/DSCN0010.jpg"); }
 
 // ---- accounts and photos -----------------------------------------------------------------
 
-struct Account {
-    std::string username;
-    std::string csrf;
-    std::unique_ptr<HttpClient> http;
-};
-
-Account sign_up(const std::string& base_url) {
-    Account a;
-    a.username = itest::unique_username("s3");
-    a.http = std::make_unique<HttpClient>(base_url);
-    const std::string body = R"({"username":")" + a.username + R"(","password":")" + itest::kPassword + R"("})";
-    auto reg = a.http->post_json("/api/v1/users", body);
-    EXPECT_EQ(reg.status, 201) << reg.describe();
-    auto login = a.http->post_json("/api/v1/session", body);
-    EXPECT_EQ(login.status, 200) << login.describe();
-    if (login.status == 200) {
-        auto v = login.json();
-        if (v.is_object() && v.as_object().contains("csrf_token")) a.csrf = std::string(v.at("csrf_token").as_string());
-    }
-    return a;
-}
+// A user registered and logged in through base_url, with a client that keeps its cookies.
+using Account = pstest::User;
+Account sign_up(const std::string& base_url) { return pstest::register_user_at(base_url, pstest::unique_username("s3")); }
 
 struct Photo {
     std::string id, url, thumbnail_url, page_url;
@@ -74,7 +61,7 @@ Photo photo_from(const boost::json::value& v) {
     return p;
 }
 
-Response upload(Account& a, const Part& part) { return a.http->upload("/api/v1/photos", {part}, {{"X-CSRF-Token", a.csrf}}); }
+Response upload(Account& a, const Part& part) { return a.client->upload("/api/v1/photos", {part}, {{"X-CSRF-Token", a.csrf}}); }
 
 // The one photo of a 201 answer to an upload.
 Photo uploaded(const Response& res) {
@@ -83,7 +70,7 @@ Photo uploaded(const Response& res) {
     return photo_from(v.at("photos").as_array()[0]);
 }
 
-Part png_part(int seed) { return Part::bytes(itest::make_png(320, 240, true, seed), "p.png", "image/png"); }
+Part png_part(int seed) { return Part::bytes(pstest::make_png(320, 240, true, seed), "p.png", "image/png"); }
 
 std::vector<std::string> ids_in(const Response& res) {
     std::vector<std::string> ids;
@@ -150,10 +137,10 @@ std::string metadata_left(const std::string& jpeg) {
 }
 
 std::string sha256_hex(const std::string& bytes) {
-    itest::TempDir tmp("ps-s3-sha");
+    pstest::TempDir tmp("ps-s3-sha");
     const auto file = tmp.path() / "bytes";
     std::ofstream(file, std::ios::binary) << bytes;
-    auto r = cluster::run({"sha256sum", file.string()}, 10s);
+    auto r = pstest::run({"sha256sum", file.string()}, 10s);
     return r.ok() ? r.output.substr(0, r.output.find(' ')) : "sha256sum failed: " + r.output;
 }
 
@@ -166,9 +153,9 @@ struct ReadBack {
 
 ReadBack read_back(const std::string& key, const std::string& endpoint) {
     ReadBack out;
-    auto r = cluster::run({"node", cluster::source_dir() + "/tests/s3rver/readback.mjs", kBucket, key, endpoint}, 60s);
+    auto r = pstest::run({"node", pstest::source_dir() + "/tests/s3rver/readback.mjs", kBucket, key, endpoint}, 60s);
     if (!r.ok()) {
-        out.error = "readback.mjs (exit " + std::to_string(r.exit_code) + "): " + r.output;
+        out.error = "readback.mjs (exit " + std::to_string(r.exit_code()) + "): " + r.output;
         return out;
     }
     // The JSON line is the last line of the output.
@@ -221,7 +208,7 @@ std::string img_src_with(const std::string& html, const std::string& needle) {
 // The Content-Security-Policy of a server with its photos on disk (the level-0 default), once.
 const std::string& file_storage_csp() {
     static const std::string csp = [] {
-        itest::ServerProcess server;
+        pstest::ServerProcess server;
         HttpClient c(server.base_url());
         return c.get("/").header("Content-Security-Policy");
     }();
@@ -312,7 +299,7 @@ TEST_F(S3PresignedStack, EveryServerLinksToWorkingPresignedUrlsAndMediaRedirects
     ASSERT_EQ(res.status, 201) << res.describe();
     const Photo photo = uploaded(res);
     ASSERT_FALSE(photo.id.empty()) << res.describe();
-    const std::string uploaded_on = cluster::served_by_name(res);
+    const std::string uploaded_on = pstest::served_by_name(res);
 
     std::map<std::string, std::string> bytes;  // key -> the bytes every server must agree on
     for (const auto& base : every_base_url()) {
@@ -321,7 +308,7 @@ TEST_F(S3PresignedStack, EveryServerLinksToWorkingPresignedUrlsAndMediaRedirects
         auto one = c.get("/api/v1/photos/" + photo.id);
         ASSERT_EQ(one.status, 200) << one.describe();
         const Photo p = photo_from(one.json());
-        const std::string server = cluster::served_by_name(one);
+        const std::string server = pstest::served_by_name(one);
         for (const auto& [url, suffix] : {std::pair{p.url, "_d.jpg"}, std::pair{p.thumbnail_url, "_t.jpg"}}) {
             SCOPED_TRACE(url);
             const std::string key = key_of(url);
@@ -336,7 +323,7 @@ TEST_F(S3PresignedStack, EveryServerLinksToWorkingPresignedUrlsAndMediaRedirects
             auto img = fetch(url);
             ASSERT_EQ(img.status, 200) << img.describe();
             EXPECT_EQ(img.header("Content-Type"), "image/jpeg");
-            EXPECT_TRUE(itest::looks_like_jpeg(img.body)) << "not a JPEG from " << url;
+            EXPECT_TRUE(pstest::looks_like_jpeg(img.body)) << "not a JPEG from " << url;
             if (!bytes.count(key)) bytes[key] = img.body;
             EXPECT_EQ(img.body, bytes[key]) << "the object differs when " << server << " links to it";
 
@@ -355,7 +342,7 @@ TEST_F(S3PresignedStack, EveryServerLinksToWorkingPresignedUrlsAndMediaRedirects
         auto home = c.get("/");
         ASSERT_EQ(home.status, 200);
         const auto thumb_src = img_src_with(home.body, photo.id + "_t.jpg");
-        EXPECT_TRUE(thumb_src.starts_with(bucket_url())) << "front page of " << cluster::served_by_name(home) << ": <img src=\"" << thumb_src << "\">";
+        EXPECT_TRUE(thumb_src.starts_with(bucket_url())) << "front page of " << pstest::served_by_name(home) << ": <img src=\"" << thumb_src << "\">";
         if (!thumb_src.empty()) {
             auto t = fetch(thumb_src);
             EXPECT_EQ(t.status, 200) << t.describe();
@@ -364,7 +351,7 @@ TEST_F(S3PresignedStack, EveryServerLinksToWorkingPresignedUrlsAndMediaRedirects
         auto page = c.get(photo.page_url);
         ASSERT_EQ(page.status, 200) << page.describe();
         const auto display_src = img_src_with(page.body, photo.id + "_d.jpg");
-        EXPECT_TRUE(display_src.starts_with(bucket_url())) << "photo page of " << cluster::served_by_name(page) << ": <img src=\"" << display_src << "\">";
+        EXPECT_TRUE(display_src.starts_with(bucket_url())) << "photo page of " << pstest::served_by_name(page) << ": <img src=\"" << display_src << "\">";
         if (!display_src.empty()) {
             auto d = fetch(display_src);
             EXPECT_EQ(d.status, 200) << d.describe();
@@ -380,7 +367,7 @@ TEST_F(S3PresignedStack, EveryServerLinksToWorkingPresignedUrlsAndMediaRedirects
 // presigned URL gives, and no EXIF from the camera's original.
 TEST_F(S3PresignedStack, ObjectsReadBackWithTheAwsSdkAsJpegsWithoutExif) {
     auto& stack = this->stack();
-    ASSERT_TRUE(contains(itest::read_file(camera_jpeg()), "Exif")) << "the test image lost its EXIF";
+    ASSERT_TRUE(contains(pstest::read_file(camera_jpeg()), "Exif")) << "the test image lost its EXIF";
     auto a = sign_up(stack.server_url(2));
     auto res = upload(a, Part::file(camera_jpeg()));
     ASSERT_EQ(res.status, 201) << res.describe();
@@ -397,7 +384,7 @@ TEST_F(S3PresignedStack, ObjectsReadBackWithTheAwsSdkAsJpegsWithoutExif) {
         EXPECT_EQ(back.cache_control, kImmutable);
         EXPECT_EQ(back.size, img.body.size());
         EXPECT_EQ(back.sha256, sha256_hex(img.body)) << "the SDK reads other bytes than the presigned URL gives";
-        EXPECT_TRUE(itest::looks_like_jpeg(img.body));
+        EXPECT_TRUE(pstest::looks_like_jpeg(img.body));
         EXPECT_EQ(metadata_left(img.body), "") << "metadata left in the object";
         // s3rver's own answer to the presigned GET carries the object's metadata too.
         EXPECT_EQ(img.header("Cache-Control"), kImmutable);
@@ -413,7 +400,7 @@ TEST_F(S3PresignedStack, ContentSecurityPolicyAllowsTheS3OriginForImagesAndNothi
         HttpClient c(base);
         for (const char* path : {"/", "/login", "/api/v1/photos"}) {
             auto res = c.get(path);
-            EXPECT_EQ(res.header("Content-Security-Policy"), expected) << "GET " << path << " on " << cluster::served_by_name(res);
+            EXPECT_EQ(res.header("Content-Security-Policy"), expected) << "GET " << path << " on " << pstest::served_by_name(res);
         }
     }
     std::cerr << "[cluster] CSP: " << expected << "\n";
@@ -463,14 +450,14 @@ TEST_F(S3PresignedStack, S3DownGivesReadyz503AndUpload503WithNothingLeftAndTheRe
         << stack.haproxy_api("show servers state photoshare");
 
     for (int n = 1; n <= servers(); ++n) {
-        a.http->set_base_url(stack.server_url(n));
+        a.client->set_base_url(stack.server_url(n));
         auto up = upload(a, part);
         EXPECT_EQ(up.status, 503) << "an upload to " << stack.server_name(n) << " with S3 stopped: " << up.describe();
         EXPECT_TRUE(up.header("Content-Type").starts_with("application/json")) << up.describe();
         EXPECT_LT(up.seconds, 15.0) << "the upload waited " << up.seconds << " s for the dead store";
         if (n == 1) std::cerr << "[cluster] upload with S3 stopped: " << up.status << " " << up.body << "\n";
     }
-    a.http->set_base_url(stack.url());
+    a.client->set_base_url(stack.url());
     auto through_lb = upload(a, part);
     EXPECT_EQ(through_lb.status, 503) << "through HAProxy (no server in rotation): " << through_lb.describe();
     for (int n = 1; n <= servers(); ++n)
@@ -516,10 +503,10 @@ TEST_F(S3PresignedStack, MissingBucketOrUnknownKeyMakesReadyzSayWhich) {
     for (const auto& c : {Case{"s3://no-such-bucket?" + endpoint + "&access_key_id=S3RVER&secret_access_key=" + secret, "bucket no-such-bucket does not exist"},
                           Case{"s3://photoshare?" + endpoint + "&access_key_id=NOBODY&secret_access_key=" + secret, "credentials rejected"}}) {
         SCOPED_TRACE(c.url);
-        std::unique_ptr<itest::ServerProcess> server;
+        std::unique_ptr<pstest::ServerProcess> server;
         try {
-            server = std::make_unique<itest::ServerProcess>(
-                itest::ServerOptions{.args = {"--set", "storage.url=" + c.url}, .name = "s3-misconfigured"});
+            server = std::make_unique<pstest::ServerProcess>(
+                pstest::ServerOptions{.args = {"--set", "storage.url=" + c.url}, .name = "s3-misconfigured"});
         } catch (const std::exception& e) {
             FAIL() << "the server did not start: " << e.what();
         }
@@ -531,10 +518,10 @@ TEST_F(S3PresignedStack, MissingBucketOrUnknownKeyMakesReadyzSayWhich) {
         EXPECT_FALSE(contains(ready.body, secret_decoded) || contains(ready.body, secret)) << "the secret key in /readyz";
         std::cerr << "[cluster] /readyz: " << ready.body << "\n";
 
-        auto u = itest::register_user(*server);
-        auto up = itest::upload_photos(u, {png_part(303)});
+        auto u = pstest::register_user(*server);
+        auto up = pstest::upload_photos(u, {png_part(303)});
         EXPECT_EQ(up.status, 503) << up.describe();
-        EXPECT_TRUE(itest::feed_ids(*server).empty()) << "a failed upload left a row";
+        EXPECT_TRUE(pstest::feed_ids(*server).empty()) << "a failed upload left a row";
         EXPECT_FALSE(contains(server->log(), secret_decoded) || contains(server->log(), secret)) << "the secret key in the log";
     }
 }
@@ -567,11 +554,11 @@ TEST_F(S3ProxyStack, EveryServerStreamsTheObjectFromS3) {
         HttpClient c(base);
         auto one = c.get("/api/v1/photos/" + photo.id);
         ASSERT_EQ(one.status, 200) << one.describe();
-        EXPECT_EQ(photo_from(one.json()).url, photo.url) << cluster::served_by_name(one) << " links elsewhere";
+        EXPECT_EQ(photo_from(one.json()).url, photo.url) << pstest::served_by_name(one) << " links elsewhere";
         for (const auto& url : {photo.url, photo.thumbnail_url}) {
             auto img = c.get(url);
             ASSERT_EQ(img.status, 200) << img.describe();
-            const std::string server = cluster::served_by_name(img);
+            const std::string server = pstest::served_by_name(img);
             EXPECT_EQ(img.header("Content-Type"), "image/jpeg") << server;
             EXPECT_EQ(img.header("Cache-Control"), kImmutable) << server;
             EXPECT_EQ(img.header("ETag"), "\"" + key_of(url) + "\"") << server;
@@ -586,7 +573,7 @@ TEST_F(S3ProxyStack, EveryServerStreamsTheObjectFromS3) {
         EXPECT_EQ(missing.status, 404) << missing.describe();
         auto home = c.get("/");
         ASSERT_EQ(home.status, 200);
-        EXPECT_EQ(img_src_with(home.body, photo.id + "_t.jpg"), photo.thumbnail_url) << cluster::served_by_name(home);
+        EXPECT_EQ(img_src_with(home.body, photo.id + "_t.jpg"), photo.thumbnail_url) << pstest::served_by_name(home);
         EXPECT_FALSE(contains(home.body, stack.s3_url())) << "the page links to s3rver";
     }
 }
@@ -602,7 +589,7 @@ TEST_F(S3ProxyStack, AProxiedPhotoIsServedFromMemoryUntilItIsDeleted) {
     const Photo photo = uploaded(res);
     HttpClient one(stack.server_url(1));
     HttpClient two(stack.server_url(2));
-    auto hits = [&] { return cluster::metric(one.get("/metrics").body, "photoshare_media_cache_requests_total", {"result=\"hit\""}); };
+    auto hits = [&] { return pstest::metric(one.get("/metrics").body, "photoshare_media_cache_requests_total", {"result=\"hit\""}); };
 
     auto first = one.get(photo.thumbnail_url);
     ASSERT_EQ(first.status, 200) << first.describe();
@@ -623,7 +610,7 @@ TEST_F(S3ProxyStack, AProxiedPhotoIsServedFromMemoryUntilItIsDeleted) {
 
     auto started = stack.stack({"start", "s3"});
     ASSERT_TRUE(started.ok()) << started.output;
-    auto removed = a.http->request("DELETE", "/api/v1/photos/" + photo.id, std::nullopt, {{"X-CSRF-Token", a.csrf}});
+    auto removed = a.client->request("DELETE", "/api/v1/photos/" + photo.id, std::nullopt, {{"X-CSRF-Token", a.csrf}});
     ASSERT_EQ(removed.status, 204) << removed.describe();
     auto gone = one.get(photo.thumbnail_url);
     EXPECT_EQ(gone.status, 404) << "the deleting server still serves the photo from memory";
@@ -635,7 +622,7 @@ TEST_F(S3ProxyStack, ContentSecurityPolicyIsThatOfAServerWithItsPhotosOnDisk) {
     for (const auto& base : every_base_url()) {
         HttpClient c(base);
         auto res = c.get("/");
-        EXPECT_EQ(res.header("Content-Security-Policy"), file_storage_csp()) << cluster::served_by_name(res);
+        EXPECT_EQ(res.header("Content-Security-Policy"), file_storage_csp()) << pstest::served_by_name(res);
     }
 }
 
@@ -648,7 +635,7 @@ TEST_F(S3ProxyStack, HungS3DoesNotStallPagesThatNeedOnlyTheDatabase) {
     auto& stack = this->stack();
     std::ifstream pid_file(stack.dir() / "s3rver" / "s3rver.pid");
     pid_t pid = -1;
-    ASSERT_TRUE(pid_file >> pid && cluster::process_alive(pid));
+    ASSERT_TRUE(pid_file >> pid && pstest::process_alive(pid));
     ASSERT_EQ(::kill(pid, SIGSTOP), 0);
     struct Resume {
         pid_t pid;

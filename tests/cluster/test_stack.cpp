@@ -2,7 +2,14 @@
 // nodes) and on MariaDB + Redis: one stack per backend pair, started with scripts/stack, shared
 // by the tests of its suite. Each test makes its own users and photos and leaves every server
 // running (a test that stops one starts it again; SetUp does too).
-#include "stack.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/load.hpp"
+#include "support/process.hpp"
+#include "support/services.hpp"
+#include "support/stack.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,14 +22,14 @@
 namespace {
 
 using namespace std::chrono_literals;
-using cluster::Clock;
-using cluster::Load;
-using cluster::Stack;
-using cluster::StackOptions;
-using itest::contains;
-using itest::eventually;
-using itest::HttpClient;
-using itest::Response;
+using pstest::Clock;
+using pstest::Load;
+using pstest::Stack;
+using pstest::StackOptions;
+using pstest::contains;
+using pstest::eventually;
+using pstest::HttpClient;
+using pstest::Response;
 namespace fs = std::filesystem;
 
 struct PostgresMemcached {
@@ -42,27 +49,8 @@ struct BackendNames {
 };
 
 // A user registered and logged in through base_url, with a client that keeps its cookies.
-struct Account {
-    std::string username;
-    std::string csrf;
-    std::unique_ptr<HttpClient> http;
-};
-
-Account sign_up(const std::string& base_url) {
-    Account a;
-    a.username = itest::unique_username("cl");
-    a.http = std::make_unique<HttpClient>(base_url);
-    const std::string body = R"({"username":")" + a.username + R"(","password":")" + itest::kPassword + R"("})";
-    auto reg = a.http->post_json("/api/v1/users", body);
-    EXPECT_EQ(reg.status, 201) << reg.describe();
-    auto login = a.http->post_json("/api/v1/session", body);
-    EXPECT_EQ(login.status, 200) << login.describe();
-    if (login.status == 200) {
-        auto v = login.json();
-        if (v.is_object() && v.as_object().contains("csrf_token")) a.csrf = std::string(v.at("csrf_token").as_string());
-    }
-    return a;
-}
+using Account = pstest::User;
+Account sign_up(const std::string& base_url) { return pstest::register_user_at(base_url, pstest::unique_username("cl")); }
 
 struct Photo {
     std::string id, url, thumbnail_url, page_url, uploaded_on;
@@ -70,11 +58,11 @@ struct Photo {
 
 // Uploads one generated PNG as account (through whatever base URL its client has).
 Photo upload(Account& a, int seed) {
-    auto res = a.http->upload("/api/v1/photos", {itest::Part::bytes(itest::make_png(320, 240, true, seed), "p.png", "image/png")},
+    auto res = a.client->upload("/api/v1/photos", {pstest::Part::bytes(pstest::make_png(320, 240, true, seed), "p.png", "image/png")},
                               {{"X-CSRF-Token", a.csrf}});
     EXPECT_EQ(res.status, 201) << res.describe();
     Photo p;
-    p.uploaded_on = cluster::served_by_name(res);
+    p.uploaded_on = pstest::served_by_name(res);
     auto v = res.json();
     if (!v.is_object() || !v.as_object().contains("photos") || v.at("photos").as_array().empty()) return p;
     const auto& o = v.at("photos").as_array()[0].as_object();
@@ -174,27 +162,27 @@ TYPED_TEST(ClusterTest, OneLoginServesSixtyRequestsOnEveryServer) {
     std::set<std::string> fingerprints;
     for (int i = 0; i < 60; ++i) {
         if (i % 2 == 0) {
-            auto res = a.http->get("/api/v1/session");
+            auto res = a.client->get("/api/v1/session");
             ASSERT_EQ(res.status, 200) << "request " << i << " was asked to log in again: " << res.describe();
             EXPECT_EQ(std::string(res.json().at("username").as_string()), a.username);
-            seen.insert(cluster::served_by_name(res));
+            seen.insert(pstest::served_by_name(res));
         } else {
-            auto res = a.http->get("/");
+            auto res = a.client->get("/");
             ASSERT_EQ(res.status, 200) << res.describe();
             EXPECT_TRUE(contains(res.body, "<strong>" + a.username + "</strong>")) << "request " << i << " shows no logged-in user";
             EXPECT_FALSE(contains(res.body, "href=\"/login\"")) << "request " << i << " offers to log in";
             fingerprints.insert(footer_session(res.body));
-            seen.insert(cluster::served_by_name(res));
+            seen.insert(pstest::served_by_name(res));
         }
     }
     EXPECT_EQ(seen, this->all_names()) << "not every server answered";
     EXPECT_EQ(fingerprints.size(), 1u) << "the footer shows different sessions";
     // The same cookie, sent to each server directly.
     for (int n = 1; n <= this->servers(); ++n) {
-        a.http->set_base_url(stack.server_url(n));
-        auto res = a.http->get("/api/v1/session");
+        a.client->set_base_url(stack.server_url(n));
+        auto res = a.client->get("/api/v1/session");
         EXPECT_EQ(res.status, 200) << stack.server_name(n) << ": " << res.describe();
-        EXPECT_EQ(cluster::served_by_name(res), stack.server_name(n));
+        EXPECT_EQ(pstest::served_by_name(res), stack.server_name(n));
     }
 }
 
@@ -214,11 +202,11 @@ TYPED_TEST(ClusterTest, UploadOnOneServerIsVisibleFromEveryServer) {
         HttpClient c(base);
         auto feed = c.get("/api/v1/photos?limit=100");
         ASSERT_EQ(feed.status, 200) << feed.describe();
-        EXPECT_TRUE(has(ids_in(feed), photo.id)) << "the feed of " << cluster::served_by_name(feed) << " lacks the photo uploaded on "
+        EXPECT_TRUE(has(ids_in(feed), photo.id)) << "the feed of " << pstest::served_by_name(feed) << " lacks the photo uploaded on "
                                                  << photo.uploaded_on;
         auto home = c.get("/");
         ASSERT_EQ(home.status, 200);
-        EXPECT_TRUE(contains(home.body, photo.id)) << "the front page of " << cluster::served_by_name(home) << " lacks the photo";
+        EXPECT_TRUE(contains(home.body, photo.id)) << "the front page of " << pstest::served_by_name(home) << " lacks the photo";
         auto one = c.get("/api/v1/photos/" + photo.id);
         EXPECT_EQ(one.status, 200) << one.describe();
         auto page = c.get(photo.page_url);
@@ -232,8 +220,8 @@ TYPED_TEST(ClusterTest, UploadOnOneServerIsVisibleFromEveryServer) {
             display = d.body;
             thumb = t.body;
         }
-        EXPECT_EQ(d.body, display) << "the display file differs on " << cluster::served_by_name(d);
-        EXPECT_EQ(t.body, thumb) << "the thumbnail differs on " << cluster::served_by_name(t);
+        EXPECT_EQ(d.body, display) << "the display file differs on " << pstest::served_by_name(d);
+        EXPECT_EQ(t.body, thumb) << "the thumbnail differs on " << pstest::served_by_name(t);
     }
 }
 
@@ -242,7 +230,7 @@ TYPED_TEST(ClusterTest, UploadOnOneServerIsVisibleFromEveryServer) {
 // the one directory, and web-1 kept no copy of its own.
 TYPED_TEST(ClusterTest, SharedDirectoryPhotoUploadedOnWeb1IsServedByWeb2) {
     auto& stack = this->stack();
-    const auto toml = itest::read_file(stack.dir() / "photoshare.toml");
+    const auto toml = pstest::read_file(stack.dir() / "photoshare.toml");
     const std::string media = (stack.dir() / "media").string();
     ASSERT_TRUE(contains(toml, "url = \"file://" + media + "\"")) << "the servers do not share " << media << ":\n" << toml;
     auto a = sign_up(stack.server_url(1));
@@ -251,26 +239,26 @@ TYPED_TEST(ClusterTest, SharedDirectoryPhotoUploadedOnWeb1IsServedByWeb2) {
     EXPECT_EQ(photo.uploaded_on, "web-1");
     EXPECT_EQ(photo.url, "/media/" + photo.id + "_d.jpg") << "a shared directory is served by the servers themselves";
     // The file of a key in the directory, wherever the store puts it (it shards by prefix).
-    const auto files = itest::list_files(media);
+    const auto files = pstest::list_files(media);
     auto file_of = [&](const std::string& key) {
         for (const auto& f : files)
             if (f == key || f.ends_with("/" + key)) return fs::path(media) / f;
         return fs::path();
     };
-    EXPECT_TRUE(itest::list_files(stack.dir() / "web-1" / "media").empty()) << "web-1 keeps photos of its own";
+    EXPECT_TRUE(pstest::list_files(stack.dir() / "web-1" / "media").empty()) << "web-1 keeps photos of its own";
 
     HttpClient web1(stack.server_url(1)), web2(stack.server_url(2));
     for (const auto& url : {photo.url, photo.thumbnail_url}) {
         auto one = web1.get(url);
         auto two = web2.get(url);
         ASSERT_EQ(two.status, 200) << "web-2 does not serve " << url << " uploaded on web-1: " << two.describe();
-        EXPECT_EQ(cluster::served_by_name(two), "web-2");
+        EXPECT_EQ(pstest::served_by_name(two), "web-2");
         EXPECT_EQ(two.header("Content-Type"), "image/jpeg");
-        EXPECT_TRUE(itest::looks_like_jpeg(two.body));
+        EXPECT_TRUE(pstest::looks_like_jpeg(two.body));
         EXPECT_EQ(two.body, one.body) << url;
         const auto file = file_of(key_of_media(url));
         ASSERT_FALSE(file.empty()) << key_of_media(url) << " is not in " << media;
-        EXPECT_EQ(two.body, itest::read_file(file));
+        EXPECT_EQ(two.body, pstest::read_file(file));
     }
     auto page = web2.get(photo.page_url);
     EXPECT_EQ(page.status, 200) << page.describe();
@@ -279,7 +267,7 @@ TYPED_TEST(ClusterTest, SharedDirectoryPhotoUploadedOnWeb1IsServedByWeb2) {
     auto status = stack.stack({"status"});
     EXPECT_TRUE(contains(status.output, "media      dir   " + media)) << status.output;
     auto no_s3 = stack.stack({"stop", "s3"});
-    EXPECT_NE(no_s3.exit_code, 0);
+    EXPECT_NE(no_s3.exit_code(), 0);
     EXPECT_TRUE(contains(no_s3.output, "it has no s3")) << no_s3.output;
 }
 
@@ -308,22 +296,22 @@ TYPED_TEST(ClusterTest, FeedComesFromTheCacheAndTheNextViewAfterAnUploadShowsThe
         double sum = 0;
         for (int n = 1; n <= this->servers(); ++n) {
             HttpClient c(stack.server_url(n));
-            sum += cluster::metric(c.get("/metrics").body, "photoshare_feed_cache_requests_total", {"result=\"miss\""});
+            sum += pstest::metric(c.get("/metrics").body, "photoshare_feed_cache_requests_total", {"result=\"miss\""});
         }
         return sum;
     };
     const double misses_before = misses();
 
-    a.http->set_base_url(stack.url());
+    a.client->set_base_url(stack.url());
     auto photo = upload(a, 22);
     ASSERT_FALSE(photo.id.empty());
     for (int n = 1; n <= this->servers(); ++n) {
-        a.http->set_base_url(stack.server_url(n));
-        auto feed = a.http->get("/api/v1/photos");
+        a.client->set_base_url(stack.server_url(n));
+        auto feed = a.client->get("/api/v1/photos");
         ASSERT_EQ(feed.status, 200) << feed.describe();
         EXPECT_TRUE(has(ids_in(feed), photo.id)) << "the uploader's first view on " << stack.server_name(n) << " after an upload on "
                                                  << photo.uploaded_on << " lacks the photo (X-Feed-Source: " << feed.header("X-Feed-Source") << ")";
-        auto home = a.http->get("/");
+        auto home = a.client->get("/");
         EXPECT_TRUE(contains(home.body, photo.id)) << stack.server_name(n) << "'s front page lacks the new photo for its uploader";
     }
     std::this_thread::sleep_for(kMaxStaleness);
@@ -400,9 +388,9 @@ TYPED_TEST(ClusterTest, TheUploaderSeesTheirChangeOnTheNextPageWhicheverServerAn
         const bool remove = i % 10 == 9 && !last_id.empty();
         std::string id = last_id, written_on;
         if (remove) {
-            auto del = a.http->del("/api/v1/photos/" + last_id, {{"X-CSRF-Token", a.csrf}});
+            auto del = a.client->del("/api/v1/photos/" + last_id, {{"X-CSRF-Token", a.csrf}});
             ASSERT_EQ(del.status, 204) << del.describe();
-            written_on = cluster::served_by_name(del);
+            written_on = pstest::served_by_name(del);
             last_id.clear();
         } else {
             auto photo = upload(a, 1000 + i);
@@ -411,16 +399,16 @@ TYPED_TEST(ClusterTest, TheUploaderSeesTheirChangeOnTheNextPageWhicheverServerAn
             written_on = photo.uploaded_on;
         }
         // Alternate the JSON feed and the HTML front page.
-        auto view = i % 2 ? a.http->get("/") : a.http->get("/api/v1/photos");
+        auto view = i % 2 ? a.client->get("/") : a.client->get("/api/v1/photos");
         ASSERT_EQ(view.status, 200) << view.describe();
         const bool present = i % 2 ? contains(view.body, id) : has(ids_in(view), id);
         if (present == remove) {
             ++misses;
             ADD_FAILURE() << "pair " << i << ": " << (remove ? "deleted" : "uploaded") << " on " << written_on << ", the next page from "
-                          << cluster::served_by_name(view) << (remove ? " still shows it" : " lacks it");
+                          << pstest::served_by_name(view) << (remove ? " still shows it" : " lacks it");
         }
         ++pairs;
-        if (cluster::served_by_name(view) != written_on) ++crossed;
+        if (pstest::served_by_name(view) != written_on) ++crossed;
     }
     EXPECT_EQ(misses, 0);
     // Otherwise the test would prove nothing about other servers.
@@ -438,7 +426,7 @@ TYPED_TEST(ClusterTest, ALoggedOutCookieIsRefusedOnEveryServerWithinTheBound) {
     int late = 0;
     for (int round = 0; round < 10; ++round) {
         auto a = sign_up(stack.url());
-        const auto cookie = a.http->cookie("ps_session");
+        const auto cookie = a.client->cookie("ps_session");
         ASSERT_TRUE(cookie.has_value());
         std::vector<std::unique_ptr<HttpClient>> replay;
         for (int n = 1; n <= this->servers(); ++n) {
@@ -447,8 +435,8 @@ TYPED_TEST(ClusterTest, ALoggedOutCookieIsRefusedOnEveryServerWithinTheBound) {
             for (int k = 0; k < 3; ++k) ASSERT_EQ(replay.back()->get("/api/v1/session").status, 200) << stack.server_name(n);
         }
         const int on = round % this->servers() + 1;
-        a.http->set_base_url(stack.server_url(on));
-        auto out = a.http->del("/api/v1/session", {{"X-CSRF-Token", a.csrf}});
+        a.client->set_base_url(stack.server_url(on));
+        auto out = a.client->del("/api/v1/session", {{"X-CSRF-Token", a.csrf}});
         ASSERT_EQ(out.status, 204) << out.describe();
         const auto logged_out = Clock::now();
         for (std::size_t n = 0; n < replay.size(); ++n) {
@@ -485,8 +473,8 @@ TYPED_TEST(ClusterTest, KillNineOfOneServerUnderLoadFailsNoGet) {
     ASSERT_FALSE(photo.thumbnail_url.empty());
 
     const pid_t victim = stack.server_pid(2);
-    ASSERT_TRUE(cluster::process_alive(victim));
-    Load load(stack.url(), {"/", photo.thumbnail_url}, 4);
+    ASSERT_TRUE(pstest::process_alive(victim));
+    Load load(stack.url(), pstest::get_paths({"/", photo.thumbnail_url}), {.clients = 4});
     ASSERT_TRUE(eventually([&] { return load.total() >= 200; }, 5s)) << load.summary();
     std::this_thread::sleep_for(2s);  // a steady state first: every server busy
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
@@ -509,7 +497,7 @@ TYPED_TEST(ClusterTest, KillNineOfOneServerUnderLoadFailsNoGet) {
 // takes it out during its shutdown_delay, it finishes what it has; no GET fails.
 TYPED_TEST(ClusterTest, StoppingOneServerUnderLoadDrainsItWithoutAFailedGet) {
     auto& stack = this->stack();
-    Load load(stack.url(), {"/", "/api/v1/photos"}, 4);
+    Load load(stack.url(), pstest::get_paths({"/", "/api/v1/photos"}), {.clients = 4});
     ASSERT_TRUE(eventually([&] { return load.total() >= 200; }, 5s)) << load.summary();
     const auto started = Clock::now();
     auto res = stack.stack({"stop", "web-2"});
@@ -541,7 +529,7 @@ TYPED_TEST(ClusterTest, CacheServersStopAndStartUnderLoad) {
     };
     auto unavailable = [&](int n) {
         HttpClient c(stack.server_url(n));
-        return cluster::metric(c.get("/metrics").body, "photoshare_feed_cache_requests_total", {"result=\"unavailable\""});
+        return pstest::metric(c.get("/metrics").body, "photoshare_feed_cache_requests_total", {"result=\"unavailable\""});
     };
     auto uses_cache = [&](int n) {
         if (readiness(n) != "ready") return false;
@@ -554,7 +542,7 @@ TYPED_TEST(ClusterTest, CacheServersStopAndStartUnderLoad) {
     for (int n = 1; n <= this->servers(); ++n)
         ASSERT_TRUE(eventually([&] { return uses_cache(n); }, 10s)) << stack.server_name(n) << " does not use the cache to begin with";
 
-    Load load(stack.url(), {"/", "/api/v1/photos", "/api/v1/photos?limit=3"}, 3);
+    Load load(stack.url(), pstest::get_paths({"/", "/api/v1/photos", "/api/v1/photos?limit=3"}), {.clients = 3});
     ASSERT_TRUE(eventually([&] { return load.total() >= 50; }, 5s)) << load.summary();
     auto res = stack.stack({"stop", "cache"});
     ASSERT_TRUE(res.ok()) << res.output;
@@ -686,7 +674,7 @@ TYPED_TEST(ClusterTest, DatabaseRestartGives503ThenRecoversWithoutRestartingServ
     EXPECT_LT(recovered, 10.0) << "recovery took " << recovered << " s";
     for (int n = 1; n <= this->servers(); ++n) {
         EXPECT_EQ(stack.server_pid(n), pids[static_cast<std::size_t>(n - 1)]) << stack.server_name(n) << " was restarted";
-        EXPECT_TRUE(cluster::process_alive(pids[static_cast<std::size_t>(n - 1)])) << stack.server_name(n) << " died";
+        EXPECT_TRUE(pstest::process_alive(pids[static_cast<std::size_t>(n - 1)])) << stack.server_name(n) << " died";
     }
     std::cerr << "[cluster] every server answered 200 again " << recovered << " s after the database started\n";
 }
@@ -700,7 +688,7 @@ TYPED_TEST(ClusterTest, ClientAddressIsTheOneHaproxySawNotTheOneTheClientClaims)
     ASSERT_EQ(res.status, 200);
     const auto id = footer_request_id(res.body);
     ASSERT_FALSE(id.empty()) << "no request id in the footer";
-    const auto name = cluster::served_by_name(res);
+    const auto name = pstest::served_by_name(res);
     ASSERT_TRUE(name.starts_with("web-")) << name;
     int n = 0;
     const std::string_view number = std::string_view(name).substr(4);
@@ -739,33 +727,33 @@ TYPED_TEST(ClusterTest, UpOnARunningStackSaysSo) {
 
 // nginx instead of HAProxy, in front of the same servers (deploy/nginx/nginx.conf).
 TYPED_TEST(ClusterTest, NginxInFrontBalancesToo) {
-    if (!cluster::have_program("nginx")) GTEST_SKIP() << "nginx is not installed";
+    if (!pstest::have_program("nginx")) GTEST_SKIP() << "nginx is not installed";
     auto& stack = this->stack();
-    const auto dir = cluster::make_registered_dir();
+    const auto dir = pstest::make_registered_dir();
     std::filesystem::create_directories(dir / "logs");
     std::filesystem::create_directories(dir / "tmp");
     const int port = stack.port() + 9;  // P+9 is free in the stack's layout
     std::vector<int> ports;
     for (int n = 1; n <= this->servers(); ++n) ports.push_back(stack.server_port(n));
-    std::ofstream(dir / "nginx.conf") << cluster::render_nginx(port, ports);
+    std::ofstream(dir / "nginx.conf") << pstest::render_nginx(port, ports);
     const std::vector<std::string> base{"nginx", "-p", dir.string(), "-e", (dir / "error.log").string(), "-c", (dir / "nginx.conf").string()};
-    auto start = cluster::run(base, 20s);
+    auto start = pstest::run(base, 20s);
     ASSERT_TRUE(start.ok()) << start.output;
     std::set<std::string> seen;
     HttpClient c("http://127.0.0.1:" + std::to_string(port));
     for (int i = 0; i < 30; ++i) {
         auto res = c.get(i % 2 ? "/" : "/api/v1/photos");
         EXPECT_EQ(res.status, 200) << res.describe();
-        seen.insert(cluster::served_by_name(res));
+        seen.insert(pstest::served_by_name(res));
     }
     EXPECT_EQ(seen, this->all_names());
     auto stop_cmd = base;
     stop_cmd.insert(stop_cmd.end(), {"-s", "quit"});
-    auto stop = cluster::run(stop_cmd, 20s);
+    auto stop = pstest::run(stop_cmd, 20s);
     EXPECT_TRUE(stop.ok()) << stop.output;
     EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(dir / "nginx.pid"); }, 10s));
     // nginx.pid is gone once the master exits; release_dir kills nothing it names any more.
-    cluster::release_dir(dir);
+    pstest::release_dir(dir);
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
-// faults_tests: photoshare under faults. The cleanup installed here (the cluster tests') stops
+// faults_tests: photoshare under faults. The cleanup installed here (tests/support/services.hpp) stops
 // every stack and service the tests started, also when a test fails or the program is
 // interrupted.
-#include "faults.hpp"
+#include "support/services.hpp"
 
 #include <gtest/gtest.h>
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    cluster::install_cleanup();
+    pstest::install_cleanup();
     return RUN_ALL_TESTS();
 }

@@ -13,19 +13,23 @@
 // The three-server versions through HAProxy (tests/cluster/test_stack.cpp, test_s3.cpp) cover
 // what a load balancer adds; these look at what one server leaves behind.
 #include "faults.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/load.hpp"
+#include "support/photoshare_server.hpp"
+#include "support/services.hpp"
 
 #include <gtest/gtest.h>
-
 
 namespace {
 
 using namespace faults;
-using itest::Part;
-using itest::ServerOptions;
-using itest::ServerProcess;
+using namespace pstest;
 
-std::string upload_one(itest::User& user, std::size_t image) {
-    auto res = itest::upload_photos(user, {Part::bytes(small_png(image), "p.png", "image/png")});
+std::string upload_one(pstest::User& user, std::size_t image) {
+    auto res = pstest::upload_photos(user, {Part::bytes(small_png(image), "p.png", "image/png")});
     EXPECT_EQ(res.status, 201) << res.describe();
     auto v = res.json();
     if (!v.is_object() || !v.as_object().contains("photos") || v.at("photos").as_array().empty()) return {};
@@ -33,7 +37,7 @@ std::string upload_one(itest::User& user, std::size_t image) {
 }
 
 std::vector<std::string> feed_ids(const std::string& base_url, int limit) {
-    itest::HttpClient c(base_url);
+    pstest::HttpClient c(base_url);
     auto res = c.get("/api/v1/photos?limit=" + std::to_string(limit));
     std::vector<std::string> ids;
     if (res.status != 200) return ids;
@@ -60,12 +64,6 @@ double first_after(const std::vector<Answer>& answers, double from, long status)
     return best < 0 ? -1 : best - from;
 }
 
-double slowest(const std::vector<Answer>& answers) {
-    double s = 0;
-    for (const auto& a : answers) s = std::max(s, a.seconds);
-    return s;
-}
-
 // ---------------------------------------------------------------------------------------
 
 TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
@@ -75,7 +73,7 @@ TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
     } catch (const std::exception& e) {
         GTEST_SKIP() << "PostgreSQL cannot be started here: " << e.what();
     }
-    itest::TempDir work("ps-faults-db");
+    pstest::TempDir work("ps-faults-db");
     const auto data = work.path() / "data";
     // Sessions in process: with the database down, an upload still gets as far as its rows,
     // so the undo of a failed upload is what is exercised.
@@ -84,24 +82,24 @@ TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
     args.insert(args.end(), {"--set", "database.acquire_timeout=2s"});
     ServerProcess server(ServerOptions{.args = args, .name = "faults-db", .data_dir = data});
     const pid_t pid = server.pid();
-    auto user = itest::register_user(server);
+    auto user = pstest::register_user(server);
     const auto first = upload_one(user, 0);
     ASSERT_FALSE(first.empty());
 
     const auto load_start = Clock::now();
-    Viewers views(server.base_url(), {"/", "/api/v1/photos?limit=5", "/api/v1/photos/" + first, "/photos/" + first, "/media/" + first + "_t.jpg"}, 2);
-    Uploaders up(server.base_url(), login_of(user), 2);
-    ASSERT_TRUE(itest::eventually([&] { return up.accepted() >= 5; }, 20s)) << summary(up.answers());
+    Load views(server.base_url(), get_paths({"/", "/api/v1/photos?limit=5", "/api/v1/photos/" + first, "/photos/" + first, "/media/" + first + "_t.jpg"}), {.clients = 2, .timeout = 30s});
+    Load up(server.base_url(), upload_small_pngs(login_of(user)), {.clients = 2, .timeout = 30s, .expected = 201});
+    ASSERT_TRUE(pstest::eventually([&] { return up.ok() >= 5; }, 20s)) << summary(up.answers());
     std::this_thread::sleep_for(1s);
 
     pg->stop();
     const auto stopped = Clock::now();
     std::this_thread::sleep_for(5s);
-    const auto accepted_while_down = up.accepted();
+    const auto accepted_while_down = up.ok();
     const auto restarting = Clock::now();  // up from some moment after this
     pg->start();
     const auto started = Clock::now();
-    const bool recovered = itest::eventually([&] { return up.accepted() >= accepted_while_down + 5; }, 30s);
+    const bool recovered = pstest::eventually([&] { return up.ok() >= accepted_while_down + 5; }, 30s);
     std::this_thread::sleep_for(1s);
     up.stop();
     views.stop();
@@ -135,7 +133,7 @@ TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
     const std::vector<std::string> fsck_args{"--data-dir", data.string(), "--grace", "0", "--set", "database.url=" + pg->url()};
     auto check = run_fsck(fsck_args);
     const auto acknowledged = accepted_ids(uploads);
-    itest::HttpClient c(server.base_url());
+    pstest::HttpClient c(server.base_url());
     for (const auto& id : acknowledged) EXPECT_EQ(c.get("/api/v1/photos/" + id).status, 200) << id;
     EXPECT_EQ(check.broken_rows, 0) << "rows without their files:\n" << check.output();
     const long committed_unknown = check.rows - static_cast<long>(acknowledged.size()) - 1;
@@ -173,7 +171,7 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
     } catch (const std::exception& e) {
         GTEST_SKIP() << GetParam() << " cannot be started here: " << e.what();
     }
-    itest::TempDir work("ps-faults-kv");
+    pstest::TempDir work("ps-faults-kv");
     const std::string db = "sqlite://" + (work.path() / "shared.db").string();
     const std::string media = "file://" + (work.path() / "media").string();
     // A generous request timeout: this test is about a server that stops (refused at once),
@@ -187,30 +185,30 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
     };
     ServerProcess sessions_in_kv(options("kv", kv_url));
     ServerProcess sessions_in_db(options("db", "database"));
-    auto alice = itest::register_user(sessions_in_kv);
-    auto bob = itest::register_user(sessions_in_db);
+    auto alice = pstest::register_user(sessions_in_kv);
+    auto bob = pstest::register_user(sessions_in_db);
     const auto first = upload_one(alice, 1);
     ASSERT_FALSE(first.empty());
 
     std::vector<std::string> pages{"/", "/api/v1/photos", "/api/v1/photos?limit=3", "/photos/" + first, "/media/" + first + "_t.jpg"};
-    Viewers views_kv(sessions_in_kv.base_url(), pages, 2, 10s);
-    Viewers views_db(sessions_in_db.base_url(), pages, 1, 10s);
+    Load views_kv(sessions_in_kv.base_url(), get_paths(pages), {.clients = 2, .timeout = 10s});
+    Load views_db(sessions_in_db.base_url(), get_paths(pages), {.clients = 1, .timeout = 10s});
     std::this_thread::sleep_for(1s);
 
     kv->stop();
     const auto stopped = Clock::now();
     std::this_thread::sleep_for(1s);
     // A session kept in the cache server cannot be read: a clear, quick 503.
-    auto refused = itest::upload_photos(alice, {Part::bytes(small_png(2), "p.png", "image/png")});
+    auto refused = pstest::upload_photos(alice, {Part::bytes(small_png(2), "p.png", "image/png")});
     EXPECT_EQ(refused.status, 503) << refused.describe();
-    EXPECT_TRUE(itest::contains(refused.body, "sessions_unavailable")) << refused.describe();
+    EXPECT_TRUE(pstest::contains(refused.body, "sessions_unavailable")) << refused.describe();
     EXPECT_LT(refused.seconds, 3.0);
     // Sessions in the database: uploads go on, and the feed (from the database while the
     // cache is down) shows them.
     std::vector<std::string> uploaded_while_down;
     for (int i = 0; i < 3; ++i) uploaded_while_down.push_back(upload_one(bob, 3 + static_cast<std::size_t>(i)));
     for (const auto& base : {sessions_in_kv.base_url(), sessions_in_db.base_url()})
-        EXPECT_TRUE(itest::eventually([&] { return feed_ids(base, 3) == std::vector<std::string>(uploaded_while_down.rbegin(), uploaded_while_down.rend()); }, 5s))
+        EXPECT_TRUE(pstest::eventually([&] { return feed_ids(base, 3) == std::vector<std::string>(uploaded_while_down.rbegin(), uploaded_while_down.rend()); }, 5s))
             << base << " does not show the photos uploaded while the cache is down";
     std::this_thread::sleep_for(1s);
 
@@ -218,11 +216,11 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
     const auto started = Clock::now();
     // The restarted server is empty (neither memcached nor this Redis keeps anything): the old
     // session is gone. Logging in again works once the server sees the cache again.
-    std::unique_ptr<itest::User> again;
-    EXPECT_TRUE(itest::eventually(
+    std::unique_ptr<pstest::User> again;
+    EXPECT_TRUE(pstest::eventually(
         [&] {
-            itest::HttpClient c(sessions_in_kv.base_url());
-            auto res = c.post_json("/api/v1/session", R"({"username":")" + alice.username + R"(","password":")" + itest::kPassword + R"("})");
+            pstest::HttpClient c(sessions_in_kv.base_url());
+            auto res = c.post_json("/api/v1/session", R"({"username":")" + alice.username + R"(","password":")" + pstest::kPassword + R"("})");
             return res.status == 200;
         },
         15s))
@@ -230,11 +228,11 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
     const auto recovered = Clock::now();
     // On a loaded machine a freshly started cache server can miss one request's timeout; the
     // recovery itself was measured above, so a second try is allowed here.
-    EXPECT_TRUE(itest::eventually(
+    EXPECT_TRUE(pstest::eventually(
         [&] {
-            auto user = itest::try_login(sessions_in_kv, alice.username, itest::kPassword);
+            auto user = pstest::try_login(sessions_in_kv, alice.username, pstest::kPassword);
             if (!user) return false;
-            again = std::make_unique<itest::User>(std::move(*user));
+            again = std::make_unique<pstest::User>(std::move(*user));
             return true;
         },
         5s));
@@ -243,7 +241,7 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
     ASSERT_FALSE(after.empty());
     // Pages cached before the restart (under the old generation) are never served again.
     for (const auto& base : {sessions_in_kv.base_url(), sessions_in_db.base_url()})
-        EXPECT_TRUE(itest::eventually([&] { auto ids = feed_ids(base, 1); return !ids.empty() && ids[0] == after; }, 5s))
+        EXPECT_TRUE(pstest::eventually([&] { auto ids = feed_ids(base, 1); return !ids.empty() && ids[0] == after; }, 5s))
             << base << " does not show the photo uploaded after " << GetParam() << " came back";
     views_kv.stop();
     views_db.stop();
@@ -288,15 +286,15 @@ TEST_P(SharedTierKilled, PublicPagesNeverFailAndVisitorsAreToldWhySigningInIsUna
     ServerProcess server(ServerOptions{
         .args = {"--set", "cache.url=" + with_timeout(cache->url()), "--set", "sessions.url=" + with_timeout(sessions->url())},
         .name = "faults-tier"});
-    auto alice = itest::register_user(server);
+    auto alice = pstest::register_user(server);
     const auto first = upload_one(alice, 11);
     ASSERT_FALSE(first.empty());
     const auto login = login_of(alice);
 
     const auto load_start = Clock::now();
     auto at = [&](Clock::time_point t) { return since(load_start, t); };
-    Viewers anonymous(server.base_url(), {"/", "/api/v1/photos", "/photos/" + first, "/media/" + first + "_t.jpg"}, 2, 10s);
-    Viewers member(server.base_url(), {"/", "/photos/" + first}, 1, 10s, login.session_cookie);
+    Load anonymous(server.base_url(), get_paths({"/", "/api/v1/photos", "/photos/" + first, "/media/" + first + "_t.jpg"}), {.clients = 2, .timeout = 10s});
+    Load member(server.base_url(), get_paths({"/", "/photos/" + first}, login.session_cookie), {.clients = 1, .timeout = 10s});
     std::this_thread::sleep_for(1s);
 
     // 1. The cache dies.
@@ -305,13 +303,13 @@ TEST_P(SharedTierKilled, PublicPagesNeverFailAndVisitorsAreToldWhySigningInIsUna
     std::this_thread::sleep_for(1s);
     const auto while_no_cache = upload_one(alice, 12);
     EXPECT_FALSE(while_no_cache.empty()) << "an upload failed with only the cache down";
-    EXPECT_TRUE(itest::eventually([&] { auto ids = feed_ids(server.base_url(), 1); return !ids.empty() && ids[0] == while_no_cache; }, 3s))
+    EXPECT_TRUE(pstest::eventually([&] { auto ids = feed_ids(server.base_url(), 1); return !ids.empty() && ids[0] == while_no_cache; }, 3s))
         << "the feed does not show the photo uploaded while the cache is down";
     std::this_thread::sleep_for(1s);
     cache->start();
     const auto cache_back = Clock::now();
-    itest::HttpClient probe(server.base_url());
-    EXPECT_TRUE(itest::eventually([&] { return probe.get("/api/v1/photos").header("X-Feed-Source") == "cache"; }, 10s))
+    pstest::HttpClient probe(server.base_url());
+    EXPECT_TRUE(pstest::eventually([&] { return probe.get("/api/v1/photos").header("X-Feed-Source") == "cache"; }, 10s))
         << "the server does not use the cache again";
     std::this_thread::sleep_for(1s);
 
@@ -320,24 +318,24 @@ TEST_P(SharedTierKilled, PublicPagesNeverFailAndVisitorsAreToldWhySigningInIsUna
     sessions->kill();
     const auto sessions_killed = Clock::now();
     std::this_thread::sleep_for(1s);
-    auto refused = itest::upload_photos(alice, {Part::bytes(small_png(13), "p.png", "image/png")});
+    auto refused = pstest::upload_photos(alice, {Part::bytes(small_png(13), "p.png", "image/png")});
     EXPECT_EQ(refused.status, 503) << refused.describe();
-    EXPECT_TRUE(itest::contains(refused.body, "sessions_unavailable")) << refused.describe();
+    EXPECT_TRUE(pstest::contains(refused.body, "sessions_unavailable")) << refused.describe();
     EXPECT_FALSE(refused.header("Retry-After").empty()) << refused.describe();
     auto who = alice.http().get("/api/v1/session");
     EXPECT_EQ(who.status, 503) << who.describe();
-    auto stranger = itest::HttpClient(server.base_url()).get("/");
+    auto stranger = pstest::HttpClient(server.base_url()).get("/");
     EXPECT_EQ(stranger.status, 200);
-    EXPECT_TRUE(itest::contains(stranger.body, "Signing in is unavailable")) << "a visitor is not told that signing in is unavailable";
-    auto login_page = itest::HttpClient(server.base_url()).get("/login");
+    EXPECT_TRUE(pstest::contains(stranger.body, "Signing in is unavailable")) << "a visitor is not told that signing in is unavailable";
+    auto login_page = pstest::HttpClient(server.base_url()).get("/login");
     EXPECT_EQ(login_page.status, 200);
-    EXPECT_TRUE(itest::contains(login_page.body, "Signing in is unavailable"));
+    EXPECT_TRUE(pstest::contains(login_page.body, "Signing in is unavailable"));
     std::this_thread::sleep_for(1s);
     const auto sessions_starting = Clock::now();  // it accepts (empty) before start() returns
     sessions->start();
     const auto sessions_back = Clock::now();
     // The restarted store is empty: the old session is gone, and logging in again works.
-    EXPECT_TRUE(itest::eventually([&] { return itest::try_login(server, alice.username, itest::kPassword).has_value(); }, 15s))
+    EXPECT_TRUE(pstest::eventually([&] { return pstest::try_login(server, alice.username, pstest::kPassword).has_value(); }, 15s))
         << "cannot log in again after the session store came back";
     anonymous.stop();
     member.stop();
@@ -353,7 +351,7 @@ TEST_P(SharedTierKilled, PublicPagesNeverFailAndVisitorsAreToldWhySigningInIsUna
     std::string wrong_ones;
     auto count_wrong = [&](const Answer& a, double sent) {
         if (++wrong <= 5)
-            wrong_ones += "\n  " + a.what + " sent at " + std::to_string(sent) + " s: signed in " + std::to_string(a.signed_in) + ", notice " +
+            wrong_ones += "\n  " + a.path + (a.what.empty() ? "" : " " + a.what) + " sent at " + std::to_string(sent) + " s: signed in " + std::to_string(a.signed_in) + ", notice " +
                           std::to_string(a.signin_notice);
     };
     for (const auto& a : members) {
@@ -391,23 +389,23 @@ TEST(S3Down, StopsDuringUploadsGives503NoRowAndUploadsWorkAgain) {
     } catch (const std::exception& e) {
         GTEST_SKIP() << "s3rver cannot be started here: " << e.what();
     }
-    itest::TempDir work("ps-faults-s3");
+    pstest::TempDir work("ps-faults-s3");
     const auto data = work.path() / "data";
     const std::vector<std::string> storage{"--set", "storage.url=" + s3->url()};
     ServerProcess server(ServerOptions{.args = storage, .name = "faults-s3", .data_dir = data});
-    auto user = itest::register_user(server);
+    auto user = pstest::register_user(server);
 
     const auto load_start = Clock::now();
-    Uploaders up(server.base_url(), login_of(user), 3);
-    ASSERT_TRUE(itest::eventually([&] { return up.accepted() >= 5; }, 20s)) << summary(up.answers());
+    Load up(server.base_url(), upload_small_pngs(login_of(user)), {.clients = 3, .timeout = 30s, .expected = 201});
+    ASSERT_TRUE(pstest::eventually([&] { return up.ok() >= 5; }, 20s)) << summary(up.answers());
     s3->stop();  // with uploads in flight
     const auto stopped = Clock::now();
     std::this_thread::sleep_for(4s);
-    const auto accepted_while_down = up.accepted();
+    const auto accepted_while_down = up.ok();
     const auto restarting = Clock::now();  // up from some moment after this
     s3->start();
     const auto started = Clock::now();
-    const bool recovered = itest::eventually([&] { return up.accepted() >= accepted_while_down + 5; }, 30s);
+    const bool recovered = pstest::eventually([&] { return up.ok() >= accepted_while_down + 5; }, 30s);
     up.stop();
 
     const auto uploads = up.answers();
@@ -435,7 +433,7 @@ TEST(S3Down, StopsDuringUploadsGives503NoRowAndUploadsWorkAgain) {
         // explicit --grace 0 they are reported and left.
         auto careful = run_fsck({"--data-dir", data.string(), "--repair", "--set", "storage.url=" + s3->url()});
         EXPECT_EQ(careful.exit_code, 1) << careful.output();
-        EXPECT_TRUE(itest::contains(careful.output(), "age unknown")) << careful.output();
+        EXPECT_TRUE(pstest::contains(careful.output(), "age unknown")) << careful.output();
         args.emplace_back("--repair");
         auto repair = run_fsck(args);
         EXPECT_EQ(repair.exit_code, 0) << repair.output();

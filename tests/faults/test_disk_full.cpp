@@ -3,6 +3,11 @@
 // written before the thumbnail failed) and no row; once space is freed, uploads work again
 // without restarting photoshare.
 #include "faults.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,9 +22,7 @@
 namespace {
 
 using namespace faults;
-using itest::Part;
-using itest::ServerOptions;
-using itest::ServerProcess;
+using namespace pstest;
 
 class Tmpfs {
 public:
@@ -88,7 +91,7 @@ private:
 };
 
 TEST(DiskFull, UploadGets507LeavesNothingAndWorksAgainOnceSpaceIsFreed) {
-    itest::TempDir work("ps-faults-disk");
+    pstest::TempDir work("ps-faults-disk");
     Tmpfs disk(work.path() / "disk", "8m");
     if (!disk.mounted())
         GTEST_SKIP() << "cannot mount a tmpfs here (" << disk.error() << "): run as root to test a full disk";
@@ -96,10 +99,10 @@ TEST(DiskFull, UploadGets507LeavesNothingAndWorksAgainOnceSpaceIsFreed) {
     ServerProcess server(ServerOptions{.args = {"--set", "storage.url=file://" + media.string()}, .name = "faults-disk",
                                        .data_dir = work.path() / "data"});
     const pid_t pid = server.pid();
-    auto user = itest::register_user(server);
+    auto user = pstest::register_user(server);
     // Random pixels: JPEG cannot make them small, so the two variants are a few hundred KiB.
-    const std::string image = itest::make_noise_png(1200, 900, 7);
-    auto send = [&] { return itest::upload_photos(user, {Part::bytes(image, "noise.png", "image/png")}); };
+    const std::string image = pstest::make_noise_png(1200, 900, 7);
+    auto send = [&] { return pstest::upload_photos(user, {Part::bytes(image, "noise.png", "image/png")}); };
 
     // How much room the variants of this image take (the same bytes every time).
     auto first = send();
@@ -111,7 +114,7 @@ TEST(DiskFull, UploadGets507LeavesNothingAndWorksAgainOnceSpaceIsFreed) {
     ASSERT_GT(thumbnail, 16384u);
     auto del = user.http().del("/api/v1/photos/" + id, user.csrf_header());
     ASSERT_TRUE(del.status == 200 || del.status == 204) << del.describe();
-    const auto feed_before = itest::feed_ids(server);
+    const auto feed_before = pstest::feed_ids(server);
 
     Filler filler(work.path() / "disk" / "filler");  // beside media/, on the same filesystem
     struct Case {
@@ -125,10 +128,10 @@ TEST(DiskFull, UploadGets507LeavesNothingAndWorksAgainOnceSpaceIsFreed) {
         filler.leave(disk, c.room);
         auto res = send();
         EXPECT_JSON_ERROR(res, 507, "insufficient_storage");
-        EXPECT_TRUE(itest::contains(res.body, "storage is full")) << res.describe();
-        EXPECT_EQ(itest::list_files(media), std::vector<std::string>{}) << "a failed upload left files (or temporary files) behind";
-        EXPECT_EQ(itest::feed_ids(server), feed_before) << "a failed upload left a row";
-        EXPECT_TRUE(itest::contains(server.log(), std::string(c.failing_key_suffix) + ": No space left on device"))
+        EXPECT_TRUE(pstest::contains(res.body, "storage is full")) << res.describe();
+        EXPECT_EQ(pstest::list_files(media), std::vector<std::string>{}) << "a failed upload left files (or temporary files) behind";
+        EXPECT_EQ(pstest::feed_ids(server), feed_before) << "a failed upload left a row";
+        EXPECT_TRUE(pstest::contains(server.log(), std::string(c.failing_key_suffix) + ": No space left on device"))
             << "the failure was not where this case meant it to be";
         EXPECT_TRUE(server.alive());
     }
@@ -136,7 +139,7 @@ TEST(DiskFull, UploadGets507LeavesNothingAndWorksAgainOnceSpaceIsFreed) {
     {
         auto page = user.http().upload("/upload", {Part::bytes(image, "noise.png", "image/png"), Part::field("csrf_token", user.csrf)});
         EXPECT_EQ(page.status, 507) << page.describe();
-        EXPECT_TRUE(itest::contains(page.header("Content-Type"), "text/html")) << page.describe();
+        EXPECT_TRUE(pstest::contains(page.header("Content-Type"), "text/html")) << page.describe();
     }
 
     filler.remove();
@@ -157,7 +160,7 @@ TEST(DiskFull, UploadGets507LeavesNothingAndWorksAgainOnceSpaceIsFreed) {
 // tmpfs): 507 as for a full photo store, the partial temporary file removed, no row; a photo
 // that fits still goes through, same process.
 TEST(DiskFull, AFullSpoolDirectoryGets507AndLeavesNothing) {
-    itest::TempDir work("ps-faults-spool");
+    pstest::TempDir work("ps-faults-spool");
     const auto data = work.path() / "data";
     Tmpfs spool(data / "tmp", "1m");
     if (!spool.mounted())
@@ -166,19 +169,19 @@ TEST(DiskFull, AFullSpoolDirectoryGets507AndLeavesNothing) {
     ServerProcess server(ServerOptions{.args = {"--set", "storage.url=file://" + media.string()}, .name = "faults-spool",
                                        .data_dir = data});
     const pid_t pid = server.pid();
-    auto user = itest::register_user(server);
-    const auto feed_before = itest::feed_ids(server);
+    auto user = pstest::register_user(server);
+    const auto feed_before = pstest::feed_ids(server);
 
-    const std::string big = itest::make_noise_png(1200, 900, 11);  // about 3 MiB: cannot fit in 1 MiB
+    const std::string big = pstest::make_noise_png(1200, 900, 11);  // about 3 MiB: cannot fit in 1 MiB
     ASSERT_GT(big.size(), 2u << 20);
-    auto res = itest::upload_photos(user, {Part::bytes(big, "big.png", "image/png")});
+    auto res = pstest::upload_photos(user, {Part::bytes(big, "big.png", "image/png")});
     EXPECT_JSON_ERROR(res, 507, "insufficient_storage");
-    EXPECT_TRUE(itest::contains(server.log(), "No space left on device")) << "the failure was not the full spool directory";
-    EXPECT_EQ(itest::list_files(data / "tmp"), std::vector<std::string>{}) << "the partial temporary file was left behind";
-    EXPECT_EQ(itest::list_files(media), std::vector<std::string>{});
-    EXPECT_EQ(itest::feed_ids(server), feed_before);
+    EXPECT_TRUE(pstest::contains(server.log(), "No space left on device")) << "the failure was not the full spool directory";
+    EXPECT_EQ(pstest::list_files(data / "tmp"), std::vector<std::string>{}) << "the partial temporary file was left behind";
+    EXPECT_EQ(pstest::list_files(media), std::vector<std::string>{});
+    EXPECT_EQ(pstest::feed_ids(server), feed_before);
 
-    auto small = itest::upload_photos(user, {Part::bytes(itest::make_noise_png(200, 150, 12), "small.png", "image/png")});
+    auto small = pstest::upload_photos(user, {Part::bytes(pstest::make_noise_png(200, 150, 12), "small.png", "image/png")});
     EXPECT_EQ(small.status, 201) << small.describe();
     EXPECT_EQ(server.pid(), pid);
     note("spool directory full (tmpfs of 1 MiB for DATA/tmp, a " + std::to_string(big.size() / 1024) +

@@ -4,6 +4,12 @@
 // rotation. Not one GET fails. (Each of the first two steps alone, on both backend pairs, is
 // in tests/cluster/test_stack.cpp; this is the sequence, down to one server and back.)
 #include "faults.hpp"
+#include "support/app.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/load.hpp"
+#include "support/process.hpp"
+#include "support/stack.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,25 +18,26 @@
 namespace {
 
 using namespace faults;
+using namespace pstest;
 
 TEST(Haproxy, KillOneDrainOneStartBothUnderLoadFailsNoGet) {
-    if (!cluster::have_program("haproxy")) GTEST_SKIP() << "haproxy is not installed";
-    cluster::Stack stack(cluster::StackOptions{.level = 4, .servers = 3, .db = "postgres", .cache = "memcached"});
+    if (!pstest::have_program("haproxy")) GTEST_SKIP() << "haproxy is not installed";
+    pstest::Stack stack(pstest::StackOptions{.level = 4, .servers = 3, .db = "postgres", .cache = "memcached"});
     ASSERT_NO_THROW(stack.up());
 
     // A photo to look at, so the load reads media too.
-    itest::HttpClient client(stack.url());
-    const std::string body = R"({"username":")" + itest::unique_username("fh") + R"(","password":")" + itest::kPassword + R"("})";
+    pstest::HttpClient client(stack.url());
+    const std::string body = R"({"username":")" + pstest::unique_username("fh") + R"(","password":")" + pstest::kPassword + R"("})";
     ASSERT_EQ(client.post_json("/api/v1/users", body).status, 201);
     auto login = client.post_json("/api/v1/session", body);
     ASSERT_EQ(login.status, 200) << login.describe();
     const std::string csrf(login.json().at("csrf_token").as_string());
-    auto up = client.upload("/api/v1/photos", {itest::Part::bytes(small_png(3), "p.png", "image/png")}, {{"X-CSRF-Token", csrf}});
+    auto up = client.upload("/api/v1/photos", {pstest::Part::bytes(small_png(3), "p.png", "image/png")}, {{"X-CSRF-Token", csrf}});
     ASSERT_EQ(up.status, 201) << up.describe();
     const std::string id(up.json().at("photos").as_array()[0].at("id").as_string());
 
-    cluster::Load load(stack.url(), {"/", "/api/v1/photos", "/photos/" + id, "/media/" + id + "_t.jpg", "/api/v1/photos/" + id}, 4);
-    ASSERT_TRUE(itest::eventually([&] { return load.total() >= 200; }, 10s)) << load.summary();
+    Load load(stack.url(), get_paths({"/", "/api/v1/photos", "/photos/" + id, "/media/" + id + "_t.jpg", "/api/v1/photos/" + id}), {.clients = 4});
+    ASSERT_TRUE(pstest::eventually([&] { return load.total() >= 200; }, 10s)) << load.summary();
     std::this_thread::sleep_for(2s);
     const auto t0 = Clock::now();
     auto at = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
@@ -38,10 +45,10 @@ TEST(Haproxy, KillOneDrainOneStartBothUnderLoadFailsNoGet) {
     auto mark = [&](const std::string& what) { timeline += "\n  " + std::to_string(at()) + " s: " + what + " (" + std::to_string(load.total()) + " GETs so far)"; };
 
     const pid_t killed = stack.server_pid(1);
-    ASSERT_TRUE(cluster::process_alive(killed));
+    ASSERT_TRUE(pstest::process_alive(killed));
     ASSERT_EQ(::kill(killed, SIGKILL), 0);
     mark("kill -9 web-1");
-    EXPECT_TRUE(itest::eventually([&] { return stack.haproxy_states()["web-1"] == 0; }, 10s)) << "HAProxy keeps the dead web-1";
+    EXPECT_TRUE(pstest::eventually([&] { return stack.haproxy_states()["web-1"] == 0; }, 10s)) << "HAProxy keeps the dead web-1";
     mark("HAProxy has web-1 down");
     std::this_thread::sleep_for(2s);
 

@@ -3,6 +3,11 @@
 // row (files are written before the row), never a row without its files; `photoshare fsck
 // --repair` removes those objects and fsck is clean afterwards.
 #include "faults.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/load.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +19,7 @@
 namespace {
 
 using namespace faults;
-using itest::ServerProcess;
-using itest::ServerOptions;
+using namespace pstest;
 
 int iterations() {
     if (const char* e = std::getenv("FAULTS_KILL_ITERATIONS"); e && *e) return std::max(1, std::stoi(e));
@@ -23,10 +27,10 @@ int iterations() {
 }
 
 TEST(KillNine, HundredTimesDuringUploadsLosesNothingAcknowledgedAndFsckRepairsTheRest) {
-    itest::TempDir work("ps-faults-kill");
+    pstest::TempDir work("ps-faults-kill");
     const auto data = work.path() / "data";
     ServerProcess server(ServerOptions{.name = "faults-kill", .data_dir = data});
-    auto user = itest::register_user(server);
+    auto user = pstest::register_user(server);
     const Login login = login_of(user);
     ASSERT_FALSE(login.session_cookie.empty());
 
@@ -42,8 +46,8 @@ TEST(KillNine, HundredTimesDuringUploadsLosesNothingAcknowledgedAndFsckRepairsTh
         SCOPED_TRACE("iteration " + std::to_string(i));
         // Several uploads at once; the kill comes at a random moment once they are under way
         // (after the first of this round was acknowledged, so every thread is mid-loop).
-        Uploaders up(server.base_url(), login, 3, std::chrono::seconds(10));  // not 10s: cppcheck 2.10 cannot evaluate it
-        ASSERT_TRUE(itest::eventually([&] { return up.accepted() >= 1; }, 10s)) << "no upload succeeded: " << summary(up.answers());
+        Load up(server.base_url(), upload_small_pngs(login), {.clients = 3, .timeout = std::chrono::seconds(10), .expected = 201});  // not 10s: cppcheck 2.10 cannot evaluate it
+        ASSERT_TRUE(pstest::eventually([&] { return up.ok() >= 1; }, 10s)) << "no upload succeeded: " << summary(up.answers());
         std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 150)(rng)));
         server.signal(SIGKILL);
         ASSERT_TRUE(server.wait_exit(10s)) << "the server did not die";
@@ -80,7 +84,7 @@ TEST(KillNine, HundredTimesDuringUploadsLosesNothingAcknowledgedAndFsckRepairsTh
     const double took = std::chrono::duration<double>(Clock::now() - started).count();
 
     // Every acknowledged photo is there, with its files, served by the restarted server.
-    itest::HttpClient c(server.base_url());
+    pstest::HttpClient c(server.base_url());
     std::size_t served = 0;
     for (const auto& id : acknowledged) {
         auto page = c.get("/api/v1/photos/" + id);

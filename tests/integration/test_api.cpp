@@ -1,10 +1,14 @@
 // The JSON API of docs/API.md: accounts, sessions, the photo list and deleting photos,
 // each call with its error cases.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <regex>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -72,7 +76,7 @@ std::vector<std::string> ids_of(const boost::json::value& page) {
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(Api, .name = "itest-api");
+PSTEST_SHARED_SERVER_FIXTURE(Api, .name = "itest-api");
 
 // ---- POST /api/v1/users ---------------------------------------------------------------------
 

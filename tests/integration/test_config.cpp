@@ -1,13 +1,17 @@
 // Configuration: `photoshare config` shows the effective values with secrets redacted; a
 // TOML file, PHOTOSHARE_* variables and flags override each other in that order; an invalid
 // value stops `serve` with a message that names the key.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/photoshare_server.hpp"
+#include "support/ports.hpp"
 
 #include <fstream>
 #include <regex>
 #include <sstream>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 

@@ -1,11 +1,14 @@
 // The site as a browser without JavaScript uses it: server-rendered pages and plain HTML
 // forms, each protected by a CSRF token, with everything the user typed escaped.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <regex>
 #include <set>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -61,7 +64,7 @@ Browser registered_browser(const ServerProcess& s, std::string& username) {
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(Forms, .name = "itest-forms");
+PSTEST_SHARED_SERVER_FIXTURE(Forms, .name = "itest-forms");
 
 TEST_F(Forms, RegisterUploadViewDeleteLogoutLoginWithoutJavaScript) {
     HttpClient b(server().base_url());

@@ -3,12 +3,15 @@
 // browser), session fixation (a session id set before login is not the session after it,
 // and is useless afterwards), a stolen cookie after logout, and password brute force (429
 // with Retry-After, per user and per address, and a lock that expires).
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <future>
 #include <regex>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -85,7 +88,7 @@ void expect_all_forbidden(const std::vector<Attempt>& attempts, const std::strin
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(HostileAuth, .name = "itest-hostile-auth");
+PSTEST_SHARED_SERVER_FIXTURE(HostileAuth, .name = "itest-hostile-auth");
 
 // ---- CSRF --------------------------------------------------------------------------------------
 

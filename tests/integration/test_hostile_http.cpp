@@ -2,12 +2,14 @@
 // and query strings, request smuggling attempts, HTTP/1.0 and pipelined requests. Every
 // case checks the status, that the message says what was wrong, and that a second client is
 // served meanwhile. Raw sockets throughout: a well-behaved library cannot send these.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/http_client.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <future>
 #include <sstream>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -59,7 +61,7 @@ RawResponse expect_refused_and_closed(const ServerProcess& s, const std::string&
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(HostileHttp, .args = {"--set", "limits.max_upload_bytes=256KiB", "--set", "limits.header_timeout=3s", "--set",
+PSTEST_SHARED_SERVER_FIXTURE(HostileHttp, .args = {"--set", "limits.max_upload_bytes=256KiB", "--set", "limits.header_timeout=3s", "--set",
                                                   "limits.body_timeout=3s"},
                             .name = "itest-hostile-http");
 
@@ -307,7 +309,7 @@ TEST_F(HostileHttp, EveryMethodWithATransferEncodingItCannotReadIs400AndClosed) 
     // A well-formed chunked body still works.
     RawConnection ok(server().port());
     ok.send("POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding:  Chunked \r\n\r\n" +
-            chunk(R"({"username":")" + itest::unique_username("te") + R"(","password":"correct horse battery"})") + "0\r\n\r\n");
+            chunk(R"({"username":")" + pstest::unique_username("te") + R"(","password":"correct horse battery"})") + "0\r\n\r\n");
     auto r = ok.read_response(10s);
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status, 201) << r->body;

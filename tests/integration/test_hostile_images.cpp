@@ -3,11 +3,15 @@
 // huge dimensions, zTXt bombs). A polyglot is accepted only as a re-encoded image without
 // its payload; a bomb is refused from its header (422) or costs bounded memory; the server
 // serves others meanwhile.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <zlib.h>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -156,7 +160,7 @@ void expect_served_clean(const ServerProcess& s, const Response& upload, const s
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(HostileImages, .name = "itest-hostile-images");
+PSTEST_SHARED_SERVER_FIXTURE(HostileImages, .name = "itest-hostile-images");
 
 // ---- polyglots ---------------------------------------------------------------------------------
 

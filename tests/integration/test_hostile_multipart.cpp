@@ -4,9 +4,13 @@
 // byte for byte (MultipartBody): curl would not produce them. Every refusal has the right
 // status and a message that names the problem, stores nothing, leaves no spool file, and
 // a second client is served meanwhile.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/photoshare_server.hpp"
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -53,7 +57,7 @@ Response post_upload(User& u, const MultipartBody& m) { return post_upload(u, m.
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(HostileMultipart, .args = {"--set", "limits.max_upload_bytes=4MiB"}, .name = "itest-hostile-multipart");
+PSTEST_SHARED_SERVER_FIXTURE(HostileMultipart, .args = {"--set", "limits.max_upload_bytes=4MiB"}, .name = "itest-hostile-multipart");
 
 TEST_F(HostileMultipart, AMissingOrInvalidBoundaryParameterIs415) {
     auto u = register_user(server());

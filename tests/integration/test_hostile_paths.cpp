@@ -4,14 +4,17 @@
 // what is stored lies under DATA/media with a random key, and nothing appears anywhere
 // else. A URL never reaches a file outside its directory: 400 or 404. Requests go through
 // raw sockets, so that no client library normalises the dots away first.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -48,7 +51,7 @@ std::size_t hash_file(const fs::path& p) {
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(HostilePaths, .name = "itest-hostile-paths");
+PSTEST_SHARED_SERVER_FIXTURE(HostilePaths, .name = "itest-hostile-paths");
 
 TEST_F(HostilePaths, UploadFileNamesNeverBecomePaths) {
     auto u = register_user(server());

@@ -3,7 +3,12 @@
 // limits.max_connections. Each slow client is cut off at its timeout, the excess get 503
 // at once, and a normal client is served promptly all along. Clients that hang up (reset)
 // in the middle of a large media response do not take the server down.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/photoshare_server.hpp"
+#include "support/process.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,7 +17,7 @@
 
 #include <future>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 

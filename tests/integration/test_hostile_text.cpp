@@ -4,11 +4,15 @@
 // SQL injection strings in every field (username, password, photo ids in URLs, before and
 // limit, Idempotency-Key, cookies). Raw payloads never appear unescaped in HTML, JSON stays
 // valid JSON (and valid UTF-8), SQL is plain data, and the server keeps serving.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <regex>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -103,7 +107,7 @@ const std::vector<std::string> kXss = {
 }  // namespace
 
 // Many failed logins on purpose: the brute-force limits are tested in test_hostile_auth.cpp.
-ITEST_SHARED_SERVER_FIXTURE(HostileText,
+PSTEST_SHARED_SERVER_FIXTURE(HostileText,
                             .args = {"--set", "auth.max_failures_per_user=100000", "--set", "auth.max_failures_per_address=100000"},
                             .name = "itest-hostile-text");
 

@@ -1,12 +1,17 @@
 // The process: graceful shutdown on SIGTERM/SIGINT with a request in flight, the run-time
 // knobs, sessions that survive a restart, health, readiness and metrics.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/photoshare_server.hpp"
+#include "support/ports.hpp"
 
 #include <future>
 #include <regex>
 #include <sstream>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -18,8 +23,9 @@ Response set_knobs(const ServerProcess& s, long latency_ms, long cpu_ms = 0) {
                       boost::json::serialize(boost::json::object{{"latency_ms", latency_ms}, {"cpu_ms", cpu_ms}}), admin(s));
 }
 
-// The value of a metric line whose name and labels contain all of `parts`; nullopt if none.
-std::optional<double> metric(const std::string& text, const std::string& name, const std::vector<std::string>& parts = {}) {
+// The value of the first metric line whose name and labels contain all of `parts`; nullopt if
+// none (pstest::metric sums them all).
+std::optional<double> first_sample(const std::string& text, const std::string& name, const std::vector<std::string>& parts = {}) {
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
@@ -44,7 +50,7 @@ std::optional<double> metric(const std::string& text, const std::string& name, c
 double in_flight(HttpClient& scraper) {
     auto res = scraper.get("/metrics");
     EXPECT_EQ(res.status, 200) << res.describe();
-    return metric(res.body, "http_requests_in_flight").value_or(0);
+    return first_sample(res.body, "http_requests_in_flight").value_or(0);
 }
 bool idle_but_the_scrape(HttpClient& scraper) {
     return eventually([&] { return in_flight(scraper) == 1; }, 10s);
@@ -312,20 +318,20 @@ TEST(Operations, MetricsInPrometheusTextFormat) {
     ASSERT_EQ(res.status, 200);
     EXPECT_TRUE(res.header("Content-Type").starts_with("text/plain")) << res.describe();
     const auto& m = res.body;
-    EXPECT_GE(metric(m, "http_requests_total", {"route=\"/\"", "method=\"GET\"", "status=\"200\""}).value_or(0), 2) << m;
-    EXPECT_GE(metric(m, "http_requests_total", {"method=\"POST\"", "status=\"201\""}).value_or(0), 1) << m;
-    EXPECT_GE(metric(m, "http_requests_total", {"status=\"404\""}).value_or(0), 1) << m;
-    EXPECT_TRUE(metric(m, "http_request_duration_seconds_bucket", {"route=\"/\"", "le=\"+Inf\""}).has_value()) << m;
-    EXPECT_TRUE(metric(m, "http_request_duration_seconds_sum", {"route=\"/\""}).has_value()) << m;
-    EXPECT_GE(metric(m, "http_request_duration_seconds_count", {"route=\"/\""}).value_or(0), 2) << m;
-    EXPECT_GE(metric(m, "photoshare_feed_cache_requests_total", {"hit"}).value_or(0), 1) << m;
-    EXPECT_GE(metric(m, "photoshare_feed_cache_requests_total", {"miss"}).value_or(0), 1) << m;
-    EXPECT_TRUE(metric(m, "photoshare_db_query_duration_seconds_bucket").has_value() ||
-                metric(m, "photoshare_db_query_duration_seconds_count").has_value())
+    EXPECT_GE(first_sample(m, "http_requests_total", {"route=\"/\"", "method=\"GET\"", "status=\"200\""}).value_or(0), 2) << m;
+    EXPECT_GE(first_sample(m, "http_requests_total", {"method=\"POST\"", "status=\"201\""}).value_or(0), 1) << m;
+    EXPECT_GE(first_sample(m, "http_requests_total", {"status=\"404\""}).value_or(0), 1) << m;
+    EXPECT_TRUE(first_sample(m, "http_request_duration_seconds_bucket", {"route=\"/\"", "le=\"+Inf\""}).has_value()) << m;
+    EXPECT_TRUE(first_sample(m, "http_request_duration_seconds_sum", {"route=\"/\""}).has_value()) << m;
+    EXPECT_GE(first_sample(m, "http_request_duration_seconds_count", {"route=\"/\""}).value_or(0), 2) << m;
+    EXPECT_GE(first_sample(m, "photoshare_feed_cache_requests_total", {"hit"}).value_or(0), 1) << m;
+    EXPECT_GE(first_sample(m, "photoshare_feed_cache_requests_total", {"miss"}).value_or(0), 1) << m;
+    EXPECT_TRUE(first_sample(m, "photoshare_db_query_duration_seconds_bucket").has_value() ||
+                first_sample(m, "photoshare_db_query_duration_seconds_count").has_value())
         << m;
-    EXPECT_GE(metric(m, "photoshare_uploads_total", {"accepted"}).value_or(0), 1) << m;
-    EXPECT_GE(metric(m, "photoshare_uploads_total", {"rejected"}).value_or(0), 1) << m;
-    EXPECT_GE(metric(m, "http_requests_in_flight").value_or(0), 1) << m;
+    EXPECT_GE(first_sample(m, "photoshare_uploads_total", {"accepted"}).value_or(0), 1) << m;
+    EXPECT_GE(first_sample(m, "photoshare_uploads_total", {"rejected"}).value_or(0), 1) << m;
+    EXPECT_GE(first_sample(m, "http_requests_in_flight").value_or(0), 1) << m;
     EXPECT_TRUE(contains(m, "# TYPE http_request_duration_seconds histogram")) << m;
     EXPECT_TRUE(contains(m, "# TYPE http_requests_total counter")) << m;
 }

@@ -1,11 +1,14 @@
 // Limits and timeouts: what a slow, oversized or greedy client gets, and that the others are
 // served meanwhile. Raw sockets, because a well-behaved HTTP library cannot misbehave.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <future>
 #include <sstream>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -41,7 +44,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(Limits, .args = {"--set", "limits.header_timeout=1s", "--set", "limits.body_timeout=1s", "--set",
+PSTEST_SHARED_SERVER_FIXTURE(Limits, .args = {"--set", "limits.header_timeout=1s", "--set", "limits.body_timeout=1s", "--set",
                                              "limits.idle_timeout=1s", "--set", "limits.max_header_bytes=4KiB", "--set",
                                              "limits.max_upload_bytes=512KiB"});
 

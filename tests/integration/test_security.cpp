@@ -1,10 +1,13 @@
 // What every response must carry (which server answered, the security headers), the page
 // footer, cookies under server.secure_cookies, and paths that try to leave their directory.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/photoshare_server.hpp"
 
 #include <regex>
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -51,7 +54,7 @@ void expect_footer(const std::string& html, const ServerProcess& s, const std::s
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(Security, .args = {"--set", "limits.max_upload_bytes=512KiB"}, .name = "itest-sec-name");
+PSTEST_SHARED_SERVER_FIXTURE(Security, .args = {"--set", "limits.max_upload_bytes=512KiB"}, .name = "itest-sec-name");
 
 TEST_F(Security, EveryResponseSaysWhoAnsweredAndCarriesTheSecurityHeaders) {
     auto u = register_user(server());

@@ -1,9 +1,13 @@
 // POST /api/v1/photos and what is served afterwards: validation by decoding, the error
 // statuses, nothing left behind by a refused upload, variants without metadata and
 // auto-rotated, immutable caching of media.
-#include "harness.hpp"
+#include "support/app.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/images.hpp"
+#include "support/photoshare_server.hpp"
 
-using namespace itest;
+using namespace pstest;
 
 namespace {
 
@@ -85,7 +89,7 @@ std::string fetch_variant(const ServerProcess& s, const std::string& url) {
 
 }  // namespace
 
-ITEST_SHARED_SERVER_FIXTURE(Uploads, .name = "itest-uploads");
+PSTEST_SHARED_SERVER_FIXTURE(Uploads, .name = "itest-uploads");
 
 TEST_F(Uploads, OnePhotoIs201WithItsVariants) {
     auto u = register_user(server());
