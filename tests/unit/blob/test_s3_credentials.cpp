@@ -11,7 +11,8 @@
 #include "blob/blob.hpp"
 #include "blob/credentials.hpp"
 #include "blob/s3.hpp"
-#include "test_s3_support.hpp"
+#include "s3_support.hpp"
+#include "support/ports.hpp"
 
 namespace photoshare::blob {
 namespace {
@@ -320,7 +321,7 @@ TEST(S3Credentials, OffEc2TheChainFailsFast) {
     FakeS3 s3;
     {
         // Nothing listens: refused at once.
-        ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:" + std::to_string(testing::free_port()));
+        ScopedEnv endpoint("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:" + std::to_string(pstest::free_port()));
         auto store = open(s3.url());
         std::string error;
         const auto took = testing::timed([&] { error = unavailable_of([&] { store->check(); }); });

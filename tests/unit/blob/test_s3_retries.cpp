@@ -6,7 +6,8 @@
 
 #include "blob/blob.hpp"
 #include "blob/s3.hpp"
-#include "test_s3_support.hpp"
+#include "s3_support.hpp"
+#include "support/ports.hpp"
 
 namespace photoshare::blob {
 namespace {
@@ -135,7 +136,7 @@ TEST(S3Retries, AHungServerTimesOut) {
 }
 
 TEST(S3Retries, NobodyListeningFailsFast) {
-    const int port = testing::free_port();
+    const int port = pstest::free_port();
     auto store = open("s3://bucket?endpoint=http://127.0.0.1:" + std::to_string(port) +
                       "&path_style=true&access_key_id=a&secret_access_key=" + secret);
     std::string error;

@@ -11,7 +11,8 @@
 
 #include "blob/blob.hpp"
 #include "blob/s3.hpp"
-#include "test_s3_support.hpp"
+#include "s3_support.hpp"
+#include "support/process.hpp"
 
 namespace photoshare::blob {
 namespace {
@@ -358,14 +359,13 @@ TEST_F(S3Store, TheAwsSdkReadsWhatWasWritten) {
         char hex[crypto_hash_sha256_BYTES * 2 + 1];
         sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
 
-        const auto r = testing::run_command("node " + testing::shell_quote(script) + " photoshare " +
-                                            testing::shell_quote(prefix + "/" + c.key) + " " + testing::shell_quote(server->endpoint()));
-        ASSERT_EQ(r.status, 0) << r.out;
+        const auto r = pstest::run({"node", script, "photoshare", prefix + "/" + c.key, server->endpoint()}, 120s);
+        ASSERT_EQ(r.exit_code(), 0) << r.output;
         // One JSON line: {"size":...,"sha256":"...","contentType":"...","cacheControl":"..."}
-        EXPECT_NE(r.out.find("\"size\":" + std::to_string(c.data.size())), std::string::npos) << r.out;
-        EXPECT_NE(r.out.find("\"sha256\":\"" + std::string(hex) + "\""), std::string::npos) << r.out;
-        EXPECT_NE(r.out.find("\"contentType\":\"" + c.type + "\""), std::string::npos) << r.out;
-        EXPECT_NE(r.out.find("\"cacheControl\":\"" + c.cache + "\""), std::string::npos) << r.out;
+        EXPECT_NE(r.output.find("\"size\":" + std::to_string(c.data.size())), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("\"sha256\":\"" + std::string(hex) + "\""), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("\"contentType\":\"" + c.type + "\""), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("\"cacheControl\":\"" + c.cache + "\""), std::string::npos) << r.output;
     }
 }
 

@@ -4,7 +4,7 @@
 #include "blob/blob.hpp"
 #include "blob/s3.hpp"
 #include "blob/xml.hpp"
-#include "test_s3_support.hpp"
+#include "s3_support.hpp"
 
 namespace photoshare::blob {
 namespace {

@@ -1,5 +1,8 @@
 #include "services.hpp"
 
+#include "support/ports.hpp"
+#include "support/process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -25,52 +28,9 @@ namespace photoshare::kv::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
-}
-
-struct Result {
-    int status = -1;
-    std::string out;
-};
-
-// Runs a shell command; its stdout and stderr together in out.
-Result run(const std::string& command) {
-    Result r;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) throw std::runtime_error("cannot run: " + command);
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) r.out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using namespace std::chrono_literals;
 
 std::string service_script() { return std::string(PHOTOSHARE_SOURCE_DIR) + "/scripts/service"; }
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        if (fd >= 0) ::close(fd);
-        throw std::runtime_error("cannot find a free port");
-    }
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
 
 // Every service started by this program, so that what a failed test left running is
 // stopped at exit.
@@ -127,7 +87,7 @@ Service::~Service() {
 
 std::string Service::start() {
     const char* binary = name_ == "redis" ? "redis-server" : name_.c_str();
-    if (run(std::string("command -v ") + binary).status != 0) {
+    if (!pstest::have_program(binary)) {
         throw std::runtime_error(std::string(binary) +
                                  " is not installed: the kv tests start real servers (scripts/setup --tests installs them)");
     }
@@ -135,16 +95,16 @@ std::string Service::start() {
     // A port found free may be taken before the server binds it: try a few.
     for (int attempt = 0; attempt < 3; ++attempt) {
         const bool first = port_ == 0;
-        if (first) port_ = free_port();
-        const std::string env = password_.empty() ? "" : "REDIS_PASSWORD=" + shell_quote(password_) + " ";
-        const Result r = run(env + shell_quote(service_script()) + " start " + name_ + " " + shell_quote(dir_) + " " +
-                             std::to_string(port_));
-        if (r.status == 0) {
-            url_ = r.out.substr(0, r.out.find('\n'));
+        if (first) port_ = pstest::free_port();
+        pstest::Env env;
+        if (!password_.empty()) env.emplace_back("REDIS_PASSWORD", password_);
+        const pstest::CommandResult r = pstest::run({"bash", service_script(), "start", name_, dir_, std::to_string(port_)}, 180s, env);
+        if (r.ok()) {
+            url_ = r.output.substr(0, r.output.find('\n'));
             running_ = true;
             return url_;
         }
-        output = r.out;
+        output = r.output;
         if (!first) break;  // a restart must keep its port
         port_ = 0;
     }
@@ -154,9 +114,9 @@ std::string Service::start() {
 void Service::stop() {
     if (!running_) return;
     thaw();  // a stopped process would not see SIGTERM until continued
-    const Result r = run(shell_quote(service_script()) + " stop " + name_ + " " + shell_quote(dir_));
+    const pstest::CommandResult r = pstest::run({"bash", service_script(), "stop", name_, dir_}, 180s);
     running_ = false;
-    if (r.status != 0) ADD_FAILURE() << "scripts/service stop " << name_ << " failed:\n" << r.out;
+    if (!r.ok()) ADD_FAILURE() << "scripts/service stop " << name_ << " failed:\n" << r.output;
 }
 
 int Service::pid() const {

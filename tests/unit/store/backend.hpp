@@ -2,7 +2,7 @@
 // test. SQLite provides one in test_sqlite_repository.cpp (a file in a temporary
 // directory); PostgreSQL and MariaDB in test_postgresql_repository.cpp and
 // test_mysql_repository.cpp (a schema, or a database, made on a server the tests start
-// themselves, see test_server.hpp, and dropped afterwards). Each instantiates the suite.
+// themselves, see database_server.hpp, and dropped afterwards). Each instantiates the suite.
 #pragma once
 
 #include <gtest/gtest.h>

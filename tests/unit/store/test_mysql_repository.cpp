@@ -1,12 +1,12 @@
 // The repository contract on MariaDB (the MySQL driver), plus what only MySQL shows: DDL
 // that commits by itself, session settings, InnoDB. The server is started by the tests
-// themselves (test_server.hpp).
+// themselves (database_server.hpp).
 #include <gtest/gtest.h>
 
 #include "backend.hpp"
 #include "store/dialect.hpp"
 #include "store/mysql.hpp"
-#include "test_server.hpp"
+#include "database_server.hpp"
 
 namespace photoshare::store::testing {
 namespace {

@@ -1,7 +1,7 @@
 // What a database on the network adds to the contract, on PostgreSQL and MariaDB alike:
 // servers that restart, stop answering, or make callers wait; several servers migrating
 // one empty database at once; passwords kept out of messages. The servers are real
-// (test_server.hpp), so stopping and starting them is the real thing.
+// (database_server.hpp), so stopping and starting them is the real thing.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "test_server.hpp"
+#include "database_server.hpp"
 
 namespace photoshare::store::testing {
 namespace {

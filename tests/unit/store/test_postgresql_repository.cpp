@@ -1,10 +1,10 @@
 // The repository contract on PostgreSQL, plus what only PostgreSQL shows. The server is
-// started by the tests themselves (test_server.hpp).
+// started by the tests themselves (database_server.hpp).
 #include <gtest/gtest.h>
 
 #include "backend.hpp"
 #include "store/postgresql.hpp"
-#include "test_server.hpp"
+#include "database_server.hpp"
 
 namespace photoshare::store::testing {
 namespace {

@@ -109,8 +109,6 @@ std::string s3_error(const std::string& code, const std::string& message);
 
 // ---- helpers ----
 
-int free_port();
-
 // Sets (or, with nullopt, unsets) an environment variable for the life of the object.
 class ScopedEnv {
 public:
@@ -123,13 +121,6 @@ private:
     std::string name_;
     std::optional<std::string> old_;
 };
-
-struct CommandResult {
-    int status = -1;
-    std::string out;  // stdout and stderr
-};
-CommandResult run_command(const std::string& command);
-std::string shell_quote(const std::string& s);
 
 // A GET (or HEAD) with plain libcurl: no signing, nothing but the URL.
 struct PlainResponse {

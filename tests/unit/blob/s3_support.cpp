@@ -1,4 +1,7 @@
-#include "test_s3_support.hpp"
+#include "s3_support.hpp"
+
+#include "support/ports.hpp"
+#include "support/process.hpp"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -19,6 +22,8 @@
 #include <stdexcept>
 
 namespace photoshare::blob::testing {
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -73,44 +78,6 @@ public:
 }  // namespace
 
 // ---- helpers ----
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
-}
-
-CommandResult run_command(const std::string& command) {
-    CommandResult r;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) throw std::runtime_error("cannot run: " + command);
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) r.out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        if (fd >= 0) ::close(fd);
-        throw std::runtime_error("cannot find a free port");
-    }
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
 
 ScopedEnv::ScopedEnv(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
     if (const char* old = std::getenv(name_.c_str())) old_ = old;
@@ -225,24 +192,23 @@ S3rver::~S3rver() {
 }
 
 std::string S3rver::start() {
-    if (run_command("command -v node").status != 0) {
+    if (!pstest::have_program("node")) {
         throw std::runtime_error("node is not installed: the S3 tests run a real s3rver (scripts/setup --tests installs nodejs)");
     }
     std::string output;
     for (int attempt = 0; attempt < 3; ++attempt) {
         const bool first = port_ == 0;
-        if (first) port_ = free_port();
-        const CommandResult r =
-            run_command(shell_quote(service_script()) + " start s3rver " + shell_quote(dir_) + " " + std::to_string(port_));
-        if (r.status == 0) {
+        if (first) port_ = pstest::free_port();
+        const pstest::CommandResult r = pstest::run({"bash", service_script(), "start", "s3rver", dir_, std::to_string(port_)}, 180s);
+        if (r.ok()) {
             // The URL is the last line (npm may have spoken before it).
-            std::string out = r.out;
+            std::string out = r.output;
             while (!out.empty() && out.back() == '\n') out.pop_back();
             url_ = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
             running_ = true;
             return url_;
         }
-        output = r.out;
+        output = r.output;
         if (!first) break;  // a restart must keep its port
         port_ = 0;
     }
@@ -251,9 +217,9 @@ std::string S3rver::start() {
 
 void S3rver::stop() {
     if (!running_) return;
-    const CommandResult r = run_command(shell_quote(service_script()) + " stop s3rver " + shell_quote(dir_));
+    const pstest::CommandResult r = pstest::run({"bash", service_script(), "stop", "s3rver", dir_}, 180s);
     running_ = false;
-    if (r.status != 0) ADD_FAILURE() << "scripts/service stop s3rver failed:\n" << r.out;
+    if (!r.ok()) ADD_FAILURE() << "scripts/service stop s3rver failed:\n" << r.output;
 }
 
 std::string S3rver::url_with_prefix(const std::string& prefix) const {

@@ -13,17 +13,10 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "support/process.hpp"
 #include "store/sql.hpp"
 
 namespace photoshare::store::testing {
-
-// Runs a program (found on PATH), waits for it; its exit status, and stdout and stderr
-// together.
-struct CommandResult {
-    int status = -1;
-    std::string output;
-};
-CommandResult run_command(const std::vector<std::string>& argv);
 
 class TestServer {
 public:
@@ -59,7 +52,7 @@ public:
 private:
     TestServer(std::string kind, std::filesystem::path dir);
     void start_on_some_port();
-    CommandResult service(std::vector<std::string> arguments) const;
+    pstest::CommandResult service(std::vector<std::string> arguments) const;
     std::vector<pid_t> server_pids() const;
     std::unique_ptr<sql::Connection> admin(const std::string& database = "") const;
 

@@ -1,4 +1,6 @@
-#include "test_server.hpp"
+#include "database_server.hpp"
+
+#include "support/ports.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -40,25 +42,6 @@ void close_inherited_descriptors() {
     }
 }
 
-int free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        throw std::runtime_error("socket() failed");
-    }
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t size = sizeof address;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-        close(fd);
-        throw std::runtime_error("cannot find a free loopback port");
-    }
-    close(fd);
-    return ntohs(address.sin_port);
-}
-
 std::string read_first_line(const fs::path& file) {
     std::ifstream in(file);
     std::string line;
@@ -96,50 +79,6 @@ std::unique_ptr<sql::Connection> connect_raw(const std::string& url, const Optio
         return connect_postgres(postgres_settings(url, options));
     }
     return connect_mysql(mysql_settings(url, options));
-}
-
-CommandResult run_command(const std::vector<std::string>& argv) {
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0) {
-        throw std::runtime_error("pipe2 failed");
-    }
-    std::vector<char*> args;
-    for (const std::string& arg : argv) {
-        args.push_back(const_cast<char*>(arg.c_str()));
-    }
-    args.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) {
-        throw std::runtime_error("fork failed");
-    }
-    if (pid == 0) {
-        dup2(out[1], 1);
-        dup2(out[1], 2);
-        const int null = ::open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        close_inherited_descriptors();
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    close(out[1]);
-    CommandResult result;
-    char buffer[4096];
-    ssize_t got = 0;
-    while ((got = read(out[0], buffer, sizeof buffer)) != 0) {
-        if (got < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        result.output.append(buffer, static_cast<std::size_t>(got));
-    }
-    close(out[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return result;
 }
 
 TestServer& TestServer::get(const std::string& kind) {
@@ -211,9 +150,9 @@ TestServer::~TestServer() {
 void TestServer::start_on_some_port() {
     std::string output;
     for (int attempt = 0; attempt < 3; ++attempt) {
-        const int port = free_port();
-        const CommandResult result = service({"start", kind_, dir_.string(), std::to_string(port)});
-        if (result.status == 0) {
+        const int port = pstest::free_port();
+        const pstest::CommandResult result = service({"start", kind_, dir_.string(), std::to_string(port)});
+        if (result.ok()) {
             port_ = port;
             admin_password_ = read_first_line(dir_ / "admin-password");
             if (admin_password_.empty()) {
@@ -248,23 +187,23 @@ std::string TestServer::admin_url(const std::string& database) const {
     return "mysql://root:" + admin_password_ + "@127.0.0.1:" + std::to_string(port_) + "/" + database;
 }
 
-CommandResult TestServer::service(std::vector<std::string> arguments) const {
+pstest::CommandResult TestServer::service(std::vector<std::string> arguments) const {
     // Under the directory's lock, which the reaper takes too. --close: the server the
     // script starts must not inherit (and so hold) the lock.
     arguments.insert(arguments.begin(), {"flock", "--close", dir_.string() + ".lock", service_script()});
-    return run_command(arguments);
+    return pstest::run(arguments, std::chrono::minutes(5));
 }
 
 void TestServer::stop() {
-    const CommandResult result = service({"stop", kind_, dir_.string()});
-    if (result.status != 0) {
+    const pstest::CommandResult result = service({"stop", kind_, dir_.string()});
+    if (!result.ok()) {
         throw std::runtime_error("scripts/service stop " + kind_ + " failed:\n" + result.output);
     }
 }
 
 void TestServer::start() {
-    const CommandResult result = service({"start", kind_, dir_.string(), std::to_string(port_)});
-    if (result.status != 0) {
+    const pstest::CommandResult result = service({"start", kind_, dir_.string(), std::to_string(port_)});
+    if (!result.ok()) {
         throw std::runtime_error("scripts/service start " + kind_ + " failed:\n" + result.output);
     }
 }
