@@ -4,69 +4,35 @@
 //
 // FLEET_KEEP_DIRS=1 keeps each test's directory (fleet.out, the state directory with every
 // log, history.jsonl and events.jsonl).
-#include "fleet/process.hpp"
-#include "http/client.hpp"
+#include "support/files.hpp"
+#include "support/http_client.hpp"
+#include "support/load.hpp"
+#include "support/photoshare_server.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <atomic>
 #include <chrono>
 #include <csignal>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
-#include <mutex>
-#include <netinet/in.h>
-#include <random>
-#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
-namespace fleet = photoshare::fleet;
-namespace http = photoshare::http;
 namespace json = boost::json;
 
 namespace {
 
-bool port_free(int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<unsigned short>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
-}
-
-// A base port with P..P+20 free.
-int free_base_port() {
-    std::mt19937 rng(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    for (int attempt = 0; attempt < 200; ++attempt) {
-        int base = 20000 + static_cast<int>(rng() % 2000) * 20;
-        bool ok = true;
-        for (int p = base; p < base + 20 && ok; ++p) ok = port_free(p);
-        if (ok) return base;
-    }
-    throw std::runtime_error("no free ports");
-}
-
-std::string tail(const std::filesystem::path& p, int lines) {
-    std::ifstream in(p);
-    std::deque<std::string> last;
-    std::string line;
-    while (std::getline(in, line)) {
-        last.push_back(line);
-        if (static_cast<int>(last.size()) > lines) last.pop_front();
-    }
-    std::string out;
-    for (auto& l : last) out += l + "\n";
-    return out;
+// GET, PUT with a JSON body: one request on a fresh connection.
+pstest::Response fetch(const std::string& address, const std::string& method, const std::string& path, const pstest::Headers& headers = {},
+                       const std::string& json_body = {}, std::chrono::milliseconds timeout = 3s) {
+    pstest::HttpClient c("http://" + address);
+    c.set_timeout(timeout);
+    return method == "PUT" ? c.put_json(path, json_body, headers) : c.request(method, path, std::nullopt, headers);
 }
 
 struct Options {
@@ -82,7 +48,7 @@ public:
         : dir_(std::filesystem::temp_directory_path() / ("photoshare-fleet-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++))) {
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directories(dir_ / "shared");
-        base_ = free_base_port();
+        base_ = pstest::pick_ports(20);
         front = "127.0.0.1:" + std::to_string(base_);
         dashboard = "127.0.0.1:" + std::to_string(base_ + 1);
         config = dir_ / "fleet.toml";
@@ -97,15 +63,15 @@ public:
                               << "[dashboard]\nlisten = \"" << dashboard << "\"\n"
                               << "[policy]\nkind = \"step\"\ninterval = \"1s\"\n[policy.step]\n"
                               << o.step;
-        pid_ = fleet::spawn({{PHOTOSHARE_BINARY, "fleet", "--config", config.string()}, {}, dir_ / "fleet.out"});
+        pid_ = pstest::spawn({pstest::server_binary(), "fleet", "--config", config.string()}, {}, dir_ / "fleet.out");
     }
     ~Fleet() {
         if (pid_ > 0) {
-            fleet::send_signal(pid_, SIGKILL);
-            fleet::wait_for_exit(pid_, 5s);
+            ::kill(pid_, SIGKILL);
+            pstest::wait_for(pid_, 5s);
         }
         if (::testing::Test::HasFailure()) {
-            (void)std::fprintf(stderr, "---- the end of %s ----\n%s---- end ----\n", (dir_ / "fleet.out").c_str(), tail(dir_ / "fleet.out", 80).c_str());
+            (void)std::fprintf(stderr, "---- the end of %s ----\n%s---- end ----\n", (dir_ / "fleet.out").c_str(), pstest::tail_lines(pstest::read_text(dir_ / "fleet.out"), 80).c_str());
         }
         if (std::getenv("FLEET_KEEP_DIRS")) (void)std::fprintf(stderr, "kept %s\n", dir_.c_str());
         else std::filesystem::remove_all(dir_);
@@ -113,15 +79,15 @@ public:
 
     // SIGTERM: the fleet stops HAProxy and every server in order and exits 0.
     void stop() {
-        fleet::send_signal(pid_, SIGTERM);
-        auto st = fleet::wait_for_exit(pid_, 40s);
+        ::kill(pid_, SIGTERM);
+        auto st = pstest::wait_for(pid_, 40s);
         ASSERT_TRUE(st) << "the fleet did not stop within 40 s";
         pid_ = -1;
         EXPECT_TRUE(st->exited && st->code == 0) << st->describe();
     }
 
     json::object status() {
-        auto res = http::fetch(dashboard, "GET", "/api/status", {}, "", 3s);
+        auto res = fetch(dashboard, "GET", "/api/status");
         if (res.status != 200) throw std::runtime_error("status " + std::to_string(res.status));
         return json::parse(res.body).as_object();
     }
@@ -138,7 +104,7 @@ public:
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline) {
             if (pid_ > 0)
-                if (auto st = fleet::try_reap(pid_)) {
+                if (auto st = pstest::wait_for(pid_, 0ms)) {
                     ADD_FAILURE() << "the fleet exited: " << st->describe();
                     pid_ = -1;
                     return false;
@@ -154,11 +120,11 @@ public:
 
     // `photoshare fleet knobs --config ... ARGS`: its exit status.
     int knobs(std::vector<std::string> args) {
-        std::vector<std::string> argv{PHOTOSHARE_BINARY, "fleet", "knobs", "--config", config.string()};
+        std::vector<std::string> argv{"fleet", "knobs", "--config", config.string()};
         argv.insert(argv.end(), args.begin(), args.end());
-        auto pid = fleet::spawn({argv, {}, dir_ / "knobs.out"});
-        auto st = fleet::wait_for_exit(pid, 20s);
-        return st && st->exited ? st->code : -1;
+        auto res = pstest::run_photoshare(argv, {}, 20s);
+        std::ofstream(dir_ / "knobs.out", std::ios::app) << res.output;
+        return res.exit_code();
     }
 
     // Every event so far (the API gives the last 50; history is in events.jsonl too).
@@ -184,65 +150,20 @@ private:
     pid_t pid_ = -1;
 };
 
-// A bounded load: `threads` clients, each one GET / at a time with a pause between, through
-// HAProxy. Every answer is counted by status; a request that gets none counts as failed.
-class Load {
-public:
-    Load(std::string address, int threads, std::chrono::milliseconds pause) {
-        for (int i = 0; i < threads; ++i)
-            threads_.emplace_back([this, address, pause] {
-                while (!stop_) {
-                    int status = 0;
-                    try {
-                        status = http::fetch(address, "GET", "/", {}, "", 15s).status;
-                    } catch (const std::exception& e) {
-                        std::lock_guard lock(mutex_);
-                        if (errors_.size() < 10) errors_.emplace_back(e.what());
-                    }
-                    {
-                        std::lock_guard lock(mutex_);
-                        ++by_status_[status];
-                    }
-                    std::this_thread::sleep_for(pause);
-                }
-            });
-    }
-    ~Load() { stop(); }
-    void stop() {
-        stop_ = true;
-        for (auto& t : threads_)
-            if (t.joinable()) t.join();
-    }
-    std::map<int, int> by_status() {
-        std::lock_guard lock(mutex_);
-        return by_status_;
-    }
-    int total() {
-        int n = 0;
-        for (auto& [s, c] : by_status()) n += c;
-        return n;
-    }
-    int not_2xx() {
-        int n = 0;
-        for (auto& [s, c] : by_status())
-            if (s < 200 || s > 299) n += c;
-        return n;
-    }
-    std::string describe() {
-        std::string out;
-        for (auto& [s, c] : by_status()) out += (s == 0 ? std::string("no answer") : std::to_string(s)) + ": " + std::to_string(c) + "  ";
-        std::lock_guard lock(mutex_);
-        for (auto& e : errors_) out += "\n  " + e;
-        return out;
-    }
+// A bounded load: `threads` clients, each one GET / at a time (a new connection each) with a
+// pause between, through HAProxy. Every answer is counted by status; a request that gets none
+// counts as failed.
+pstest::LoadOptions bounded(int threads, std::chrono::milliseconds pause) {
+    return {.clients = threads, .timeout = 15s, .pause = pause, .new_connections = true};
+}
 
-private:
-    std::atomic<bool> stop_{false};
-    std::vector<std::thread> threads_;
-    std::mutex mutex_;
-    std::map<int, int> by_status_;
-    std::vector<std::string> errors_;
-};
+// Answers not 2xx (no answer at all included).
+std::size_t not_2xx(const pstest::Load& load) {
+    std::size_t n = 0;
+    for (const auto& [status, count] : pstest::by_status(load.answers()))
+        if (status < 200 || status > 299) n += static_cast<std::size_t>(count);
+    return n;
+}
 
 double event_time(const std::vector<json::object>& events, const std::string& kind, double after) {
     for (const auto& e : events)
@@ -258,7 +179,7 @@ double event_time(const std::vector<json::object>& events, const std::string& ki
 TEST(Fleet, GrowsWithLatencyShrinksBackAndFailsNoRequest) {
     Fleet f(Options{});
     ASSERT_TRUE(f.wait_for(30s, [](const json::object& s) { return Fleet::in_service(s) == 1; })) << "the fleet did not start";
-    Load load(f.front, 4, 50ms);
+    pstest::Load load("http://" + f.front, pstest::get_paths({"/"}), bounded(4, 50ms));
     std::this_thread::sleep_for(4s);  // a full period of fast answers first
     auto before = f.status();
     EXPECT_EQ(Fleet::desired(before), 1) << json::serialize(before);
@@ -288,8 +209,8 @@ TEST(Fleet, GrowsWithLatencyShrinksBackAndFailsNoRequest) {
     std::this_thread::sleep_for(1s);
     load.stop();
 
-    EXPECT_GT(load.total(), 100) << load.describe();
-    EXPECT_EQ(load.not_2xx(), 0) << load.describe();
+    EXPECT_GT(load.total(), 100) << load.summary();
+    EXPECT_EQ(not_2xx(load), 0) << load.summary();
     auto totals = f.status().at("totals").as_object();
     EXPECT_EQ(totals.at("status_5xx").as_int64() + totals.at("failed").as_int64(), 0) << json::serialize(totals);
     // Every scale-in drained its server before stopping it.
@@ -312,7 +233,7 @@ TEST(Fleet, AKilledServerIsReplaced) {
     o.initial = 2;
     Fleet f(o);
     ASSERT_TRUE(f.wait_for(30s, [](const json::object& s) { return Fleet::in_service(s) == 2; }));
-    Load load(f.front, 4, std::chrono::milliseconds(20));  // not 20ms: cppcheck 2.10 cannot evaluate it
+    pstest::Load load("http://" + f.front, pstest::get_paths({"/"}), bounded(4, std::chrono::milliseconds(20)));  // not 20ms: cppcheck 2.10 cannot evaluate it
     std::this_thread::sleep_for(2s);
     auto s = f.status();
     const auto victim = s.at("servers").as_array()[0].as_object();
@@ -333,7 +254,7 @@ TEST(Fleet, AKilledServerIsReplaced) {
             replaced = true;
     EXPECT_TRUE(replaced);
     load.stop();
-    EXPECT_EQ(load.not_2xx(), 0) << load.describe();
+    EXPECT_EQ(not_2xx(load), 0) << load.summary();
     f.stop();
 }
 
@@ -382,12 +303,12 @@ TEST(Fleet, CommandLineAndApi) {
         if (sv.as_object().at("name").as_string() == "web-1") EXPECT_NE(json::serialize(sv.as_object().at("knob_latency_ms")), "7");
     EXPECT_TRUE(s.at("knobs").as_object().empty());
     EXPECT_EQ(f.knobs({"--server", "web-9", "--latency-ms", "7"}), 1);
-    auto denied = http::fetch(f.dashboard, "PUT", "/api/knobs", {{"Authorization", "Bearer nope"}}, R"({"latency_ms": 5})", 3s);
+    auto denied = fetch(f.dashboard, "PUT", "/api/knobs", {{"Authorization", "Bearer nope"}}, R"({"latency_ms": 5})");
     EXPECT_EQ(denied.status, 401);
-    auto page = http::fetch(f.dashboard, "GET", "/", {}, "", 3s);
+    auto page = fetch(f.dashboard, "GET", "/");
     EXPECT_EQ(page.status, 200);
     EXPECT_NE(page.body.find("<svg"), std::string::npos);
-    auto chart = http::fetch(f.dashboard, "GET", "/charts/summary.svg", {}, "", 3s);
+    auto chart = fetch(f.dashboard, "GET", "/charts/summary.svg");
     EXPECT_EQ(chart.status, 200);
     f.stop();
 }
