@@ -201,8 +201,42 @@ struct Server::Impl {
                                                                                           bool keep_alive);
     asio::awaitable<std::pair<beast::error_code, std::uint64_t>> send_stream(beast::tcp_stream& stream, struct Exchange& x, bool keep_alive);
     asio::awaitable<void> linger_close(beast::tcp_stream& stream);
+    // The header timeout: when it passes, the read is cancelled (not the socket closed, as
+    // the stream's own expiry would), so that the client still gets its 408.
+    struct HeaderDeadline {
+        // Shared with the timer's handler, which may already be queued when the header arrives
+        // and then runs after this deadline (and the connection) are gone.
+        struct State {
+            bool expired = false;
+            bool disarmed = false;
+        };
+        beast::tcp_stream& stream;
+        std::chrono::steady_clock::time_point at;
+        std::optional<asio::steady_timer> timer{};
+        std::shared_ptr<State> state = std::make_shared<State>();
+
+        HeaderDeadline(beast::tcp_stream& s, std::chrono::steady_clock::time_point when) : stream(s), at(when) {}
+        HeaderDeadline(const HeaderDeadline&) = delete;
+        HeaderDeadline& operator=(const HeaderDeadline&) = delete;
+        ~HeaderDeadline() { disarm(); }
+        void arm() {
+            if (timer || state->disarmed) return;
+            timer.emplace(stream.get_executor(), at);
+            timer->async_wait([state = state, socket = &stream.socket()](const boost::system::error_code& ec) {
+                if (ec || state->disarmed) return;  // the header arrived in time
+                state->expired = true;
+                beast::error_code ignored;
+                socket->cancel(ignored);
+            });
+        }
+        void disarm() {
+            state->disarmed = true;
+            if (timer) timer->cancel();
+        }
+        bool expired() const { return state->expired; }
+    };
     asio::awaitable<std::tuple<beast::error_code, std::size_t>> read_header_block(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                                                                  bool& folded);
+                                                                                  HeaderDeadline& deadline, bool& folded, bool& complete);
     std::size_t context_index(const asio::any_io_executor& ex) const;
     asio::awaitable<void> drain();
     void reject_overloaded(tcp::socket& socket);
@@ -648,21 +682,17 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
         x.header_parser.body_limit(boost::none);
         // The header timeout is a timer of our own that cancels the read: the stream's own
         // expiry would close the socket, and the client would get no 408.
+        // It is armed only when the header block is not already in the buffer: most requests
+        // arrive whole, and then no timer is set and cancelled for them.
         stream.expires_never();
-        asio::steady_timer header_timer(stream.get_executor());
-        bool header_timed_out = false;
-        header_timer.expires_after(opts.header_timeout);
-        header_timer.async_wait([&](const boost::system::error_code& ec) {
-            if (ec) return;  // cancelled: the header arrived in time
-            header_timed_out = true;
-            beast::error_code ignored;
-            stream.socket().cancel(ignored);
-        });
+        HeaderDeadline deadline(stream, started + opts.header_timeout);
         bool folded = false;
-        auto [hec, hn] = co_await read_header_block(stream, buffer, folded);
+        bool complete = false;
+        auto [hec, hn] = co_await read_header_block(stream, buffer, deadline, folded, complete);
+        if (!hec && !complete) deadline.arm();  // over the header limit: the parser says so, or reads on
         if (!hec && !folded) std::tie(hec, hn) = co_await bhttp::async_read_header(stream, buffer, x.header_parser, use_tuple);
-        header_timer.cancel();
-        if (hec && header_timed_out) hec = beast::error::timeout;
+        deadline.disarm();
+        if (hec && deadline.expired()) hec = beast::error::timeout;
         // Beast checks its header limit only while it waits for more bytes, so a header block
         // that arrives whole can pass it; the size consumed is checked here as well.
         if (!hec && hn > opts.max_header_bytes) hec = bhttp::error::header_limit;
@@ -709,9 +739,12 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
 // header limit is, or the connection fails), so that it can be checked as sent before Beast
 // parses it: Beast joins folded lines into one value, and a folded line is an attack on
 // whatever parses the header differently. Sets `folded` if a line of it starts with a
-// space or a tab. The end is CRLF CRLF, or LF LF, which the parser then refuses.
+// space or a tab, and `complete` when its end arrived. The end is CRLF CRLF, or LF LF, which
+// the parser then refuses. The deadline is armed before it first waits for more bytes.
 asio::awaitable<std::tuple<beast::error_code, std::size_t>> Server::Impl::read_header_block(beast::tcp_stream& stream,
-                                                                                            beast::flat_buffer& buffer, bool& folded) {
+                                                                                            beast::flat_buffer& buffer,
+                                                                                            HeaderDeadline& deadline, bool& folded,
+                                                                                            bool& complete) {
     std::size_t scanned = 0;  // bytes already known to hold no end of the block
     for (;;) {
         const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
@@ -723,8 +756,10 @@ asio::awaitable<std::tuple<beast::error_code, std::size_t>> Server::Impl::read_h
             else if (i + 1 < data.size() && (data[i + 1] == ' ' || data[i + 1] == '\t'))
                 folded = true;
         }
-        if (end != std::string_view::npos || data.size() > opts.max_header_bytes) co_return std::tuple{beast::error_code{}, std::size_t{0}};
+        complete = end != std::string_view::npos;
+        if (complete || data.size() > opts.max_header_bytes) co_return std::tuple{beast::error_code{}, std::size_t{0}};
         scanned = data.size() >= 2 ? data.size() - 2 : 0;  // an end may straddle two reads
+        deadline.arm();
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
         if (ec) co_return std::tuple{ec, std::size_t{0}};
         buffer.commit(n);
