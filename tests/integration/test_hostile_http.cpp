@@ -259,7 +259,9 @@ TEST_F(HostileHttp, SmugglingAttemptsAre400AndCloseTheConnection) {
         {"a chunk longer than its size", "Transfer-Encoding: chunked\r\n", "2\r\n" + json + "\r\n0\r\n\r\n"},
         {"a chunk without its CRLF", "Transfer-Encoding: chunked\r\n", "2\r\n{}XX0\r\n\r\n"},
         {"a chunk size with spaces", "Transfer-Encoding: chunked\r\n", " 2 \r\n{}\r\n0\r\n\r\n"},
-        // Not here: obs-fold, which RFC 9112 §5.2 lets a server replace with spaces.
+        // RFC 9112 §5.2 lets a server unfold instead; a proxy in front may not, so: refused.
+        {"a folded header line", "X-Folded: a\r\n b\r\n", "{}"},
+        {"a line folded with a tab", "Content-Length: 2\r\nX-Folded: a\r\n\tb\r\n", "{}"},
     };
     for (const auto& c : cases) {
         ++n;
@@ -405,6 +407,10 @@ TEST_F(HostileHttp, Http11WithoutHostIs400) {
     // lacks a Host header field".
     expect_refused_and_closed(server(), "GET /api/v1/photos HTTP/1.1\r\n\r\n", {400}, "no Host");
     expect_refused_and_closed(server(), "GET /api/v1/photos HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", {400}, "two Hosts");
+    // §3.2: "... or more than one Host header line or a Host header field with an invalid
+    // field value".
+    for (const char* host : {"a b", "x:99999", "x/y", "user@x", "[::1", "x:8o"})
+        expect_refused_and_closed(server(), std::string("GET /api/v1/photos HTTP/1.1\r\nHost: ") + host + "\r\n\r\n", {400}, host);
     EXPECT_STILL_SERVING(server());
 }
 

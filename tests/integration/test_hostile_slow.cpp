@@ -114,6 +114,7 @@ TEST(HostileSlow, SlowlorisClientsAreCutOffAtTheHeaderTimeoutWhileOthersAreServe
         }
     }
     EXPECT_EQ(cut, kClients) << "every slowloris connection is closed";
+    EXPECT_EQ(with_408, kClients) << "each is told why (408) before the close";
     EXPECT_GT(n.requests, 10);
     EXPECT_EQ(n.failures, 0);
     EXPECT_LT(n.slowest, 1.0) << "the normal client waited behind the slow ones";
