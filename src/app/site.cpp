@@ -42,11 +42,11 @@ std::string load_admin_token(const config::Config& c) {
         std::string token;
         if (in && std::getline(in, token) && token.size() >= 16) return token;
     }
-    const auto token = auth::random_token(32);
+    auto token = auth::random_token(32);
     auto tmp = path;
     tmp += ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::system_category().message(errno));
     const std::string line = token + "\n";
     const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     ::close(fd);

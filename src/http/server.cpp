@@ -218,7 +218,8 @@ struct Server::Impl {
         HeaderDeadline(beast::tcp_stream& s, std::chrono::steady_clock::time_point when) : stream(s), at(when) {}
         HeaderDeadline(const HeaderDeadline&) = delete;
         HeaderDeadline& operator=(const HeaderDeadline&) = delete;
-        ~HeaderDeadline() { disarm(); }
+        // The timer's destructor cancels its wait; nothing here can throw.
+        ~HeaderDeadline() { state->disarmed = true; }
         void arm() {
             if (timer || state->disarmed) return;
             timer.emplace(stream.get_executor(), at);
