@@ -18,10 +18,6 @@ std::string string_member(const boost::json::object& o, std::string_view name) {
     return std::string(it->value().as_string());
 }
 
-void carry_generation(http::Response& res, const ReadYourWrites& writes, std::int64_t generation) {
-    if (auto cookie = writes.cookie(generation); !cookie.empty()) res.set("Set-Cookie", cookie);
-}
-
 }  // namespace
 
 asio::awaitable<http::Response> CreateUser::operator()(Context& ctx) const {
@@ -85,15 +81,12 @@ asio::awaitable<http::Response> UploadPhotos::operator()(Context& ctx) const {
     for (const auto& p : result.photos) out.push_back(photo_json(p, urls));
     auto res = json_response(201, boost::json::object{{"photos", std::move(out)}});
     if (result.replayed) res.set("Idempotency-Replayed", "true");
-    carry_generation(res, writes, result.feed_generation);
-    co_return res;
+    co_return with_cookie(std::move(res), writes.cookie(result.feed_generation));
 }
 
 asio::awaitable<http::Response> DeletePhoto::operator()(Context& ctx) const {
     const auto generation = co_await photos.remove(ctx.session(), std::string(ctx.req.param("id")));
-    http::Response res(204, "", "");
-    carry_generation(res, writes, generation);
-    co_return res;
+    co_return with_cookie(http::Response(204, "", ""), writes.cookie(generation));
 }
 
 }  // namespace photoshare::app::api

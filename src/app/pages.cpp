@@ -7,11 +7,6 @@ namespace photoshare::app {
 
 namespace {
 
-http::Response with_cookie(http::Response res, const std::string& set_cookie) {
-    if (!set_cookie.empty()) res.set("Set-Cookie", set_cookie);
-    return res;
-}
-
 // The login or register page, with the visitor's last username and a message.
 http::Response account_page(const Layout& layout, const Context& ctx, bool register_form, int status, const std::string& username,
                             const std::string& message) {

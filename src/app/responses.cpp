@@ -32,6 +32,11 @@ http::Response redirect(std::string location) {
     return res;
 }
 
+http::Response with_cookie(http::Response res, const std::string& set_cookie) {
+    if (!set_cookie.empty()) res.set("Set-Cookie", set_cookie);
+    return res;
+}
+
 namespace {
 std::string format_time(std::int64_t t, const char* fmt) {
     std::time_t tt = static_cast<std::time_t>(t);

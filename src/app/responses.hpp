@@ -19,6 +19,8 @@ http::Response json_error(int status, std::string_view code, std::string_view me
 http::Response html_response(int status, std::string body);
 // 303 See Other: after a form post, the browser fetches the page with GET.
 http::Response redirect(std::string location);
+// res with a Set-Cookie header of that value, unless it is empty (no cookie to set).
+http::Response with_cookie(http::Response res, const std::string& set_cookie);
 
 std::string rfc3339(std::int64_t unix_seconds);
 std::string human_time(std::int64_t unix_seconds);

@@ -1,5 +1,6 @@
 #include "app/routes.hpp"
 
+#include "app/responses.hpp"
 #include "blob/blob.hpp"
 #include "codec/compare.hpp"
 #include "kv/kv.hpp"
@@ -116,9 +117,7 @@ asio::awaitable<http::Response> Routes::handle(const Handler& handler, const Acc
         Context ctx(req, services_.uploads);
         // Most routes (files, the feed API, operations) require nothing: no coroutine frame for them.
         if (access.who != Who::anyone || access.csrf != Csrf::none || access.body != Body::none) co_await admit(ctx, access);
-        auto res = co_await handler(ctx);
-        if (!ctx.visitor.set_cookie.empty()) res.set("Set-Cookie", ctx.visitor.set_cookie);
-        co_return res;
+        co_return with_cookie(co_await handler(ctx), ctx.visitor.set_cookie);
     } catch (const store::Unavailable& e) {
         spdlog::warn("database unavailable: {}", e.what());
         throw http::HttpError(503, "database_unavailable", "The database is unavailable. Please try again in a moment.",
