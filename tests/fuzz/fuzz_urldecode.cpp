@@ -1,4 +1,4 @@
-// percent_decode and percent_encode (http/form.hpp) against a reference decoder and against
+// percent_decode and percent_encode (codec/percent.hpp) against a reference decoder and against
 // Boost.URL: no crash; decoding never yields NUL and refuses exactly what the reference
 // refuses (a '%' without two hex digits, %00, a raw NUL); decode(encode(x)) == x for every x
 // without NUL, with and without plus_is_space; encode(decode(e)) is the canonical spelling of
@@ -8,7 +8,7 @@
 // Input: raw bytes. Each run checks the input as an encoded string (decoding it) and as a
 // decoded string (encoding it).
 #include "blob/sigv4.hpp"
-#include "http/form.hpp"
+#include "codec/percent.hpp"
 
 #include <boost/url/pct_string_view.hpp>
 
@@ -82,7 +82,8 @@ void check_encoded(std::string_view e, std::string_view original) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    using namespace photoshare::http;
+    using photoshare::codec::percent_decode;
+    using photoshare::codec::percent_encode;
     const std::string_view input(reinterpret_cast<const char*>(data), size);
 
     // 1. The input as an encoded string.
