@@ -12,7 +12,7 @@
 namespace {
 
 [[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_cookies: %s\n", what);
+    (void)std::fprintf(stderr, "fuzz_cookies: %s\n", what);
     std::abort();
 }
 

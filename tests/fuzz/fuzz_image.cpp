@@ -25,7 +25,7 @@ namespace {
 using namespace photoshare::image;
 
 [[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_image: %s\n", what);
+    (void)std::fprintf(stderr, "fuzz_image: %s\n", what);
     std::abort();
 }
 

@@ -33,7 +33,7 @@ struct Outcome {
 };
 
 [[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_multipart: %s\n", what);
+    (void)std::fprintf(stderr, "fuzz_multipart: %s\n", what);
     std::abort();
 }
 

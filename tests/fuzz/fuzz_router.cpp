@@ -24,7 +24,7 @@ namespace {
 using namespace photoshare::http;
 
 [[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_router: %s\n", what);
+    (void)std::fprintf(stderr, "fuzz_router: %s\n", what);
     std::abort();
 }
 

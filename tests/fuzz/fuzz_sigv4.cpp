@@ -35,7 +35,7 @@ namespace sigv4 = photoshare::blob::sigv4;
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 [[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_sigv4: %s\n", what);
+    (void)std::fprintf(stderr, "fuzz_sigv4: %s\n", what);
     std::abort();
 }
 

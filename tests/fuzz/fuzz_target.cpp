@@ -11,7 +11,7 @@
 namespace {
 
 [[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_target: %s\n", what);
+    (void)std::fprintf(stderr, "fuzz_target: %s\n", what);
     std::abort();
 }
 

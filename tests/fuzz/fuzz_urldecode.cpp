@@ -22,7 +22,7 @@
 namespace {
 
 [[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "fuzz_urldecode: %s\n", what);
+    (void)std::fprintf(stderr, "fuzz_urldecode: %s\n", what);
     std::abort();
 }
 
