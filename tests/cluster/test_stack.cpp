@@ -719,6 +719,11 @@ TYPED_TEST(ClusterTest, UpOnARunningStackSaysSo) {
     auto res = stack.stack(stack.up_args());
     EXPECT_TRUE(res.ok()) << res.output;
     EXPECT_TRUE(contains(res.output, "already running")) << res.output;
+    // `up --dir DIR` alone means the stack as it was started (here not the default
+    // backends, for MariaDB and Redis), not the defaults.
+    res = stack.stack({"up"});
+    EXPECT_TRUE(res.ok()) << res.output;
+    EXPECT_TRUE(contains(res.output, "already running")) << res.output;
     for (int n = 1; n <= this->servers(); ++n) EXPECT_EQ(stack.server_pid(n), pids[static_cast<std::size_t>(n - 1)]);
     auto status = stack.stack({"status"});
     EXPECT_TRUE(status.ok()) << status.output;
