@@ -33,11 +33,12 @@ struct CommonOptions {
     std::string name;
     std::vector<std::string> sets;
 
-    void add_to(CLI::App& cmd) {
+    // --listen and --name only where they mean something (serve, config; knobs: --listen).
+    void add_to(CLI::App& cmd, bool with_listen, bool with_name) {
         cmd.add_option("-c,--config", config_file, "TOML configuration file (also PHOTOSHARE_CONFIG)");
-        cmd.add_option("--listen", listen, "address:port to listen on (server.listen)");
+        if (with_listen) cmd.add_option("--listen", listen, "address:port to listen on (server.listen)");
         cmd.add_option("--data-dir", data_dir, "directory for all local state (server.data_dir)");
-        cmd.add_option("--name", name, "server name shown on pages (server.name)");
+        if (with_name) cmd.add_option("--name", name, "server name shown on pages (server.name)");
         cmd.add_option("--set", sets, "any key=value, e.g. --set limits.max_upload_bytes=50MiB (repeatable)");
     }
 
@@ -117,18 +118,18 @@ int run(int argc, char** argv) {
 
     CommonOptions serve_opts, config_opts, migrate_opts, knobs_opts;
     auto* serve_cmd = cli.add_subcommand("serve", "Run the web server");
-    serve_opts.add_to(*serve_cmd);
+    serve_opts.add_to(*serve_cmd, true, true);
 
     auto* config_cmd = cli.add_subcommand("config", "Print the effective configuration (secrets redacted)");
-    config_opts.add_to(*config_cmd);
+    config_opts.add_to(*config_cmd, true, true);
     bool list_keys = false;
     config_cmd->add_flag("--keys", list_keys, "List every key with its default and meaning");
 
     auto* migrate_cmd = cli.add_subcommand("migrate", "Bring the database schema up to date and exit");
-    migrate_opts.add_to(*migrate_cmd);
+    migrate_opts.add_to(*migrate_cmd, false, false);
 
     auto* knobs_cmd = cli.add_subcommand("knobs", "Read or set a running server's latency and CPU knobs");
-    knobs_opts.add_to(*knobs_cmd);
+    knobs_opts.add_to(*knobs_cmd, true, false);
     std::string knobs_url, knobs_token;
     long latency = -1, cpu = -1, slots = -1;
     knobs_cmd->add_option("--url", knobs_url, "server address (default: server.listen)");
@@ -139,7 +140,7 @@ int run(int argc, char** argv) {
 
     CommonOptions fsck_opts;
     auto* fsck_cmd = cli.add_subcommand("fsck", "Check that every photo row has its files and every file its row; --repair fixes");
-    fsck_opts.add_to(*fsck_cmd);
+    fsck_opts.add_to(*fsck_cmd, false, false);
     app::fsck::Options fsck_options;
     std::string fsck_grace;
     fsck_cmd->add_flag("--repair", fsck_options.repair,

@@ -74,6 +74,8 @@ asio::awaitable<http::Response> AccountPost::operator()(Context& ctx) const {
     co_return with_cookie(redirect("/"), created.set_cookie);
 }
 
+asio::awaitable<http::Response> UploadFormRedirect::operator()(Context&) const { co_return redirect("/#upload"); }
+
 asio::awaitable<http::Response> LogoutPost::operator()(Context& ctx) const {
     if (ctx.visitor.sessions_unavailable) throw_sessions_unavailable();  // the session could not be ended
     co_return with_cookie(redirect("/"), co_await sessions.destroy(ctx.req));

@@ -45,6 +45,12 @@ struct LogoutPost {
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 
+// GET /upload: the upload form is on the front page (a bookmark or a reload after a failed
+// post lands there, not on a 405).
+struct UploadFormRedirect {
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
 // POST /upload (multipart, from the form on the front page)
 struct UploadPost {
     Photos& photos;

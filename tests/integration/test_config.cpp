@@ -174,3 +174,18 @@ TEST(Config, KeysAreListed) {
                             "database.url", "storage.url", "sessions.url", "cache.url", "feed.page_size", "knobs.latency_ms"})
         EXPECT_TRUE(contains(r.output, key)) << key;
 }
+
+TEST(Config, EachCommandOffersOnlyTheFlagsThatMeanSomethingToIt) {
+    auto fsck = run_photoshare({"fsck", "--help"});
+    EXPECT_TRUE(contains(fsck.output, "--repair")) << fsck.output;
+    auto migrate = run_photoshare({"migrate", "--help"});
+    for (const auto* r : {&fsck, &migrate}) {
+        EXPECT_TRUE(contains(r->output, "--data-dir")) << r->output;
+        EXPECT_FALSE(contains(r->output, "--listen")) << "a command that serves nothing has no --listen:\n" << r->output;
+        EXPECT_FALSE(contains(r->output, "--name")) << r->output;
+    }
+    auto serve = run_photoshare({"serve", "--help"});
+    EXPECT_TRUE(contains(serve.output, "--listen") && contains(serve.output, "--name")) << serve.output;
+    auto knobs = run_photoshare({"knobs", "--help"});
+    EXPECT_TRUE(contains(knobs.output, "--url") && contains(knobs.output, "--listen")) << knobs.output;
+}

@@ -254,6 +254,14 @@ TEST_F(Forms, DeletingSomeoneElsesPhotoThroughTheFormIs403) {
     EXPECT_EQ(newest_ids(server(), alice_name).size(), 1u);
 }
 
+TEST_F(Forms, GetUploadLeadsToTheUploadFormInsteadOf405) {
+    // A bookmark, or a reload of the address a refused form post left in the location bar.
+    HttpClient b(server().base_url());
+    auto res = b.get("/upload");
+    EXPECT_EQ(res.status, 303) << res.describe();
+    EXPECT_EQ(res.header("Location"), "/#upload") << res.describe();
+}
+
 TEST_F(Forms, UploadFormWhenLoggedOutIs401) {
     Browser v(server());
     auto res = v.http.upload("/upload", {Part::field("csrf_token", v.csrf), Part::file(kCamera)});
