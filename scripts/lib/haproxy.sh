@@ -46,6 +46,10 @@ haproxy_env() {
   echo "PS_HAPROXY_BIND=127.0.0.1:$port"
   echo "PS_HAPROXY_STATS_BIND=127.0.0.1:${PS_HAPROXY_STATS_PORT:-$((port + 1))}"
   echo "PS_HAPROXY_DIR=$dir"
+  # The configuration is written to DIR: its error pages are found where the template's are.
+  local errors
+  errors=$(dirname "$(haproxy_template)")/../errors
+  [[ ! -d $errors ]] || echo "PS_HAPROXY_ERRORS=$(cd "$errors" && pwd)"
 }
 
 # haproxy_spawn DIR BIN CFG VAR=VALUE... -- EXTRA_ARGS...: HAProxy in the foreground of a

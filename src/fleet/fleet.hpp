@@ -114,6 +114,7 @@ private:
     void check_draining(ServerRecord& s, TimePoint t, bool have_stats);
     void check_stopping(ServerRecord& s, TimePoint t);
     void check_started();
+    void open_site();
     void on_exit(std::size_t index, const std::string& how);
 
     // evaluation.cpp
@@ -138,6 +139,7 @@ private:
     FleetState state_;
     std::atomic<bool> stop_{false};
     bool started_ = false, start_failed_ = false, clean_ = false;
+    bool site_open_ = false;  // HAProxy's frontend listens (only once a server is in service)
     std::thread thread_;
 
     TimePoint last_eval_{0};

@@ -4,12 +4,27 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
 #include <stdexcept>
 #include <vector>
 
 namespace photoshare::fleet {
 
 std::string slot_name(int slot) { return fmt::format("web-{}", slot); }
+
+std::filesystem::path site_open_map(const FleetConfig& config) { return config.state_dir / "site-open.map"; }
+std::filesystem::path unavailable_page(const FleetConfig& config) { return config.state_dir / "errors/503.html"; }
+
+void write_haproxy_files(const FleetConfig& config) {
+    auto write = [](const std::filesystem::path& path, std::string_view text) {
+        std::filesystem::create_directories(path.parent_path());
+        std::ofstream out(path, std::ios::trunc);
+        out << text;
+        if (!out) throw std::runtime_error("cannot write " + path.string());
+    };
+    write(site_open_map(config), "");
+    write(unavailable_page(config), unavailable_page_text());
+}
 
 namespace {
 
@@ -37,6 +52,20 @@ void set_request_log(HaproxyTemplate& t, int log_port) {
 void set_addresses(HaproxyTemplate& t, const FleetConfig& c) {
     t.set_argument("global", "stats socket", fmt::format("\"{}\"", (c.state_dir / "haproxy.sock").string()));
     t.set_argument("frontend www", "bind", c.haproxy.listen);
+    t.insert_after("frontend www", "bind",
+                   {"# Closed (connections refused) until a server is in service: the fleet then adds \"open\"",
+                    "# to this map, so no request ever gets a 503 because the fleet is still starting.",
+                    fmt::format("tcp-request connection reject unless {{ str(open),map(\"{}\") -m found }}", site_open_map(c).string())});
+}
+
+// The template finds its error page beside itself; the fleet writes its copy to STATE.
+void set_error_page(HaproxyTemplate& t, const FleetConfig& c) {
+    auto& line = t.directive("defaults", "http-error");
+    const std::string_view file = " file \"";
+    const auto at = line.find(file);
+    const auto end = at == std::string::npos ? at : line.find('"', at + file.size());
+    if (end == std::string::npos) throw std::logic_error("HAProxy template: the defaults' http-error has no file \"...\"");
+    line.replace(at + file.size(), end - at - file.size(), unavailable_page(c).string());
 }
 
 void set_servers(HaproxyTemplate& t, const FleetConfig& c) {
@@ -67,6 +96,7 @@ std::string haproxy_config(const FleetConfig& c, int log_port, std::string_view 
     auto t = HaproxyTemplate::parse(template_text);
     set_request_log(t, log_port);
     set_addresses(t, c);
+    set_error_page(t, c);
     set_servers(t, c);
     set_stats(t, c);
     return t.render(preamble(c));

@@ -23,6 +23,11 @@ void Fleet::start_haproxy() {
         out << haproxy_config(config_, log_->port());
         if (!out) throw std::runtime_error("cannot write " + cfg_path.string());
     }
+    // Every slot starts in maintenance, so until a server is in service a request could only
+    // get a 503: the frontend refuses connections until open_site() adds its key to the map,
+    // written empty here.
+    write_haproxy_files(config_);
+    site_open_ = false;
     auto out_log = config_.state_dir / "haproxy.out";
     check_haproxy_config(cfg_path, out_log);
     std::filesystem::remove(config_.state_dir / "haproxy.sock");
@@ -92,6 +97,7 @@ void Fleet::restart_haproxy(TimePoint t) {
             api(fmt::format("set server {}/{} addr {} port {}", kBackend, s.name, host, port));
             api(fmt::format("set server {}/{} state {}", kBackend, s.name, s.state == ServerState::in_service ? "ready" : "drain"));
         }
+        open_site();
     } catch (const std::exception& e) {
         event("error", fmt::format("HAProxy could not be restarted: {}", e.what()));
         next_start_allowed_ = t + 5s;

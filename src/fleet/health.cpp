@@ -8,6 +8,7 @@
 #include "http/client.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <csignal>
 
@@ -24,6 +25,7 @@ void Fleet::housekeeping() {
     if (stats) apply_stats(*stats);
     for (auto& s : state_.servers) check_server(s, t, stats.has_value());  // nothing in the loop adds or removes servers
     reconcile();
+    if (!site_open_) open_site();
     if (!started_) check_started();
 }
 
@@ -130,6 +132,22 @@ void Fleet::check_started() {
         started_ = true;
         state_.phase = "running";
         cv_.notify_all();
+    }
+}
+
+// The site's port opens when the first server is in service and HAProxy sees it up.
+void Fleet::open_site() {
+    for (const auto& s : state_.servers) {
+        if (s.state != ServerState::in_service || !s.up()) continue;
+        try {
+            api_.expect_ok(fmt::format("add map {} open 1", site_open_map(config_).string()));
+        } catch (const std::exception& e) {
+            spdlog::warn("HAProxy: {}", e.what());  // tried again at the next tick
+            return;
+        }
+        site_open_ = true;
+        event("haproxy", fmt::format("the site is open on {}: {} is in service", config_.haproxy.listen, s.name));
+        return;
     }
 }
 

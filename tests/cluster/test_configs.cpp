@@ -183,6 +183,51 @@ TEST(HaproxyRetries, OnlyIdempotentRequestsAreReplayed) {
     EXPECT_TRUE(pstest::release_dir(dir).empty()) << "HAProxy was still running after scripts/service stop";
 }
 
+// With no server able to answer, HAProxy (the template, as scripts/stack runs it) and nginx
+// answer 503 with Retry-After and the site's own page (deploy/errors/503.html), not their
+// bare default pages.
+TEST(LoadBalancers, WithNoServerUpBothAnswer503WithRetryAfterAndTheSitesPage) {
+    const int dead = pstest::pick_ports(1);  // nothing listens there
+    auto expect_site_page = [](const pstest::Response& res, const std::string& who) {
+        SCOPED_TRACE(who);
+        EXPECT_EQ(res.status, 503) << res.describe();
+        EXPECT_EQ(res.header("Retry-After"), "5") << res.describe();
+        EXPECT_EQ(res.header("Cache-Control"), "no-store") << res.describe();
+        EXPECT_TRUE(res.header("Content-Type").starts_with("text/html")) << res.describe();
+        EXPECT_TRUE(contains(res.body, "photoshare is unavailable for a moment")) << res.body.substr(0, 500);
+    };
+    if (pstest::have_program("haproxy")) {
+        const auto dir = pstest::make_registered_dir();
+        const int port = pstest::pick_ports(2);
+        auto start = pstest::run({"bash", pstest::source_dir() + "/scripts/service", "start", "haproxy", dir.string(), std::to_string(port)}, 30s,
+                                  {{"PS_HAPROXY_SERVERS", "gone=127.0.0.1:" + std::to_string(dead)}});
+        ASSERT_TRUE(start.ok()) << start.output;
+        pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
+        expect_site_page(c.get("/"), "HAProxy");
+        expect_site_page(c.get("/api/v1/photos"), "HAProxy, API");
+        auto stop = pstest::run({"bash", pstest::source_dir() + "/scripts/service", "stop", "haproxy", dir.string()}, 30s);
+        EXPECT_TRUE(stop.ok()) << stop.output;
+        pstest::release_dir(dir);
+    }
+    if (pstest::have_program("nginx")) {
+        const auto dir = pstest::make_registered_dir();
+        for (const char* sub : {"logs", "tmp", "errors"}) std::filesystem::create_directories(dir / sub);
+        std::filesystem::copy_file(pstest::source_dir() + "/deploy/errors/503.html", dir / "errors/503.html");
+        const int port = pstest::pick_ports(1);
+        std::ofstream(dir / "nginx.conf") << pstest::render_nginx(port, {dead});
+        const std::vector<std::string> base{"nginx", "-p", dir.string(), "-e", (dir / "error.log").string(), "-c", (dir / "nginx.conf").string()};
+        auto start = pstest::run(base, 20s);
+        ASSERT_TRUE(start.ok()) << start.output;
+        pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
+        expect_site_page(c.get("/"), "nginx");
+        auto stop_cmd = base;
+        stop_cmd.insert(stop_cmd.end(), {"-s", "quit"});
+        EXPECT_TRUE(pstest::run(stop_cmd, 20s).ok());
+        EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(dir / "nginx.pid"); }, 10s));
+        pstest::release_dir(dir);
+    }
+}
+
 // What scripts/stack cannot do, it says so (exit status 1 or 2, a message naming the option).
 TEST(StackScript, RefusesWhatItCannotDo) {
     const auto dir = pstest::make_registered_dir();

@@ -294,6 +294,7 @@ describe("the configurations, run", () => {
         cfg = replaceOnce(cfg, "bind :8404", `bind 127.0.0.1:${stats}`, "haproxy.cfg");
         cfg = replaceOnce(cfg, "/var/lib/haproxy/haproxy.sock", join(dir, "haproxy.sock"), "haproxy.cfg");
         cfg = replaceOnce(cfg, "photoshare:8080", `photoshare:${port}`, "haproxy.cfg");
+        cfg = replaceOnce(cfg, "${PS_HAPROXY_ERRORS-../errors}", repoPath("deploy/errors"), "haproxy.cfg");
         writeFileSync(join(dir, "haproxy.cfg"), cfg);
         start(haproxy, ["-f", join(dir, "haproxy.cfg"), "-db"], { log: join(dir, "haproxy.log") });
 

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <thread>
 #include <unistd.h>
 
@@ -227,6 +228,34 @@ TEST(Fleet, GrowsWithLatencyShrinksBackAndFailsNoRequest) {
 
 // A server killed with -9 is taken out and replaced (an Auto Scaling group with ELB health
 // checks); HAProxy retries the GETs it had sent there.
+// While no server is in service, the site refuses connections instead of answering 503:
+// a client polling from the moment the fleet starts gets no answer, then pages.
+TEST(Fleet, TheSiteOpensOnlyOnceAServerIsInService) {
+    Fleet f(Options{});
+    const int port = std::stoi(f.front.substr(f.front.rfind(':') + 1));
+    std::map<int, int> answers;
+    int unanswered = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 40s;
+    while (std::chrono::steady_clock::now() < deadline && answers[200] < 20) {
+        std::optional<pstest::RawResponse> r;
+        try {
+            r = pstest::raw_exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2s);
+        } catch (const std::exception&) {
+            // refused: the port is not open yet
+        }
+        if (r) ++answers[r->status];
+        else ++unanswered;
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_EQ(answers[200], 20) << "the site never opened";
+    for (const auto& [status, n] : answers) EXPECT_EQ(status, 200) << n << " answer(s) " << status << " while the fleet was starting";
+    EXPECT_GT(unanswered, 0) << "the first connection already found a server in service: this test proves nothing";
+    bool opened = false;
+    for (const auto& e : f.events()) opened = opened || pstest::contains(std::string(e.at("message").as_string()), "the site is open");
+    EXPECT_TRUE(opened) << "no event says when the site opened";
+    f.stop();
+}
+
 TEST(Fleet, AKilledServerIsReplaced) {
     Options o;
     o.min = 2;

@@ -53,7 +53,10 @@ TEST(HaproxyConfig, HaproxyAcceptsIt) {
     auto dir = std::filesystem::temp_directory_path() / ("fleet-unit-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     auto path = dir / "haproxy.cfg";
-    std::ofstream(path) << haproxy_config(sample_config(), 5514);
+    auto config = sample_config();
+    config.state_dir = dir;
+    std::ofstream(path) << haproxy_config(config, 5514);
+    write_haproxy_files(config);  // the map and the error page it refers to
     auto cmd = std::string(haproxy) + " -c -q -f " + path.string() + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     std::filesystem::remove_all(dir);
