@@ -1,6 +1,6 @@
 #include "app/accounts.hpp"
 
-#include "kv/kv.hpp"
+#include "app/responses.hpp"
 
 #include <fmt/format.h>
 
@@ -31,26 +31,10 @@ asio::awaitable<store::User> Accounts::register_user(const std::string& username
     co_return *user;
 }
 
-// A rate-limiter call on a worker against the shared counts, or this process's own when
-// the shared store is down.
-template <class F>
-auto Accounts::limited(F f) -> asio::awaitable<std::invoke_result_t<F&, auth::LoginLimiter&>> {
-    co_return co_await workers_.call([this, f]() mutable {
-        try {
-            return f(shared_);
-        } catch (const kv::Unavailable&) {
-            return f(local_);
-        }
-    });
-}
-
 asio::awaitable<store::User> Accounts::authenticate(const std::string& address, const std::string& username, const std::string& password) {
-    auto locked = co_await limited([&](auth::LoginLimiter& l) { return l.blocked(address, username); });
-    if (locked) {
-        throw http::HttpError(429, "too_many_attempts",
-                              fmt::format("Too many failed logins. Try again in {} minute(s).", (locked->count() + 59) / 60),
-                              {{"Retry-After", std::to_string(locked->count())}});
-    }
+    // The limiter's store calls may wait on the network: on a worker, not an I/O thread.
+    auto locked = co_await workers_.call([&] { return limiter_.blocked(address, username); });
+    if (locked) throw http::HttpError(429, "too_many_attempts", "Too many failed logins. " + try_again_in(*locked), {{"Retry-After", std::to_string(locked->count())}});
     std::optional<store::User> user;
     if (username.size() <= 64 && password.size() <= 1024) user = co_await db_.call("find_user", [&](store::Repository& repo) { return repo.find_user(username); });
     // Verify against a dummy hash when there is no such user, so the time taken does not
@@ -60,10 +44,10 @@ asio::awaitable<store::User> Accounts::authenticate(const std::string& address, 
         return auth::verify_password(password, hash) && user.has_value();
     });
     if (!ok) {
-        co_await limited([&](auth::LoginLimiter& l) { l.record_failure(address, username); });
+        co_await workers_.call([&] { limiter_.record_failure(address, username); });
         throw http::HttpError(401, "wrong_credentials", "Wrong username or password.");
     }
-    co_await limited([&](auth::LoginLimiter& l) { l.record_success(address, username); });
+    co_await workers_.call([&] { limiter_.record_success(address, username); });
     co_return *user;
 }
 

@@ -22,11 +22,10 @@ std::string password_problem(std::string_view password);
 
 class Accounts {
 public:
-    // Failed logins are counted in `shared` (every server sees them) or, while that store is
-    // down, in `local` (this process's): a dead cache must neither lock everyone out nor
-    // open the door to unlimited guessing.
-    Accounts(Database& db, http::Workers& workers, auth::PasswordParams params, auth::LoginLimiter& shared, auth::LoginLimiter& local)
-        : db_(db), workers_(workers), params_(params), shared_(shared), local_(local) {}
+    // The limiter counts where every server sees the counts (kv::Fallback: this process's
+    // own while that store is down).
+    Accounts(Database& db, http::Workers& workers, auth::PasswordParams params, auth::LoginLimiter& limiter)
+        : db_(db), workers_(workers), params_(params), limiter_(limiter) {}
 
     // Throws HttpError 422 (invalid) or 409 (taken).
     asio::awaitable<store::User> register_user(const std::string& username, const std::string& password);
@@ -35,14 +34,10 @@ public:
     asio::awaitable<store::User> authenticate(const std::string& address, const std::string& username, const std::string& password);
 
 private:
-    template <class F>
-    auto limited(F f) -> asio::awaitable<std::invoke_result_t<F&, auth::LoginLimiter&>>;
-
     Database& db_;
     http::Workers& workers_;
     const auth::PasswordParams params_;
-    auth::LoginLimiter& shared_;
-    auth::LoginLimiter& local_;
+    auth::LoginLimiter& limiter_;
 };
 
 }  // namespace photoshare::app

@@ -3,7 +3,9 @@
 #include "app/media_urls.hpp"
 #include "app/uploads.hpp"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <fmt/format.h>
 
 #include <ctime>
 
@@ -47,6 +49,13 @@ std::string format_time(std::int64_t t, const char* fmt) {
     return std::string(buf, n);
 }
 }  // namespace
+
+std::string try_again_in(std::chrono::seconds wait) {
+    const auto s = std::max<std::int64_t>(wait.count(), 1);
+    if (s < 60) return fmt::format("Try again in {} second{}.", s, s == 1 ? "" : "s");
+    const auto m = (s + 59) / 60;
+    return fmt::format("Try again in {} minute{}.", m, m == 1 ? "" : "s");
+}
 
 std::string rfc3339(std::int64_t t) { return format_time(t, "%Y-%m-%dT%H:%M:%SZ"); }
 std::string human_time(std::int64_t t) { return format_time(t, "%d %b %Y, %H:%M UTC"); }

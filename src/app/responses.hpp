@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +22,9 @@ http::Response html_response(int status, std::string body);
 http::Response redirect(std::string location);
 // res with a Set-Cookie header of that value, unless it is empty (no cookie to set).
 http::Response with_cookie(http::Response res, const std::string& set_cookie);
+
+// "Try again in 8 seconds." / "Try again in 3 minutes.": the wait of a 429, rounded up.
+std::string try_again_in(std::chrono::seconds wait);
 
 std::string rfc3339(std::int64_t unix_seconds);
 std::string human_time(std::int64_t unix_seconds);

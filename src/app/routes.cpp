@@ -1,6 +1,7 @@
 #include "app/routes.hpp"
 
 #include "app/responses.hpp"
+#include "http/runtime.hpp"
 #include "blob/blob.hpp"
 #include "codec/compare.hpp"
 #include "kv/kv.hpp"
@@ -8,6 +9,8 @@
 
 #include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
+
+#include <array>
 
 namespace photoshare::app {
 
@@ -27,17 +30,17 @@ void throw_sessions_unavailable() {
 
 namespace {
 
-http::Fields form_body(const http::Request& req) {
-    if (!req.content_type_is("application/x-www-form-urlencoded"))
+// Content types are checked before the body is read; the body is parsed after.
+void require_content_type(const http::Request& req, Body body) {
+    if (body == Body::form && !req.content_type_is("application/x-www-form-urlencoded"))
         throw http::HttpError(415, "unsupported_media_type", "Send this form as application/x-www-form-urlencoded.");
-    return http::parse_urlencoded(req.body);
+    // Requiring a JSON content type is also a CSRF defence: a cross-site form cannot send it,
+    // and a cross-site script cannot without a CORS preflight we never grant.
+    if (body == Body::json && !req.content_type_is("application/json"))
+        throw http::HttpError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.");
 }
 
-// Requiring a JSON content type is also a CSRF defence: a cross-site form cannot send it,
-// and a cross-site script cannot without a CORS preflight we never grant.
 boost::json::object json_body(const http::Request& req) {
-    if (!req.content_type_is("application/json"))
-        throw http::HttpError(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.");
     boost::system::error_code ec;
     auto v = boost::json::parse(req.body, ec);
     if (ec || !v.is_object()) throw http::HttpError(400, "bad_json", "The body is not a JSON object.");
@@ -80,35 +83,56 @@ void Routes::require_csrf(const Context& ctx, std::string_view submitted) const 
     throw http::HttpError(403, "bad_csrf_token", "This form has expired or did not come from this site. Reload the page and try again.");
 }
 
-void Routes::require_admin(const http::Request& req) const {
+asio::awaitable<void> Routes::require_admin(const http::Request& req, auth::Throttle* failures) const {
+    // The throttle's store may wait on the network: its calls run on a worker.
+    if (failures) {
+        if (auto wait = co_await services_.workers.call([&] { return failures->waiting(req.client_address); }))
+            throw http::HttpError(429, "too_many_attempts", "Too many wrong admin tokens. " + try_again_in(*wait),
+                                  {{"Retry-After", std::to_string(wait->count())}});
+    }
     auto header = req.header("Authorization");
     constexpr std::string_view prefix = "Bearer ";
-    if (!header.starts_with(prefix) || !codec::equal_constant_time(header.substr(prefix.size()), services_.admin_token))
-        throw http::HttpError(401, "admin_token_required", "Send the admin token as 'Authorization: Bearer <token>'.",
-                              {{"WWW-Authenticate", "Bearer"}});
+    if (header.starts_with(prefix) && codec::equal_constant_time(header.substr(prefix.size()), services_.admin_token)) co_return;
+    // A request without a token is no guess: only a wrong token counts.
+    if (failures && !header.empty()) co_await services_.workers.call([&] { failures->record(req.client_address); });
+    throw http::HttpError(401, "admin_token_required", "Send the admin token as 'Authorization: Bearer <token>'.",
+                          {{"WWW-Authenticate", "Bearer"}});
 }
 
-// The checks, in the order a request meets them: the shape of its body, who is asking,
-// their CSRF token.
+// The whole body, into req.body (routes that read it themselves; the parser holds it to the
+// route's limit).
+asio::awaitable<void> Routes::read_body(Context& ctx) const {
+    auto* reader = ctx.req.body_reader;
+    if (!reader) co_return;
+    std::string body;
+    if (auto declared = reader->content_length()) body.reserve(static_cast<std::size_t>(*declared));
+    std::array<char, 16 * 1024> chunk{};
+    while (auto n = co_await reader->read_some(chunk)) body.append(chunk.data(), n);
+    ctx.req.body = std::move(body);
+}
+
+// The checks, in the order a request meets them: what it sends (content type), who is
+// asking, a CSRF token in a header — all before the body is read — then the body and a
+// CSRF token inside it.
 asio::awaitable<void> Routes::admit(Context& ctx, const Access& access) {
-    if (access.body == Body::form) ctx.form = form_body(ctx.req);
-    if (access.body == Body::json) ctx.json = json_body(ctx.req);
+    require_content_type(ctx.req, access.body);
     switch (access.who) {
         case Who::anyone: break;
         case Who::visitor: ctx.visitor = co_await load_visitor(services_.sessions, ctx.req); break;
         case Who::member: ctx.visitor = co_await load_member(services_.sessions, ctx.req); break;
-        case Who::admin: require_admin(ctx.req); break;
+        case Who::admin: co_await require_admin(ctx.req, access.failures); break;
     }
     const auto header = ctx.req.header("X-CSRF-Token");
-    if (access.csrf == Csrf::header || (access.csrf == Csrf::form && !header.empty())) {
-        require_csrf(ctx, header);
-    } else if (access.csrf == Csrf::form) {
-        if (access.body == Body::upload) {
-            require_csrf(ctx, (co_await ctx.upload())->csrf_token);
-        } else {
-            require_csrf(ctx, http::field(ctx.form, "csrf_token").value_or(""));
-        }
+    const bool csrf_in_header = access.csrf == Csrf::header || (access.csrf == Csrf::form && !header.empty());
+    if (csrf_in_header) require_csrf(ctx, header);
+    if (access.body == Body::upload) {
+        if (access.csrf == Csrf::form && !csrf_in_header) require_csrf(ctx, (co_await ctx.upload())->csrf_token);
+        co_return;
     }
+    co_await read_body(ctx);
+    if (access.body == Body::form) ctx.form = http::parse_urlencoded(ctx.req.body);
+    if (access.body == Body::json) ctx.json = json_body(ctx.req);
+    if (access.csrf == Csrf::form && !csrf_in_header) require_csrf(ctx, http::field(ctx.form, "csrf_token").value_or(""));
 }
 
 asio::awaitable<http::Response> Routes::handle(const Handler& handler, const Access& access, http::Request& req) {
@@ -116,7 +140,7 @@ asio::awaitable<http::Response> Routes::handle(const Handler& handler, const Acc
     try {
         Context ctx(req, services_.uploads);
         // Most routes (files, the feed API, operations) require nothing: no coroutine frame for them.
-        if (access.who != Who::anyone || access.csrf != Csrf::none || access.body != Body::none) co_await admit(ctx, access);
+        if (access.who != Who::anyone || access.csrf != Csrf::none || access.body != Body::none || req.body_reader) co_await admit(ctx, access);
         co_return with_cookie(co_await handler(ctx), ctx.visitor.set_cookie);
     } catch (const store::Unavailable& e) {
         spdlog::warn("database unavailable: {}", e.what());
@@ -139,7 +163,9 @@ asio::awaitable<http::Response> Routes::handle(const Handler& handler, const Acc
 void Routes::add(http::Method method, std::string pattern, Handler handler, Access access) {
     http::RouteOptions options;
     options.body_limit = access.body_limit;
-    options.stream_body = access.body == Body::upload;
+    // Routes read the body themselves, after the checks that need none, wherever a body is
+    // expected: GET and HEAD bodies (none, as a rule) are read by the server as before.
+    options.stream_body = access.body != Body::none || (method != http::Method::get && method != http::Method::head);
     router_.add(
         method, std::move(pattern),
         [this, handler = std::move(handler), access](http::Request& req) { return handle(handler, access, req); }, options);

@@ -1,15 +1,18 @@
 // The site's route table. Each route declares what a request must bring before its handler
-// runs — who may call it, a CSRF token, what its body is and how large — and Routes
-// enforces all of it here, in one place, for every route; a handler receives a Context in
-// which those checks have passed. Routes also applies the run-time knobs to pages and the
-// API, and turns backend failures into 503 (507 for a full disk) with a message saying
-// which part is down.
+// runs — who may call it, a CSRF token, what its body is and how large, how often a client
+// may fail those checks — and Routes enforces all of it here, in one place, for every
+// route; a handler receives a Context in which those checks have passed. Every check that
+// needs no body is made before a byte of the body is read: a refused request never makes
+// its client send the body ("Expect: 100-continue" is answered only when the body is read).
+// Routes also applies the run-time knobs to pages and the API, and turns backend failures
+// into 503 (507 for a full disk) with a message saying which part is down.
 #pragma once
 
 #include "app/knobs.hpp"
 #include "app/sessions.hpp"
 #include "app/uploads.hpp"
 #include "app/visitor.hpp"
+#include "auth/throttle.hpp"
 #include "http/form.hpp"
 #include "http/router.hpp"
 
@@ -50,6 +53,9 @@ struct Access {
     Body body = Body::none;
     std::size_t body_limit = 0;  // 0: the server's default
     bool knobs = true;           // the latency/CPU/slots knobs apply (pages and API; not operations)
+    // Counts the client address's wrong credentials (Who::admin: a wrong admin token); past
+    // the throttle's allowance, its requests get 429 with Retry-After before any check.
+    auth::Throttle* failures = nullptr;
 };
 
 // A request whose route's checks have passed.
@@ -89,7 +95,7 @@ public:
         Sessions& sessions;
         Uploads& uploads;
         Knobs& knobs;
-        http::Workers& workers;  // where the CPU knob burns
+        http::Workers& workers;  // where the CPU knob burns, and blocking throttle calls run
         std::string admin_token;
     };
     Routes(http::Router& router, Services services) : router_(router), services_(std::move(services)) {}
@@ -100,7 +106,8 @@ private:
     asio::awaitable<http::Response> handle(const Handler& handler, const Access& access, http::Request& req);
     asio::awaitable<void> admit(Context& ctx, const Access& access);
     void require_csrf(const Context& ctx, std::string_view submitted) const;
-    void require_admin(const http::Request& req) const;
+    asio::awaitable<void> require_admin(const http::Request& req, auth::Throttle* failures) const;
+    asio::awaitable<void> read_body(Context& ctx) const;
 
     http::Router& router_;
     Services services_;

@@ -8,6 +8,7 @@
 #include "app/request_metrics.hpp"
 #include "app/responses.hpp"
 #include "auth/tokens.hpp"
+#include "kv/fallback.hpp"
 #include "image/image.hpp"
 
 #include <fmt/format.h>
@@ -122,15 +123,21 @@ Site::Site(config::Config c)
     auth::LoginPolicy policy;
     policy.max_failures_per_user = config_.auth.max_failures_per_user;
     policy.max_failures_per_address = config_.auth.max_failures_per_address;
+    policy.max_failures_per_user_total = config_.auth.max_failures_per_user_total;
     policy.window = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.failure_window);
+    policy.first_delay = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.first_delay);
     policy.lockout = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.lockout);
+    policy.remember_address = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.remember_address);
     // Failed-login counts live where every server sees them: the session store when it is
     // a key-value store, else the cache store.
     kv::Store& shared_counts = session_kv_ ? *session_kv_ : *cache_store_;
-    limiter_ = std::make_unique<auth::LoginLimiter>(shared_counts, policy);
-    local_limiter_ = std::make_unique<auth::LoginLimiter>(*local_store_, policy);
+    failure_counts_ = std::make_unique<kv::Fallback>(shared_counts, *local_store_);
+    limiter_ = std::make_unique<auth::LoginLimiter>(*failure_counts_, policy);
+    admin_failures_ = std::make_unique<auth::Throttle>(
+        *failure_counts_, "admin-token",
+        auth::ThrottlePolicy{.free = config_.auth.max_admin_failures, .window = policy.window, .first_delay = policy.first_delay, .max_delay = policy.lockout});
     accounts_ = std::make_unique<Accounts>(*db_, workers_, auth::PasswordParams{config_.auth.argon2_memory_kib, config_.auth.argon2_iterations},
-                                           *limiter_, *local_limiter_);
+                                           *limiter_);
 
     knobs_.latency_ms = config_.knobs.latency_ms;
     knobs_.cpu_ms = config_.knobs.cpu_ms;
@@ -202,6 +209,7 @@ void Site::add_routes(http::Router& router) {
     r.add(Method::post, "/login", AccountPost{*accounts_, *sessions_, layout_, false}, form_post);
     r.add(Method::post, "/register", AccountPost{*accounts_, *sessions_, layout_, true}, form_post);
     r.add(Method::post, "/logout", LogoutPost{*sessions_}, form_post);
+    r.add(Method::get, "/upload", UploadFormRedirect{});
     r.add(Method::post, "/upload", UploadPost{*photos_, writes_},
           {.who = Who::member, .csrf = Csrf::form, .body = Body::upload, .body_limit = upload_limit});
     r.add(Method::post, "/photos/{id}/delete", DeletePost{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
@@ -226,7 +234,8 @@ void Site::add_routes(http::Router& router) {
 
     // Operations.
     const Access ops{.knobs = false};
-    const Access admin{.who = Who::admin, .knobs = false};
+    // Wrong admin tokens from one address are throttled like failed logins.
+    const Access admin{.who = Who::admin, .knobs = false, .failures = admin_failures_.get()};
     r.add(Method::get, "/healthz", Healthz{}, ops);
     r.add(Method::get, "/readyz", Readyz{*readiness_}, ops);
     r.add(Method::get, "/metrics", MetricsPage{metrics_, server_, knobs_, draining_, near_copies_}, ops);
@@ -270,9 +279,11 @@ http::ServerOptions Site::server_options() const {
     o.max_body_bytes = config_.limits.max_body_bytes;
     o.header_timeout = config_.limits.header_timeout;
     o.body_timeout = config_.limits.body_timeout;
+    o.body_min_rate = config_.limits.body_min_rate;
     o.idle_timeout = config_.limits.idle_timeout;
     o.write_timeout = config_.limits.write_timeout;
     o.max_connections = config_.limits.max_connections;
+    o.max_connections_per_address = config_.limits.max_connections_per_address;
     o.shutdown_delay = config_.server.shutdown_delay;
     o.shutdown_timeout = config_.server.shutdown_timeout;
     o.trusted_proxies = config_.server.trusted_proxies;

@@ -23,6 +23,7 @@
 #include "app/uploads.hpp"
 #include "app/views.hpp"
 #include "auth/rate_limit.hpp"
+#include "auth/throttle.hpp"
 #include "blob/blob.hpp"
 #include "config/config.hpp"
 #include "http/router.hpp"
@@ -81,8 +82,9 @@ private:
     std::unique_ptr<kv::Store> session_kv_;         // when sessions live in a key-value store
     std::unique_ptr<kv::AsyncRedis> session_async_;  // and its asynchronous client (Redis), for lookups
     std::unique_ptr<Sessions> sessions_;
-    std::unique_ptr<auth::LoginLimiter> limiter_;        // counts shared by every server
-    std::unique_ptr<auth::LoginLimiter> local_limiter_;  // this process's counts, when the shared store is down
+    std::unique_ptr<kv::Store> failure_counts_;  // shared by every server; this process's own while that store is down
+    std::unique_ptr<auth::LoginLimiter> limiter_;
+    std::unique_ptr<auth::Throttle> admin_failures_;
     std::unique_ptr<Accounts> accounts_;
     Knobs knobs_;
     std::unique_ptr<Feed> feed_;

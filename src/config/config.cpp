@@ -155,8 +155,13 @@ const std::vector<Field>& fields() {
         field("limits.max_files_per_upload", Kind::count, &C::limits, &C::Limits::max_files_per_upload, "photos in one upload request"),
         field("limits.max_pixels", Kind::count, &C::limits, &C::Limits::max_pixels, "pixels of an uploaded image (decompression bombs)"),
         field("limits.max_connections", Kind::count, &C::limits, &C::Limits::max_connections, "open connections; more get 503"),
+        field("limits.max_connections_per_address", Kind::count, &C::limits, &C::Limits::max_connections_per_address,
+              "open connections from one client address; more get 429 (0: no cap; trusted proxies are exempt)"),
         field("limits.header_timeout", Kind::duration, &C::limits, &C::Limits::header_timeout, "time to receive the request headers"),
-        field("limits.body_timeout", Kind::duration, &C::limits, &C::Limits::body_timeout, "time to receive a whole request body"),
+        field("limits.body_timeout", Kind::duration, &C::limits, &C::Limits::body_timeout,
+              "time a request body may take beyond what limits.body_min_rate allows for its bytes"),
+        field("limits.body_min_rate", Kind::size, &C::limits, &C::Limits::body_min_rate,
+              "slowest average rate a request body may arrive at, per second (408 below)"),
         field("limits.idle_timeout", Kind::duration, &C::limits, &C::Limits::idle_timeout, "keep-alive wait for the next request"),
         field("limits.write_timeout", Kind::duration, &C::limits, &C::Limits::write_timeout, "time to send a response"),
         field("database.url", Kind::text, &C::database, &C::Database::url,
@@ -194,10 +199,19 @@ const std::vector<Field>& fields() {
         field("images.jpeg_quality", Kind::count, &C::images, &C::Images::jpeg_quality, "JPEG quality of the variants (1-100)"),
         field("auth.argon2_memory_kib", Kind::count, &C::auth, &C::Auth::argon2_memory_kib, "argon2id memory per hash, KiB (at least 19456)"),
         field("auth.argon2_iterations", Kind::count, &C::auth, &C::Auth::argon2_iterations, "argon2id passes (at least 2)"),
-        field("auth.max_failures_per_user", Kind::count, &C::auth, &C::Auth::max_failures_per_user, "failed logins per username before a lock"),
-        field("auth.max_failures_per_address", Kind::count, &C::auth, &C::Auth::max_failures_per_address, "failed logins per client address before a lock"),
+        field("auth.max_failures_per_user", Kind::count, &C::auth, &C::Auth::max_failures_per_user,
+              "failed logins for one username from one address before each further try waits"),
+        field("auth.max_failures_per_address", Kind::count, &C::auth, &C::Auth::max_failures_per_address,
+              "failed logins from one address, any username, before each further try waits (not for a user's known addresses)"),
+        field("auth.max_failures_per_user_total", Kind::count, &C::auth, &C::Auth::max_failures_per_user_total,
+              "failed logins for one username from all addresses before tries wait (not from its known addresses)"),
+        field("auth.max_admin_failures", Kind::count, &C::auth, &C::Auth::max_admin_failures,
+              "wrong admin tokens from one address before each further try waits"),
         field("auth.failure_window", Kind::duration, &C::auth, &C::Auth::failure_window, "window in which failures are counted"),
-        field("auth.lockout", Kind::duration, &C::auth, &C::Auth::lockout, "how long a lock lasts"),
+        field("auth.first_delay", Kind::duration, &C::auth, &C::Auth::first_delay, "the wait after the first failure over a limit; doubles with each further one"),
+        field("auth.lockout", Kind::duration, &C::auth, &C::Auth::lockout, "the longest wait"),
+        field("auth.remember_address", Kind::duration, &C::auth, &C::Auth::remember_address,
+              "how long an address a user logged in from counts as known for that user"),
         field("log.level", Kind::text, &C::log, &C::Log::level, "trace, debug, info, warn, error or off"),
         field("log.format", Kind::text, &C::log, &C::Log::format, "plain or json"),
         field("log.access", Kind::boolean, &C::log, &C::Log::access, "one access log line per request"),
@@ -258,6 +272,7 @@ void validate(const Config& c) {
     require(c.limits.max_files_per_upload >= 1, "limits.max_files_per_upload", "at least 1", "0");
     require(c.limits.max_pixels >= 1, "limits.max_pixels", "at least 1", "0");
     require(c.limits.max_connections >= 1, "limits.max_connections", "at least 1", "0");
+    require(c.limits.body_min_rate >= 1, "limits.body_min_rate", "at least 1B", "0");
     for (auto [key, d] : {std::pair{"limits.header_timeout", c.limits.header_timeout}, {"limits.body_timeout", c.limits.body_timeout},
                           {"limits.idle_timeout", c.limits.idle_timeout}, {"limits.write_timeout", c.limits.write_timeout}})
         require(d.count() > 0, key, "a duration above zero", format_duration(d));
@@ -277,6 +292,12 @@ void validate(const Config& c) {
     require(c.auth.argon2_iterations >= 2, "auth.argon2_iterations", "at least 2 (OWASP minimum)", std::to_string(c.auth.argon2_iterations));
     require(c.auth.max_failures_per_user >= 1, "auth.max_failures_per_user", "at least 1", "0");
     require(c.auth.max_failures_per_address >= 1, "auth.max_failures_per_address", "at least 1", "0");
+    require(c.auth.max_failures_per_user_total >= 1, "auth.max_failures_per_user_total", "at least 1", "0");
+    require(c.auth.max_admin_failures >= 1, "auth.max_admin_failures", "at least 1", "0");
+    for (auto [key, d] : {std::pair{"auth.failure_window", c.auth.failure_window}, {"auth.first_delay", c.auth.first_delay},
+                          {"auth.remember_address", c.auth.remember_address}})
+        require(d.count() >= 1000, key, "at least 1s", format_duration(d));
+    require(c.auth.lockout >= c.auth.first_delay, "auth.lockout", "at least auth.first_delay", format_duration(c.auth.lockout));
     const auto& s = c.sessions.url;
     auto kv_url = [](const std::string& u) {
         return u.starts_with("memory://") || u.starts_with("memcached://") || u.starts_with("redis://");

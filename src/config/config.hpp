@@ -33,8 +33,10 @@ struct Config {
         std::uint64_t max_files_per_upload = 20;
         std::uint64_t max_pixels = 50'000'000;
         std::uint64_t max_connections = 10'000;
+        std::uint64_t max_connections_per_address = 256;  // 0: no cap; trusted proxies are exempt
         Duration header_timeout{10'000};
-        Duration body_timeout{120'000};
+        Duration body_timeout{10'000};    // what a body may take beyond body_min_rate's allowance
+        std::uint64_t body_min_rate = 1024;  // bytes per second, averaged from the body's start
         Duration idle_timeout{60'000};
         Duration write_timeout{60'000};
     } limits;
@@ -85,10 +87,14 @@ struct Config {
     struct Auth {
         unsigned argon2_memory_kib = 19 * 1024;
         unsigned argon2_iterations = 2;
-        unsigned max_failures_per_user = 5;
-        unsigned max_failures_per_address = 20;
+        unsigned max_failures_per_user = 5;          // one username from one address
+        unsigned max_failures_per_address = 20;      // one address, every username
+        unsigned max_failures_per_user_total = 100;  // one username, every address
+        unsigned max_admin_failures = 5;             // wrong admin tokens from one address
         Duration failure_window{15 * 60 * 1000};
+        Duration first_delay{1000};
         Duration lockout{15 * 60 * 1000};
+        Duration remember_address{30LL * 24 * 3600 * 1000};
     } auth;
     struct Log {
         std::string level = "info";

@@ -43,9 +43,11 @@
 #include <cstdint>
 #include <ctime>
 #include <list>
+#include <mutex>
 #include <random>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 
 namespace photoshare::http {
 
@@ -117,6 +119,7 @@ std::string_view reason_code(int status) {
         case 413: return "payload_too_large";
         case 414: return "uri_too_long";
         case 431: return "headers_too_large";
+        case 429: return "too_many_requests";
         case 503: return "unavailable";
         default: return "internal_error";
     }
@@ -146,7 +149,12 @@ struct Server::Impl {
         bool idle = false;
     };
     std::vector<std::list<Connection*>> idle_registry;
-    std::string overloaded_response;  // the last 503 sent to a connection over the limit
+    std::string refusal;  // the last response written to a connection refused at accept
+
+    // Open connections per client address, for limits.max_connections_per_address; trusted
+    // proxies are not counted (every client behind them shares their address).
+    std::mutex per_address_mutex;
+    std::unordered_map<std::string, std::size_t> per_address;
 
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::unique_ptr<tcp::acceptor> acceptor;  // after contexts: destroyed before them
@@ -194,7 +202,9 @@ struct Server::Impl {
     }
 
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> session(tcp::socket socket);
+    asio::awaitable<void> session(tcp::socket socket, std::string peer, bool counted);
+    bool admit_address(const std::string& peer);
+    void release_address(const std::string& peer);
     asio::awaitable<void> handle(beast::tcp_stream& stream, beast::flat_buffer& buffer, struct Exchange& x);
     asio::awaitable<std::pair<beast::error_code, std::uint64_t>> send(beast::tcp_stream& stream, struct Exchange& x);
     asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> send_file(beast::tcp_stream& stream, struct Exchange& x,
@@ -240,30 +250,55 @@ struct Server::Impl {
                                                                                   HeaderDeadline& deadline, bool& folded, bool& complete);
     std::size_t context_index(const asio::any_io_executor& ex) const;
     asio::awaitable<void> drain();
-    void reject_overloaded(tcp::socket& socket);
+    void refuse(tcp::socket& socket, int status, const std::string& message);
 };
 
-// Streams a request body through the Beast parser into the handler's buffer.
+// When a request body must have arrived: its first n bytes by start + grace + n / rate. A
+// client that keeps up the minimum rate on average may take as long as its body needs (a
+// phone on a slow link); one that stalls or trickles is cut off (slowloris).
+struct BodyPace {
+    std::chrono::steady_clock::time_point start;
+    std::chrono::milliseconds grace;
+    std::uint64_t rate;  // bytes per second, at least 1
+
+    std::chrono::steady_clock::time_point due(std::uint64_t received) const {
+        return start + grace + std::chrono::milliseconds(received / rate * 1000 + received % rate * 1000 / rate);
+    }
+};
+
+// Streams a request body through the Beast parser into the handler's buffer. A client that
+// sent "Expect: 100-continue" gets its 100 only when the handler first reads: a request the
+// route refuses first (401, 403, 415) is answered without the body ever being sent.
 class StreamingBody final : public BodyReader {
 public:
-    StreamingBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::buffer_body>& parser,
-                  std::chrono::steady_clock::time_point deadline)
-        : stream_(stream), buffer_(buffer), parser_(parser), deadline_(deadline) {}
+    StreamingBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::buffer_body>& parser, BodyPace pace,
+                  std::uint64_t limit, std::optional<std::chrono::milliseconds> continue_write_timeout)
+        : stream_(stream), buffer_(buffer), parser_(parser), pace_(pace), limit_(limit), continue_timeout_(continue_write_timeout) {}
 
     asio::awaitable<std::size_t> read_some(std::span<char> out) override {
         if (out.empty()) co_return 0;
+        if (continue_timeout_ && !parser_.is_done()) {
+            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+            stream_.expires_after(*continue_timeout_);
+            continue_timeout_.reset();
+            auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(cont.data(), cont.size()), use_tuple);
+            (void)n;
+            if (ec) throw HttpError(400, "bad_request", "The connection failed before the request body was sent.");
+        }
         while (!parser_.is_done()) {
             auto& body = parser_.get().body();
             body.data = out.data();
             body.size = out.size();
-            stream_.expires_at(deadline_);
+            stream_.expires_at(pace_.due(received_));
             auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, use_tuple);
             (void)n;
             if (ec == bhttp::error::need_buffer) ec = {};
-            if (ec == bhttp::error::body_limit) throw HttpError(413, "payload_too_large", "The request body is larger than this route accepts.");
-            if (ec == beast::error::timeout) throw HttpError(408, "request_timeout", "The request body took too long to arrive.");
+            if (ec == bhttp::error::body_limit)
+                throw HttpError(413, "payload_too_large", fmt::format("The request body is larger than {} bytes.", limit_));
+            if (ec == beast::error::timeout) throw HttpError(408, "request_timeout", "The request body arrived too slowly.");
             if (ec) throw HttpError(400, "bad_request", "The request body ended early or is malformed.");
             std::size_t got = out.size() - parser_.get().body().size;
+            received_ += got;
             if (got > 0) co_return got;
         }
         co_return 0;
@@ -281,7 +316,10 @@ private:
     beast::tcp_stream& stream_;
     beast::flat_buffer& buffer_;
     bhttp::request_parser<bhttp::buffer_body>& parser_;
-    std::chrono::steady_clock::time_point deadline_;
+    BodyPace pace_;
+    std::uint64_t limit_;
+    std::optional<std::chrono::milliseconds> continue_timeout_;  // set while a 100 Continue is owed
+    std::uint64_t received_ = 0;
 };
 
 namespace {
@@ -446,33 +484,36 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
         x.close_after = x.linger = true;
         co_return;
     }
-    if (has_body && beast::iequals(msg[bhttp::field::expect], "100-continue")) {
-        static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-        stream.expires_after(opts.write_timeout);
-        co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), use_tuple);
-    }
-
-    const auto body_deadline = std::chrono::steady_clock::now() + opts.body_timeout;
+    const bool expect_continue = has_body && beast::iequals(msg[bhttp::field::expect], "100-continue");
+    const BodyPace pace{std::chrono::steady_clock::now(), opts.body_timeout, std::max<std::uint64_t>(opts.body_min_rate, 1)};
     if (route.options.stream_body) {
         x.stream_parser.emplace(std::move(x.header_parser));
         x.stream_parser->body_limit(limit);
         x.adopt(x.stream_parser->get());
-        x.streaming.emplace(stream, buffer, *x.stream_parser, body_deadline);
+        x.streaming.emplace(stream, buffer, *x.stream_parser, pace, limit,
+                            expect_continue ? std::optional(opts.write_timeout) : std::nullopt);
         req.body_reader = &*x.streaming;
     } else if (has_body) {
+        if (expect_continue) {
+            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+            stream.expires_after(opts.write_timeout);
+            co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), use_tuple);
+        }
         x.body_parser.emplace(std::move(x.header_parser));
         x.body_parser->body_limit(limit);
         x.adopt(x.body_parser->get());
-        stream.expires_at(body_deadline);
-        auto [ec, n] = co_await bhttp::async_read(stream, buffer, *x.body_parser, use_tuple);
-        (void)n;
+        beast::error_code ec;
+        while (!ec && !x.body_parser->is_done()) {
+            stream.expires_at(pace.due(x.body_parser->get().body().size()));
+            std::tie(ec, std::ignore) = co_await bhttp::async_read_some(stream, buffer, *x.body_parser, use_tuple);
+        }
         if (ec) {
             x.close_after = true;
             if (ec == bhttp::error::body_limit) {
                 x.linger = true;
                 x.res = error(req, 413, fmt::format("The request body is larger than {} bytes.", limit));
             } else if (ec == beast::error::timeout) {
-                x.res = error(req, 408, "The request body took too long to arrive.");
+                x.res = error(req, 408, "The request body arrived too slowly.");
             } else {
                 x.res = error(req, 400, "The request body ended early or is malformed.");
             }
@@ -632,16 +673,19 @@ asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send(
     co_return std::pair{wec, std::uint64_t{body.size()}};
 }
 
-asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
+asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::string peer, bool counted) {
     struct CountGuard {
-        std::atomic<std::size_t>& n;
-        ~CountGuard() { n.fetch_sub(1); }
-    } count_guard{connection_count};
+        Impl& impl;
+        const std::string& peer;
+        bool counted;
+        ~CountGuard() {
+            impl.connection_count.fetch_sub(1);
+            if (counted) impl.release_address(peer);
+        }
+    } count_guard{*this, peer, counted};
 
     beast::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
-    auto remote = socket.remote_endpoint(ec);
-    const std::string peer = ec ? std::string("unknown") : remote.address().to_string();
 
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -790,22 +834,41 @@ std::size_t Server::Impl::context_index(const asio::any_io_executor& ex) const {
     return 0;
 }
 
-void Server::Impl::reject_overloaded(tcp::socket& socket) {
+// Writes a short error response to a connection that is not served, and closes it: without
+// waiting (the socket buffer of a new connection has room), and without reading its request.
+void Server::Impl::refuse(tcp::socket& socket, int status, const std::string& message) {
     {
         // The same error page and headers as any other response.
         Request req;
         req.request_id = "-";
-        Response res = error(req, 503, "unavailable", "The server is busy. Please try again in a moment.");
+        Response res = error(req, status, message);
         res.set("Retry-After", "1");
         if (hooks.decorate) hooks.decorate(req, res);
-        overloaded_response = serialize_head(res, res.body_view().size(), false, false);
-        overloaded_response += res.body_view();
+        refusal = serialize_head(res, res.body_view().size(), false, false);
+        refusal += res.body_view();
     }
     beast::error_code ec;
     socket.non_blocking(true, ec);
-    socket.write_some(asio::buffer(overloaded_response), ec);
+    socket.write_some(asio::buffer(refusal), ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
+}
+
+bool Server::Impl::admit_address(const std::string& peer) {
+    std::lock_guard lock(per_address_mutex);
+    auto& n = per_address[peer];
+    if (n >= opts.max_connections_per_address) {
+        if (n == 0) per_address.erase(peer);
+        return false;
+    }
+    ++n;
+    return true;
+}
+
+void Server::Impl::release_address(const std::string& peer) {
+    std::lock_guard lock(per_address_mutex);
+    auto it = per_address.find(peer);
+    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {
@@ -823,11 +886,19 @@ asio::awaitable<void> Server::Impl::accept_loop() {
             continue;
         }
         if (connection_count.load() >= opts.max_connections) {
-            reject_overloaded(socket);
+            refuse(socket, 503, "The server is busy. Please try again in a moment.");
+            continue;
+        }
+        beast::error_code rec;
+        auto remote = socket.remote_endpoint(rec);
+        std::string peer = rec ? std::string("unknown") : remote.address().to_string();
+        const bool counted = opts.max_connections_per_address > 0 && !trusted(peer);
+        if (counted && !admit_address(peer)) {
+            refuse(socket, 429, "Too many connections from your address. Close some and try again.");
             continue;
         }
         connection_count.fetch_add(1);
-        asio::co_spawn(target_ctx, session(std::move(socket)), [](const std::exception_ptr& e) {
+        asio::co_spawn(target_ctx, session(std::move(socket), std::move(peer), counted), [](const std::exception_ptr& e) {
             if (!e) return;
             try {
                 std::rethrow_exception(e);

@@ -24,11 +24,15 @@ struct ServerOptions {
     std::size_t max_body_bytes = 1024 * 1024;  // for routes without a limit of their own
     std::size_t max_target_bytes = 8 * 1024;   // request line URL
     std::chrono::milliseconds header_timeout{10'000};  // from the first byte to the end of the headers
-    std::chrono::milliseconds body_timeout{120'000};   // the whole body
+    // A body must arrive at body_min_rate bytes per second on average, with body_timeout of
+    // grace: the body's first n bytes are due body_timeout + n / body_min_rate after its start.
+    std::chrono::milliseconds body_timeout{10'000};
+    std::uint64_t body_min_rate = 1024;
     std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{60'000};
     std::chrono::milliseconds linger_timeout{2'000};  // discarding an unread body after refusing it
     std::size_t max_connections = 10'000;
+    std::size_t max_connections_per_address = 256;  // 0: no cap; trusted proxies are exempt
     std::chrono::milliseconds shutdown_delay{0};  // keep serving (failing readiness) before closing the listener
     std::chrono::milliseconds shutdown_timeout{30'000};  // then wait this long for requests in flight
     std::vector<std::string> trusted_proxies;  // addresses or CIDR ranges whose X-Forwarded-For / X-Request-Id are believed

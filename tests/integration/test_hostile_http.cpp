@@ -1,5 +1,6 @@
 // Hostile input at the HTTP layer (issue 7): oversized bodies and headers, very long URLs
-// and query strings, request smuggling attempts, HTTP/1.0 and pipelined requests. Every
+// and query strings, request smuggling attempts, Expect: 100-continue on requests that
+// cannot succeed, HTTP/1.0 and pipelined requests. Every
 // case checks the status, that the message says what was wrong, and that a second client is
 // served meanwhile. Raw sockets throughout: a well-behaved library cannot send these.
 #include "support/app.hpp"
@@ -123,6 +124,57 @@ TEST_F(HostileHttp, ABodyStreamedPastTheLimitIsCutOffAt413) {
     EXPECT_TRUE(c.wait_closed(10s));
     probe.stop();
     EXPECT_TRUE(probe.ok()) << probe.describe();
+}
+
+// ---- Expect: 100-continue ---------------------------------------------------------------
+
+// A request its route refuses gets its final status at once, without a 100 Continue first,
+// so the client never sends the body (RFC 9110 §10.1.1): before authentication, CSRF and
+// the content type are checked, a 100 would invite megabytes that are then thrown away.
+TEST_F(HostileHttp, Expect100ContinueIsAnsweredWithTheRefusalWhenTheRequestCannotSucceed) {
+    auto u = register_user(server());
+    const std::string cookie = "Cookie: " + session_cookie(u) + "\r\n";
+    struct Case {
+        std::string what, head;
+        int status;
+    };
+    const std::string upload = "POST /api/v1/photos HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n";
+    const std::vector<Case> cases = {
+        {"upload without a session", upload + "Content-Length: 200000\r\n", 401},
+        {"upload with a wrong CSRF token", upload + cookie + "X-CSRF-Token: wrong\r\nContent-Length: 200000\r\n", 403},
+        {"form upload with a wrong CSRF header", "POST /upload HTTP/1.1\r\nHost: x\r\n" + cookie +
+             "X-CSRF-Token: wrong\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 200000\r\n", 403},
+        {"upload over the limit", upload + cookie + "X-CSRF-Token: " + u.csrf + "\r\nContent-Length: 300000\r\n", 413},
+        {"upload that is not multipart", "POST /api/v1/photos HTTP/1.1\r\nHost: x\r\n" + cookie + "X-CSRF-Token: " + u.csrf +
+             "\r\nContent-Type: image/jpeg\r\nContent-Length: 200000\r\n", 415},
+        {"JSON sent as text", "POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n", 415},
+        {"knobs without the admin token", "PUT /admin/knobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n", 401},
+        {"logout without a session", "DELETE /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n", 401},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        RawConnection conn(server().port());
+        ASSERT_TRUE(conn.send(c.head + "Expect: 100-continue\r\n\r\n"));
+        // The refusal, then the close; read as sent (read_response would skip a 100).
+        EXPECT_TRUE(conn.wait_closed(5s)) << "the connection stays open waiting for a body";
+        EXPECT_TRUE(conn.received().starts_with("HTTP/1.1 " + std::to_string(c.status) + " "))
+            << "expected the final status at once, got: " << conn.received().substr(0, 300);
+        EXPECT_FALSE(contains(conn.received(), "100 Continue")) << "a 100 Continue invited a body that could not be used";
+    }
+    EXPECT_STILL_SERVING(server());
+}
+
+TEST_F(HostileHttp, Expect100ContinueGetsA100OnceTheRequestCanSucceedAndTheBodyIsThenRead) {
+    const std::string body = "{\"username\":\"" + unique_username("expect") + "\",\"password\":\"" + std::string(kPassword) + "\"}";
+    RawConnection conn(server().port());
+    ASSERT_TRUE(conn.send("POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n"));
+    EXPECT_FALSE(conn.wait_closed(1s));
+    EXPECT_EQ(conn.received(), "HTTP/1.1 100 Continue\r\n\r\n") << "the server waits for the body after its 100";
+    ASSERT_TRUE(conn.send(body));
+    auto r = conn.read_response(10s);
+    ASSERT_TRUE(r) << conn.received().substr(0, 300);
+    EXPECT_EQ(r->status, 201) << r->body;
 }
 
 TEST_F(HostileHttp, ContentLengthThatIsNotANumberOrOverflowsIs400) {

@@ -212,6 +212,26 @@ TEST_F(Security, HeadRequestsGetHeadersOnly) {
 
 // Behind a trusted proxy, the client is the right-most X-Forwarded-For entry that is not a
 // proxy, counting every header line: a client cannot put its own line first and be believed.
+TEST(AdminToken, WrongTokensFromOneAddressWaitLikeFailedLogins) {
+    ServerProcess s({.args = {"--set", "auth.max_admin_failures=3", "--set", "auth.first_delay=1m", "--set", "auth.lockout=1m", "--set",
+                              "server.trusted_proxies=127.0.0.1"}});
+    HttpClient c(s.base_url());
+    const Headers right{{"Authorization", "Bearer " + s.admin_token()}};
+    // Requests without a token are no guesses: they do not count.
+    for (int i = 0; i < 5; ++i) EXPECT_JSON_ERROR(c.get("/admin/knobs"), 401);
+    for (int i = 0; i < 3; ++i) EXPECT_JSON_ERROR(c.get("/admin/knobs", {{"Authorization", "Bearer guess-" + std::to_string(i)}}), 401);
+    auto waiting = c.put_json("/admin/knobs", "{\"latency_ms\": 1}", {{"Authorization", "Bearer guess-3"}});
+    EXPECT_JSON_ERROR(waiting, 429, "too_many_attempts");
+    EXPECT_EQ(waiting.header("Retry-After"), "60") << waiting.describe();
+    EXPECT_TRUE(contains(waiting.body, "Try again in 1 minute")) << waiting.body;
+    // While the address waits, not even the right token is compared...
+    EXPECT_JSON_ERROR(c.get("/admin/knobs", right), 429);
+    // ...but other addresses are not affected.
+    Headers elsewhere = right;
+    elsewhere.emplace_back("X-Forwarded-For", "198.51.100.7");
+    EXPECT_EQ(c.get("/admin/knobs", elsewhere).status, 200);
+}
+
 TEST(ForwardedFor, EveryHeaderLineCountsAndOnlyTrustedProxiesAreBelieved) {
     ServerProcess trusting({.args = {"--set", "server.trusted_proxies=127.0.0.1"}});
     HttpClient c(trusting.base_url());

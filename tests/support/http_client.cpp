@@ -304,9 +304,19 @@ void HttpClient::clear_cookies() { curl_easy_setopt(handle(curl_), CURLOPT_COOKI
 
 std::string RawResponse::header(std::string_view name) const { return header_value(headers, name); }
 
-RawConnection::RawConnection(int port) {
+RawConnection::RawConnection(int port, const std::string& source) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    if (!source.empty()) {
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 || ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+            const int e = errno;
+            ::close(fd_);
+            fd_ = -1;
+            throw std::runtime_error("bind " + source + ": " + std::strerror(e));
+        }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -98,7 +98,9 @@ struct RawResponse {
 
 class RawConnection {
 public:
-    explicit RawConnection(int port);
+    // A connection to 127.0.0.1:port; from `source` (another loopback address such as
+    // 127.0.0.2, for a second client address) when given.
+    explicit RawConnection(int port, const std::string& source = {});
     ~RawConnection();
     RawConnection(const RawConnection&) = delete;
     RawConnection& operator=(const RawConnection&) = delete;

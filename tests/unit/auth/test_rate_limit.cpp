@@ -1,160 +1,110 @@
 #include "auth/rate_limit.hpp"
 
-#include <gtest/gtest.h>
+#include "test_support.hpp"
 
-#include <set>
+#include <gtest/gtest.h>
 
 namespace photoshare::auth {
 namespace {
 
-using namespace std::chrono_literals;
-using std::chrono::seconds;
+using namespace testing;
 
-// login:v1:(fail|lock):(user|addr):<64 hex digits>. Checked by hand: <regex> trips a
-// false -Wmaybe-uninitialized in GCC 12 under the sanitizer build.
-bool has_limiter_key_shape(const std::string& key) {
-    constexpr std::string_view prefixes[] = {"login:v1:fail:user:", "login:v1:fail:addr:",
-                                             "login:v1:lock:user:", "login:v1:lock:addr:"};
-    for (std::string_view p : prefixes) {
-        if (key.starts_with(p)) {
-            const std::string_view rest = std::string_view(key).substr(p.size());
-            return rest.size() == 64 &&
-                   rest.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-        }
-    }
-    return false;
-}
-
-// Records every key the limiter uses, to check what a request can make of them.
-class RecordingStore final : public kv::Store {
-public:
-    explicit RecordingStore(kv::Store& inner) : inner_(inner) {}
-    std::optional<std::string> get(std::string_view k) override { return inner_.get(note(k)); }
-    void set(std::string_view k, std::string_view v, seconds ttl) override {
-        inner_.set(note(k), v, ttl);
-    }
-    bool add(std::string_view k, std::string_view v, seconds ttl) override {
-        return inner_.add(note(k), v, ttl);
-    }
-    void erase(std::string_view k) override { inner_.erase(note(k)); }
-    std::int64_t incr(std::string_view k, std::int64_t d, seconds ttl) override {
-        return inner_.incr(note(k), d, ttl);
-    }
-    void check() override {}
-    std::string describe() const override { return "recording"; }
-    std::set<std::string> keys;
-
-private:
-    std::string_view note(std::string_view k) {
-        keys.emplace(k);
-        return k;
-    }
-    kv::Store& inner_;
-};
-
-// One fake "now" drives both the store's expiry and the limiter's wall clock, as on a real
-// server where both follow the same time.
 class LoginLimiterTest : public ::testing::Test {
 protected:
-    std::unique_ptr<kv::Store> make_store() {
-        return kv::open_memory({.max_entries = 10'000, .clock = [this] {
-                                    return std::chrono::steady_clock::time_point{} + 1h + elapsed;
-                                }});
-    }
-    LoginLimiter make_limiter(kv::Store& s, LoginPolicy p = {}) {
-        return LoginLimiter(s, p, [this] {
-            return std::chrono::system_clock::time_point{} + seconds(1'700'000'000) + elapsed;
-        });
-    }
-    void fail_times(LoginLimiter& l, int n, std::string_view address, std::string_view user) {
-        for (int i = 0; i < n; ++i) {
-            l.record_failure(address, user);
-        }
+    LoginLimiter make_limiter(kv::Store& s, LoginPolicy p = {}) { return LoginLimiter(s, p, time.wall_clock()); }
+    static void fail_times(LoginLimiter& l, int n, std::string_view address, std::string_view user) {
+        for (int i = 0; i < n; ++i) l.record_failure(address, user);
     }
 
-    seconds elapsed{0};
-    std::unique_ptr<kv::Store> store = make_store();
+    FakeTime time;
+    std::unique_ptr<kv::Store> store = time.store();
     LoginLimiter limiter = make_limiter(*store);
 };
 
-TEST_F(LoginLimiterTest, LocksAUserAfterFiveFailuresForTheLockoutTime) {
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), std::nullopt);
+TEST_F(LoginLimiterTest, AfterFiveFailuresFromOneAddressEachTryWaitsLongerThanTheLast) {
     fail_times(limiter, 4, "10.0.0.1", "alice");
+    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), std::nullopt) << "four failures cost nothing";
+    seconds waited{0};
+    for (seconds expected : {1s, 2s, 4s, 8s, 16s}) {
+        limiter.record_failure("10.0.0.1", "alice");
+        EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), expected);
+        time.elapsed += expected;
+        waited += expected;
+    }
     EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), std::nullopt);
-    limiter.record_failure("10.0.0.1", "alice");
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), seconds(900));
-    // The user is locked from any address; other users from the same address are not.
-    EXPECT_EQ(limiter.blocked("192.0.2.7", "alice"), seconds(900));
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "bob"), std::nullopt);
-
-    elapsed = 300s;
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), seconds(600));
-    elapsed = 899s;
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), seconds(1));
-    elapsed = 900s;  // the lock key's TTL ends the lock; nobody lifts it
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), std::nullopt);
+    // Nine guesses in 31 s, and the waits keep doubling up to the lockout (15 min).
+    EXPECT_EQ(waited, 31s);
+    fail_times(limiter, 10, "10.0.0.1", "alice");
+    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), 900s);
 }
 
-TEST_F(LoginLimiterTest, AfterALockEndsTheCountStartsAfresh) {
-    fail_times(limiter, 5, "10.0.0.1", "alice");
-    elapsed = 900s;
-    limiter.record_failure("10.0.0.1", "alice");
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), std::nullopt);
+TEST_F(LoginLimiterTest, AGuesserElsewhereDoesNotMakeTheOwnerWait) {
+    // The attack of the old hard lock: five wrong passwords locked alice out everywhere.
+    fail_times(limiter, 12, "203.0.113.9", "alice");
+    ASSERT_TRUE(limiter.blocked("203.0.113.9", "alice"));
+    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), std::nullopt) << "alice at home is not locked out";
+    EXPECT_EQ(limiter.blocked("203.0.113.9", "bob"), std::nullopt) << "the guesser's address is not yet over its own limit";
+}
+
+TEST_F(LoginLimiterTest, GuessesSpreadOverManyAddressesHitTheUsernameCeilingButNotKnownAddresses) {
+    limiter.record_success("10.0.0.1", "alice");  // alice's home address is now known
+    for (int i = 0; i < 99; ++i) limiter.record_failure("198.51.100." + std::to_string(i), "alice");
+    EXPECT_EQ(limiter.blocked("192.0.2.1", "alice"), std::nullopt) << "99 failures are under the ceiling";
+    limiter.record_failure("198.51.100.99", "alice");
+    EXPECT_EQ(limiter.blocked("192.0.2.1", "alice"), 1s) << "over the ceiling: a new address waits";
+    EXPECT_EQ(limiter.blocked("10.0.0.1", "ALICE"), std::nullopt) << "alice's known address does not";
+    EXPECT_EQ(limiter.blocked("192.0.2.1", "bob"), std::nullopt) << "other users do not";
+}
+
+TEST_F(LoginLimiterTest, AnAddressGuessingManyUsernamesWaitsExceptForItsKnownUsers) {
+    limiter.record_success("10.0.0.1", "carol");  // carol logs in from this office
+    for (int i = 0; i < 19; ++i) limiter.record_failure("10.0.0.1", "user" + std::to_string(i));
+    EXPECT_EQ(limiter.blocked("10.0.0.1", "someone"), std::nullopt);
+    // A success on the attacker's own account must not reset the address count.
+    limiter.record_success("10.0.0.1", "mallory");
+    limiter.record_failure("10.0.0.1", "user19");
+    EXPECT_EQ(limiter.blocked("10.0.0.1", "someone"), 1s);
+    EXPECT_EQ(limiter.blocked("10.0.0.2", "someone"), std::nullopt);
+    EXPECT_EQ(limiter.blocked("10.0.0.1", "carol"), std::nullopt) << "a colleague behind the same NAT still gets in";
+}
+
+TEST_F(LoginLimiterTest, AKnownAddressIsForgottenAfterRememberAddress) {
+    LoginLimiter l = make_limiter(*store, {.max_failures_per_user_total = 1, .remember_address = 3600s});
+    l.record_success("10.0.0.1", "alice");
+    l.record_failure("203.0.113.1", "alice");
+    l.record_failure("203.0.113.2", "alice");
+    EXPECT_EQ(l.blocked("10.0.0.1", "alice"), std::nullopt);
+    time.elapsed = 3600s;  // the failures' window has ended too: two fresh ones
+    l.record_failure("203.0.113.3", "alice");
+    l.record_failure("203.0.113.4", "alice");
+    EXPECT_TRUE(l.blocked("10.0.0.1", "alice")) << "no longer known";
 }
 
 TEST_F(LoginLimiterTest, UsernamesAreCaseFolded) {
-    limiter.record_failure("10.0.0.1", "Alice");
-    limiter.record_failure("10.0.0.2", "ALICE");
-    limiter.record_failure("10.0.0.3", "alice");
-    limiter.record_failure("10.0.0.4", "aLiCe");
-    limiter.record_failure("10.0.0.5", "alicE");
-    EXPECT_TRUE(limiter.blocked("10.0.0.9", "ALICE").has_value());
+    for (auto name : {"Alice", "ALICE", "alice", "aLiCe", "alicE"}) limiter.record_failure("10.0.0.1", name);
+    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), 1s);
 }
 
-TEST_F(LoginLimiterTest, FailuresOutsideTheWindowAreForgotten) {
-    fail_times(limiter, 4, "10.0.0.1", "alice");
-    elapsed = 900s;  // window (15 min) from the first failure is over
-    fail_times(limiter, 4, "10.0.0.1", "alice");
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), std::nullopt);
-    limiter.record_failure("10.0.0.1", "alice");
-    EXPECT_TRUE(limiter.blocked("10.0.0.1", "alice").has_value());
-}
-
-TEST_F(LoginLimiterTest, SuccessClearsTheUsersFailures) {
+TEST_F(LoginLimiterTest, SuccessClearsThePairsFailures) {
     fail_times(limiter, 4, "10.0.0.1", "alice");
     limiter.record_success("10.0.0.1", "Alice");
     fail_times(limiter, 4, "10.0.0.1", "alice");
     EXPECT_EQ(limiter.blocked("10.0.0.1", "alice"), std::nullopt);
 }
 
-TEST_F(LoginLimiterTest, LocksAnAddressThatGuessesManyUsernames) {
-    for (int i = 0; i < 19; ++i) {
-        limiter.record_failure("10.0.0.1", "user" + std::to_string(i));
-    }
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "someone"), std::nullopt);
-    // A success on the attacker's own account must not reset the address count.
-    limiter.record_success("10.0.0.1", "mallory");
-    limiter.record_failure("10.0.0.1", "user19");
-    EXPECT_EQ(limiter.blocked("10.0.0.1", "someone"), seconds(900));
-    EXPECT_EQ(limiter.blocked("10.0.0.2", "someone"), std::nullopt);
-}
-
-TEST_F(LoginLimiterTest, BlockedReportsTheLongerOfTwoLocks) {
-    LoginLimiter l = make_limiter(*store, {.max_failures_per_user = 1,
-                                           .max_failures_per_address = 2,
-                                           .window = 60s,
-                                           .lockout = 100s});
-    l.record_failure("10.0.0.1", "alice");  // alice locked until t=100
-    elapsed = 30s;
-    l.record_failure("10.0.0.1", "bob");    // address locked until t=130
-    EXPECT_EQ(l.blocked("10.0.0.1", "alice"), seconds(100));
-    EXPECT_EQ(l.blocked("10.0.0.2", "alice"), seconds(70));
+TEST_F(LoginLimiterTest, BlockedReportsTheLongestWait) {
+    LoginLimiter l = make_limiter(*store, {.max_failures_per_user = 1, .max_failures_per_address = 1, .first_delay = 10s, .lockout = 100s});
+    l.record_failure("10.0.0.1", "bob");    // address: 1, waits 10 s
+    l.record_failure("10.0.0.1", "alice");  // pair: 1, waits 10 s; address: 2, waits 20 s
+    EXPECT_EQ(l.blocked("10.0.0.1", "alice"), 20s);
+    EXPECT_EQ(l.blocked("10.0.0.1", "bob"), 20s);
+    EXPECT_EQ(l.blocked("10.0.0.2", "alice"), std::nullopt);
 }
 
 TEST_F(LoginLimiterTest, ServersSharingAStoreShareTheCounts) {
     LoginLimiter other_server = make_limiter(*store);
     fail_times(limiter, 3, "10.0.0.1", "alice");
-    fail_times(other_server, 2, "10.0.0.1", "alice");
+    fail_times(other_server, 3, "10.0.0.1", "alice");
     EXPECT_TRUE(limiter.blocked("10.0.0.1", "alice").has_value());
     EXPECT_TRUE(other_server.blocked("10.0.0.1", "alice").has_value());
 }
@@ -162,34 +112,24 @@ TEST_F(LoginLimiterTest, ServersSharingAStoreShareTheCounts) {
 TEST_F(LoginLimiterTest, RequestInputCannotShapeTheKeys) {
     RecordingStore recording(*store);
     LoginLimiter l = make_limiter(recording);
-    const std::string nasty = "alice\r\nset x 0 0 1:login:v1:lock:user: " + std::string(300, 'x');
-    fail_times(l, 5, nasty, nasty);
+    const std::string nasty = "alice\r\nset x 0 0 1:throttle:v1:login-pair:wait: " + std::string(300, 'x');
+    fail_times(l, 7, nasty, nasty);
+    (void)l.blocked(nasty, nasty);
     l.record_success(nasty, nasty);
     (void)l.blocked(nasty, nasty);
-    ASSERT_EQ(recording.keys.size(), 4u);  // fail and lock, for user and address
-    for (const auto& key : recording.keys) {
-        EXPECT_TRUE(has_limiter_key_shape(key)) << key;
-    }
-}
-
-TEST_F(LoginLimiterTest, UnreadableLockValueStillLocks) {
-    // Only the lock key's existence matters for locking; its value only for Retry-After.
-    RecordingStore recording(*store);
-    LoginLimiter l = make_limiter(recording);
-    fail_times(l, 5, "10.0.0.1", "alice");
-    for (const auto& key : recording.keys) {
-        if (key.find(":lock:user:") != std::string::npos) {
-            store->set(key, "garbage", 60s);
-        }
-    }
-    EXPECT_EQ(l.blocked("10.0.0.1", "alice"), seconds(900));
+    // count and wait for the pair, the address and the username, and the known pair
+    ASSERT_EQ(recording.keys.size(), 7u);
+    for (const auto& key : recording.keys) EXPECT_TRUE(has_throttle_key_shape(key)) << key;
 }
 
 TEST_F(LoginLimiterTest, RejectsPoliciesThatCannotWork) {
     EXPECT_THROW(make_limiter(*store, {.max_failures_per_user = 0}), std::invalid_argument);
     EXPECT_THROW(make_limiter(*store, {.max_failures_per_address = 0}), std::invalid_argument);
+    EXPECT_THROW(make_limiter(*store, {.max_failures_per_user_total = 0}), std::invalid_argument);
     EXPECT_THROW(make_limiter(*store, {.window = 0s}), std::invalid_argument);
-    EXPECT_THROW(make_limiter(*store, {.lockout = 0s}), std::invalid_argument);
+    EXPECT_THROW(make_limiter(*store, {.first_delay = 0s}), std::invalid_argument);
+    EXPECT_THROW(make_limiter(*store, {.first_delay = 60s, .lockout = 30s}), std::invalid_argument);
+    EXPECT_THROW(make_limiter(*store, {.remember_address = 0s}), std::invalid_argument);
 }
 
 }  // namespace
