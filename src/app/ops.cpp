@@ -26,6 +26,9 @@ asio::awaitable<void> Readiness::check_all() {
         try {
             co_await workers_.run(probe.check);
             checks[probe.name] = "ok";
+        } catch (const Degraded& e) {
+            degraded = true;
+            checks[probe.name] = e.what();
         } catch (const std::exception& e) {
             if (probe.required) ready = false;
             else degraded = true;
@@ -39,9 +42,11 @@ asio::awaitable<void> Readiness::check_all() {
     body_ = boost::json::object{{"status", !ready ? "not ready" : degraded ? "degraded" : "ready"}, {"checks", checks}};
 }
 
-asio::awaitable<http::Response> Readiness::answer() {
+asio::awaitable<http::Response> Readiness::answer(bool detailed) {
     if (draining_.load()) {
-        co_return json_response(503, boost::json::object{{"status", "not ready"}, {"checks", {{"server", "draining"}}}});
+        boost::json::object body{{"status", "not ready"}};
+        if (detailed) body["checks"] = {{"server", "draining"}};
+        co_return json_response(503, body);
     }
     bool run = false;
     {
@@ -51,8 +56,9 @@ asio::awaitable<http::Response> Readiness::answer() {
     if (run) co_await check_all();
     std::lock_guard lock(mutex_);
     if (body_.empty() || std::chrono::steady_clock::now() - checked_ > std::chrono::seconds(10))
-        co_return json_response(503, boost::json::object{{"status", "checking"}, {"checks", boost::json::object{}}});
-    co_return json_response(ready_ ? 200 : 503, body_);
+        co_return json_response(503, boost::json::object{{"status", "checking"}});
+    if (detailed) co_return json_response(ready_ ? 200 : 503, body_);
+    co_return json_response(ready_ ? 200 : 503, boost::json::object{{"status", body_.at("status")}});
 }
 
 namespace {

@@ -30,7 +30,13 @@ struct Healthz {
 // Ready when the required dependencies answer and the server is not draining. A cache or
 // session store that is down is reported but does not fail readiness: every server shares
 // it, so failing would take the whole fleet out of the load balancer, while pages are still
-// served from the database.
+// served from the database. The same holds for a media store that cannot be reached (an S3
+// outage: pages render, uploads get 503); one that refuses this server's configuration
+// (blob::Misconfigured) fails readiness.
+//
+// Everyone gets the verdict ({"status": "ready" | "degraded" | "not ready" | "checking"}
+// and the status code); which check failed and why (addresses, error text) only a request
+// with the admin token sees.
 //
 // Load balancers ask every second or so, and a dependency that hangs would otherwise pile
 // its checks up: the checks run one set at a time on threads of their own (never the
@@ -43,10 +49,15 @@ public:
         bool required;
         std::function<void()> check;  // throws when the dependency does not answer
     };
+    // Thrown by a check whose dependency is down in a way that leaves pages working.
+    class Degraded : public std::runtime_error {
+    public:
+        using std::runtime_error::runtime_error;
+    };
     Readiness(std::vector<Probe> probes, const std::atomic<bool>& draining);
     ~Readiness();
 
-    asio::awaitable<http::Response> answer();
+    asio::awaitable<http::Response> answer(bool detailed);
 
 private:
     asio::awaitable<void> check_all();
@@ -61,10 +72,11 @@ private:
     boost::json::object body_;  // the last result
 };
 
-// GET /readyz
+// GET /readyz: the checks' details with the admin token (Authorization: Bearer).
 struct Readyz {
     Readiness& readiness;
-    asio::awaitable<http::Response> operator()(Context&) const { return readiness.answer(); }
+    const std::string& admin_token;
+    asio::awaitable<http::Response> operator()(Context& ctx) const { return readiness.answer(bears_token(ctx.req, admin_token)); }
 };
 
 // GET /metrics

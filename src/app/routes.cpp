@@ -23,6 +23,12 @@ asio::awaitable<const UploadForm*> Context::upload() {
     co_return &*upload_;
 }
 
+bool bears_token(const http::Request& req, std::string_view token) {
+    const auto header = req.header("Authorization");
+    constexpr std::string_view prefix = "Bearer ";
+    return !token.empty() && header.starts_with(prefix) && codec::equal_constant_time(header.substr(prefix.size()), token);
+}
+
 void throw_sessions_unavailable() {
     throw http::HttpError(503, "sessions_unavailable", "Signing in is unavailable at the moment. Please try again in a little while.",
                           {{"Retry-After", "5"}});
@@ -90,11 +96,9 @@ asio::awaitable<void> Routes::require_admin(const http::Request& req, auth::Thro
             throw http::HttpError(429, "too_many_attempts", "Too many wrong admin tokens. " + try_again_in(*wait),
                                   {{"Retry-After", std::to_string(wait->count())}});
     }
-    auto header = req.header("Authorization");
-    constexpr std::string_view prefix = "Bearer ";
-    if (header.starts_with(prefix) && codec::equal_constant_time(header.substr(prefix.size()), services_.admin_token)) co_return;
+    if (bears_token(req, services_.admin_token)) co_return;
     // A request without a token is no guess: only a wrong token counts.
-    if (failures && !header.empty()) co_await services_.workers.call([&] { failures->record(req.client_address); });
+    if (failures && !req.header("Authorization").empty()) co_await services_.workers.call([&] { failures->record(req.client_address); });
     throw http::HttpError(401, "admin_token_required", "Send the admin token as 'Authorization: Bearer <token>'.",
                           {{"WWW-Authenticate", "Bearer"}});
 }

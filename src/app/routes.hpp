@@ -84,6 +84,10 @@ private:
     std::optional<UploadForm> upload_;
 };
 
+// Whether the request carries `token` as "Authorization: Bearer <token>" (compared in
+// constant time; an empty token is never carried).
+bool bears_token(const http::Request& req, std::string_view token);
+
 // The 503 for an action that needs the session store while it cannot answer.
 [[noreturn]] void throw_sessions_unavailable();
 

@@ -169,7 +169,15 @@ Site::Site(config::Config c)
     front_pages_ = std::make_unique<FrontPages>(layout_, *media_urls_, config_.limits.max_upload_bytes);
 
     std::vector<Readiness::Probe> probes{{"database", true, [this] { repo_->ping(); }},
-                                         {"storage", true, [this] { blobs_->check(); }},
+                                         {"storage", true, [this] {
+                                              try {
+                                                  blobs_->check();
+                                              } catch (const blob::Misconfigured&) {
+                                                  throw;
+                                              } catch (const blob::Unavailable& e) {
+                                                  throw Readiness::Degraded(e.what());
+                                              }
+                                          }},
                                          {"cache", false, [this] { cache_store_->check(); }}};
     if (session_kv_) probes.push_back({"sessions", false, [this] { session_kv_->check(); }});
     readiness_ = std::make_unique<Readiness>(std::move(probes), draining_);
@@ -237,7 +245,7 @@ void Site::add_routes(http::Router& router) {
     // Wrong admin tokens from one address are throttled like failed logins.
     const Access admin{.who = Who::admin, .knobs = false, .failures = admin_failures_.get()};
     r.add(Method::get, "/healthz", Healthz{}, ops);
-    r.add(Method::get, "/readyz", Readyz{*readiness_}, ops);
+    r.add(Method::get, "/readyz", Readyz{*readiness_, admin_token_}, ops);
     r.add(Method::get, "/metrics", MetricsPage{metrics_, server_, knobs_, draining_, near_copies_}, ops);
     r.add(Method::get, "/admin/knobs", GetKnobs{knobs_, info_}, admin);
     r.add(Method::put, "/admin/knobs", SetKnobs{knobs_, info_}, admin);

@@ -19,6 +19,15 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The store answered and refused what this server's configuration asks of it (credentials
+// rejected, no such bucket, wrong region or endpoint): waiting will not help, an operator
+// must act. Readiness fails on it, while a store that cannot be reached (plain Unavailable)
+// only makes the server degraded.
+class Misconfigured : public Unavailable {
+public:
+    using Unavailable::Unavailable;
+};
+
 // The store is out of space (ENOSPC) or over its quota (EDQUOT): the server answers 507
 // Insufficient Storage rather than 503, since waiting a moment will not help. Nothing was
 // left behind, as with any failed put().

@@ -447,14 +447,14 @@ private:
         const int attempts = last_attempts_;
         const std::string code = error_code(res);
         if (res.status == 403) {
-            throw Unavailable(what_of(c) + ": credentials rejected (" + status_text(res) + ")");
+            throw Misconfigured(what_of(c) + ": credentials rejected (" + status_text(res) + ")");
         }
         if (res.status == 404 && (code == "NoSuchBucket" || (c.object.empty() && code.empty()))) {
-            throw Unavailable(what_of(c) + ": bucket " + o_.bucket + " does not exist (404)");
+            throw Misconfigured(what_of(c) + ": bucket " + o_.bucket + " does not exist (404)");
         }
         if (res.status == 301 || code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed") {
-            throw Unavailable(what_of(c) + ": wrong region or endpoint for bucket " + o_.bucket + " (" + status_text(res) +
-                              ")");
+            throw Misconfigured(what_of(c) + ": wrong region or endpoint for bucket " + o_.bucket + " (" + status_text(res) +
+                                ")");
         }
         throw Unavailable(what_of(c) + ": HTTP " + status_text(res) +
                           (retryable_status(res.status) ? attempts_text(attempts) : ""));

@@ -228,6 +228,50 @@ TEST(LoadBalancers, WithNoServerUpBothAnswer503WithRetryAfterAndTheSitesPage) {
     }
 }
 
+// The operations endpoints stay off the public side: through HAProxy and nginx, /metrics and
+// /admin/ are 404 without reaching a server; pages still reach it.
+TEST(LoadBalancers, RefuseMetricsAndAdminFromThePublicSide) {
+    FakeServer good(false);
+    auto expect_refused = [&](pstest::HttpClient& c, const std::string& who) {
+        SCOPED_TRACE(who);
+        const int before = good.count("GET");
+        EXPECT_EQ(c.get("/metrics").status, 404);
+        EXPECT_EQ(c.get("/admin/knobs").status, 404);
+        EXPECT_EQ(c.request("PUT", "/admin/knobs", std::string("{}"), {{"Content-Type", "application/json"}}).status, 404);
+        EXPECT_EQ(good.count("GET"), before) << "a refused request reached the server";
+        EXPECT_EQ(c.get("/page").status, 200);
+        EXPECT_EQ(c.get("/metricsnot").status, 200) << "only /metrics itself is refused";
+    };
+    if (pstest::have_program("haproxy")) {
+        const auto dir = pstest::make_registered_dir();
+        const int port = pstest::pick_ports(2);
+        auto start = pstest::run({"bash", pstest::source_dir() + "/scripts/service", "start", "haproxy", dir.string(), std::to_string(port)}, 30s,
+                                  {{"PS_HAPROXY_SERVERS", "good=127.0.0.1:" + std::to_string(good.port())}});
+        ASSERT_TRUE(start.ok()) << start.output;
+        pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
+        ASSERT_TRUE(eventually([&] { return c.get("/page").status == 200; }, 10s));
+        expect_refused(c, "HAProxy");
+        EXPECT_TRUE(pstest::run({"bash", pstest::source_dir() + "/scripts/service", "stop", "haproxy", dir.string()}, 30s).ok());
+        pstest::release_dir(dir);
+    }
+    if (pstest::have_program("nginx")) {
+        const auto dir = pstest::make_registered_dir();
+        for (const char* sub : {"logs", "tmp"}) std::filesystem::create_directories(dir / sub);
+        const int port = pstest::pick_ports(1);
+        std::ofstream(dir / "nginx.conf") << pstest::render_nginx(port, {good.port()});
+        const std::vector<std::string> base{"nginx", "-p", dir.string(), "-e", (dir / "error.log").string(), "-c", (dir / "nginx.conf").string()};
+        ASSERT_TRUE(pstest::run(base, 20s).ok());
+        pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
+        ASSERT_TRUE(eventually([&] { return c.get("/page").status == 200; }, 10s));
+        expect_refused(c, "nginx");
+        auto stop_cmd = base;
+        stop_cmd.insert(stop_cmd.end(), {"-s", "quit"});
+        EXPECT_TRUE(pstest::run(stop_cmd, 20s).ok());
+        EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(dir / "nginx.pid"); }, 10s));
+        pstest::release_dir(dir);
+    }
+}
+
 // What scripts/stack cannot do, it says so (exit status 1 or 2, a message naming the option).
 TEST(StackScript, RefusesWhatItCannotDo) {
     const auto dir = pstest::make_registered_dir();

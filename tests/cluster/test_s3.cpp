@@ -31,6 +31,7 @@ using pstest::contains;
 using pstest::eventually;
 using pstest::HttpClient;
 using pstest::Part;
+using pstest::Headers;
 using pstest::Response;
 
 constexpr const char* kBucket = "photoshare";
@@ -406,10 +407,12 @@ TEST_F(S3PresignedStack, ContentSecurityPolicyAllowsTheS3OriginForImagesAndNothi
     std::cerr << "[cluster] CSP: " << expected << "\n";
 }
 
-// S3 stops: every server's /readyz fails naming the store, HAProxy takes them all out; an upload
-// sent to a server gets 503 (not 500) and leaves no row (the feed, read from the database, is
-// unchanged) and no object. S3 starts again: the same upload, retried, succeeds.
-TEST_F(S3PresignedStack, S3DownGivesReadyz503AndUpload503WithNothingLeftAndTheRetrySucceeds) {
+// S3 stops: every server's /readyz turns "degraded" (200: pages need no S3), naming the store
+// only to a request with the admin token; HAProxy keeps them all, and the front page and the
+// API's feed are served through it all along. An upload gets 503 (not 500) and leaves no row
+// (the feed, read from the database, is unchanged) and no object. S3 starts again: the same
+// upload, retried, succeeds.
+TEST_F(S3PresignedStack, S3DownLeavesPagesServedAndGivesUpload503WithNothingLeftAndTheRetrySucceeds) {
     auto& stack = this->stack();
     auto a = sign_up(stack.url());
     const Part part = png_part(202);
@@ -429,44 +432,56 @@ TEST_F(S3PresignedStack, S3DownGivesReadyz503AndUpload503WithNothingLeftAndTheRe
     auto status = stack.stack({"status"});
     EXPECT_TRUE(std::regex_search(status.output, std::regex(R"(\n  s3 +DOWN )"))) << status.output;
 
+    const Headers admin{{"Authorization", "Bearer " + stack.admin_token()}};
     for (int n = 1; n <= servers(); ++n) {
         HttpClient c(stack.server_url(n));
         Response r;
-        ASSERT_TRUE(eventually([&] { return (r = c.get("/readyz")).status == 503; }, 15s))
-            << stack.server_name(n) << " is still ready with S3 stopped: " << r.describe();
+        ASSERT_TRUE(eventually([&] { return contains((r = c.get("/readyz", admin)).body, "\"degraded\""); }, 15s))
+            << stack.server_name(n) << " is not degraded with S3 stopped: " << r.describe();
+        EXPECT_EQ(r.status, 200) << "an S3 outage must not take the server out of rotation: " << r.describe();
         const auto storage = readyz_storage(r.json());
         EXPECT_TRUE(contains(storage, "s3://photoshare")) << stack.server_name(n) << "'s /readyz does not name the store: " << r.body;
-        EXPECT_NE(storage, "ok");
+        auto anonymous = c.get("/readyz");
+        EXPECT_EQ(anonymous.body, "{\"status\":\"degraded\"}") << "without the token /readyz says only how it is";
         if (n == 1) std::cerr << "[cluster] /readyz with S3 stopped: " << r.body << "\n";
     }
-    EXPECT_TRUE(eventually(
-        [&] {
-            for (const auto& [name, state] : stack.haproxy_states())
-                if (state != 0) return false;
-            return true;
-        },
-        10s))
-        << "HAProxy keeps servers whose storage is down:\n"
-        << stack.haproxy_api("show servers state photoshare");
+    std::this_thread::sleep_for(2500ms);  // longer than HAProxy needs to take a failing server out
+    for (const auto& [name, state] : stack.haproxy_states())
+        EXPECT_EQ(state, 2) << name << " was taken out of rotation while only S3 is down:\n" << stack.haproxy_api("show servers state photoshare");
+    HttpClient lb(stack.url());
+    for (int i = 0; i < 10; ++i) {
+        auto page = lb.get("/");
+        EXPECT_EQ(page.status, 200) << "the front page through HAProxy with S3 stopped: " << page.describe();
+        EXPECT_EQ(lb.get("/api/v1/photos").status, 200);
+    }
 
     for (int n = 1; n <= servers(); ++n) {
         a.client->set_base_url(stack.server_url(n));
         auto up = upload(a, part);
         EXPECT_EQ(up.status, 503) << "an upload to " << stack.server_name(n) << " with S3 stopped: " << up.describe();
         EXPECT_TRUE(up.header("Content-Type").starts_with("application/json")) << up.describe();
+        EXPECT_TRUE(contains(up.body, "storage_unavailable")) << up.describe();
         EXPECT_LT(up.seconds, 15.0) << "the upload waited " << up.seconds << " s for the dead store";
         if (n == 1) std::cerr << "[cluster] upload with S3 stopped: " << up.status << " " << up.body << "\n";
     }
     a.client->set_base_url(stack.url());
     auto through_lb = upload(a, part);
-    EXPECT_EQ(through_lb.status, 503) << "through HAProxy (no server in rotation): " << through_lb.describe();
+    EXPECT_EQ(through_lb.status, 503) << "through HAProxy: " << through_lb.describe();
+    EXPECT_TRUE(contains(through_lb.body, "storage_unavailable")) << "the server's own answer, not HAProxy's: " << through_lb.describe();
     for (int n = 1; n <= servers(); ++n)
         EXPECT_EQ(feed_now(n), feed_before) << "a failed upload left a row: the feed of " << stack.server_name(n) << " changed";
 
     res = stack.stack({"start", "s3"});
     ASSERT_TRUE(res.ok()) << res.output;
     const auto started_at = Clock::now();
-    ASSERT_TRUE(stack.wait_all_in_rotation(20s)) << "not every server is back in rotation:\n" << stack.haproxy_api("show servers state photoshare");
+    ASSERT_TRUE(eventually(
+        [&] {
+            for (int n = 1; n <= servers(); ++n)
+                if (HttpClient(stack.server_url(n)).get("/readyz").body != "{\"status\":\"ready\"}") return false;
+            return true;
+        },
+        20s))
+        << "not every server is ready again";
     const double back = std::chrono::duration<double>(Clock::now() - started_at).count();
     EXPECT_EQ(bucket_keys(stack), keys_before) << "the failed uploads left objects";
 
@@ -486,7 +501,7 @@ TEST_F(S3PresignedStack, S3DownGivesReadyz503AndUpload503WithNothingLeftAndTheRe
     }
     auto img = fetch(photo.url);
     EXPECT_EQ(img.status, 200) << img.describe();
-    std::cerr << "[cluster] S3 back: every server in rotation " << back << " s after s3rver started\n";
+    std::cerr << "[cluster] S3 back: every server ready " << back << " s after s3rver started\n";
 }
 
 // A server whose bucket does not exist, or whose access key S3 does not know: /readyz 503 with
@@ -511,7 +526,7 @@ TEST_F(S3PresignedStack, MissingBucketOrUnknownKeyMakesReadyzSayWhich) {
             FAIL() << "the server did not start: " << e.what();
         }
         HttpClient http(server->base_url());
-        auto ready = http.get("/readyz");
+        auto ready = http.get("/readyz", {{"Authorization", "Bearer " + server->admin_token()}});
         EXPECT_EQ(ready.status, 503) << ready.describe();
         const auto storage = readyz_storage(ready.json());
         EXPECT_TRUE(contains(storage, c.says)) << "/readyz: " << ready.body;

@@ -100,11 +100,11 @@ void graceful_shutdown_with_request_in_flight(int sig, std::vector<std::string> 
         HttpClient probe(s.base_url());
         Response ready;
         EXPECT_TRUE(eventually([&] {
-            ready = probe.get("/readyz");
+            ready = probe.get("/readyz", {{"Authorization", "Bearer " + s.admin_token()}});
             return ready.status != 200;
         }, 3s));
         EXPECT_EQ(ready.status, 503) << ready.describe();
-        EXPECT_TRUE(contains(ready.body, "draining")) << ready.body;
+        EXPECT_TRUE(contains(ready.body, "draining")) << "the details, with the admin token, say why: " << ready.body;
     }
     EXPECT_TRUE(eventually([&] { return not_ready(s.port()); }, 5s)) << "/readyz still says ready while draining";
     EXPECT_TRUE(eventually([&] { return refuses_connections(s.port()); }, 10s)) << "the listener stays open during the drain";
@@ -294,13 +294,20 @@ TEST(Operations, HealthzAndReadyz) {
     HttpClient c(s.base_url());
     auto health = c.get("/healthz");
     EXPECT_EQ(health.status, 200) << health.describe();
+    // Anyone gets the verdict, nothing more: no addresses, no error text.
     auto ready = c.get("/readyz");
     ASSERT_EQ(ready.status, 200) << ready.describe();
-    auto v = ready.json();
+    EXPECT_EQ(ready.body, "{\"status\":\"ready\"}") << ready.describe();
+    EXPECT_EQ(c.get("/readyz", {{"Authorization", "Bearer not-the-token"}}).body, ready.body) << "a wrong token sees no more";
+    // With the admin token, every check and what it said.
+    auto detailed = c.get("/readyz", {{"Authorization", "Bearer " + s.admin_token()}});
+    ASSERT_EQ(detailed.status, 200) << detailed.describe();
+    auto v = detailed.json();
     ASSERT_TRUE(v.is_object());
-    ASSERT_TRUE(v.as_object().contains("checks")) << ready.body;
+    ASSERT_TRUE(v.as_object().contains("checks")) << detailed.body;
     const auto& checks = v.at("checks").as_object();
-    EXPECT_TRUE(checks.contains("database")) << ready.body;
+    EXPECT_TRUE(checks.contains("database")) << detailed.body;
+    EXPECT_TRUE(checks.contains("storage")) << detailed.body;
     for (const auto& [name, value] : checks) EXPECT_EQ(value, "ok") << name;
 }
 
