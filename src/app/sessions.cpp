@@ -2,6 +2,7 @@
 
 #include "auth/tokens.hpp"
 #include "codec/compare.hpp"
+#include "codec/hex.hpp"
 #include "codec/sha256.hpp"
 #include "http/cookies.hpp"
 
@@ -99,11 +100,13 @@ asio::awaitable<std::optional<store::Session>> SessionStore::find_async(const st
     throw std::logic_error("SessionStore::find_async on a store that cannot");
 }
 
-Sessions::Sessions(std::unique_ptr<SessionStore> store, http::Workers& workers, bool secure_cookies, config::Duration ttl)
+Sessions::Sessions(std::unique_ptr<SessionStore> store, http::Workers& workers, bool secure_cookies, config::Duration ttl,
+                   std::string_view visitor_key)
     : store_(std::move(store)),
       workers_(workers),
       secure_(secure_cookies),
       ttl_(ttl),
+      visitor_mac_("visitor-csrf:" + std::string(visitor_key)),
       // The __Host- prefix (HTTPS only) stops a sibling subdomain from planting a cookie.
       cookie_name_(secure_cookies ? "__Host-ps_session" : "ps_session"),
       csrf_cookie_name_(secure_cookies ? "__Host-ps_csrf" : "ps_csrf") {}
@@ -171,16 +174,28 @@ asio::awaitable<std::string> Sessions::destroy(const http::Request& req) {
     co_return http::format_set_cookie(cookie);
 }
 
-std::optional<std::string> Sessions::visitor_token(const http::Request& req) const { return cookie_value(req, csrf_cookie_name_); }
+// Signed double submit: the cookie holds a random visitor id, the forms a MAC of it under the
+// site's key. A token is good only with the cookie it was made for, and only this site can
+// make one: a cookie and a token chosen together elsewhere (planted by a sibling subdomain
+// or over plain HTTP) do not match.
+std::string Sessions::visitor_token_for(std::string_view visitor_id) const {
+    return codec::to_hex(visitor_mac_.mac(visitor_id));
+}
+
+std::optional<std::string> Sessions::visitor_token(const http::Request& req) const {
+    auto id = cookie_value(req, csrf_cookie_name_);
+    if (!id) return std::nullopt;
+    return visitor_token_for(*id);
+}
 
 std::pair<std::string, std::string> Sessions::new_visitor_token() const {
-    auto token = auth::random_token(kCsrfBytes);
+    auto id = auth::random_token(kCsrfBytes);
     http::SetCookie cookie;
     cookie.name = csrf_cookie_name_;
-    cookie.value = token;
+    cookie.value = id;
     cookie.secure = secure_;
     cookie.same_site = "Strict";
-    return {token, http::format_set_cookie(cookie)};
+    return {visitor_token_for(id), http::format_set_cookie(cookie)};
 }
 
 bool Sessions::csrf_ok(const http::Request& req, const std::optional<store::Session>& session, std::string_view submitted) const {

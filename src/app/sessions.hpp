@@ -4,6 +4,7 @@
 // register forms are protected too.
 #pragma once
 
+#include "codec/sha256.hpp"
 #include "config/config.hpp"
 #include "http/message.hpp"
 #include "http/runtime.hpp"
@@ -60,7 +61,10 @@ struct NewSession {
 
 class Sessions {
 public:
-    Sessions(std::unique_ptr<SessionStore> store, http::Workers& workers, bool secure_cookies, config::Duration ttl);
+    // visitor_key: the site-wide key (the same on every server) that binds a visitor's CSRF
+    // token to its cookie.
+    Sessions(std::unique_ptr<SessionStore> store, http::Workers& workers, bool secure_cookies, config::Duration ttl,
+             std::string_view visitor_key);
 
     const std::string& cookie_name() const { return cookie_name_; }
     const std::string& csrf_cookie_name() const { return csrf_cookie_name_; }
@@ -74,9 +78,10 @@ public:
     // Destroys the request's session; returns the header value that clears the cookie.
     asio::awaitable<std::string> destroy(const http::Request& req);
 
-    // The anonymous visitor's CSRF token from its cookie, if well-formed.
+    // The anonymous visitor's CSRF token: made from the visitor id in its cookie, if that is
+    // well-formed.
     std::optional<std::string> visitor_token(const http::Request& req) const;
-    // A new visitor token and the Set-Cookie header value for it.
+    // A new visitor token and the Set-Cookie header value of the visitor id it belongs to.
     std::pair<std::string, std::string> new_visitor_token() const;
 
     // Checks a submitted token: against the session's when logged in, else the visitor's.
@@ -87,11 +92,13 @@ public:
 
 private:
     std::optional<std::string> cookie_value(const http::Request& req, const std::string& name) const;
+    std::string visitor_token_for(std::string_view visitor_id) const;
 
     std::unique_ptr<SessionStore> store_;
     http::Workers& workers_;
     bool secure_;
     config::Duration ttl_;
+    codec::HmacSha256 visitor_mac_;
     std::string cookie_name_;
     std::string csrf_cookie_name_;
 };

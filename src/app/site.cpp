@@ -118,7 +118,11 @@ Site::Site(config::Config c)
             session_store = std::move(near);
         }
     }
-    sessions_ = std::make_unique<Sessions>(std::move(session_store), workers_, config_.server.secure_cookies, config_.sessions.ttl);
+    // Every server of the site must make the same visitor tokens: the key is kept in the
+    // database, made by whichever server needs it first.
+    const std::string visitor_key = repo_->shared_secret("visitor_csrf_key", auth::random_token(32));
+    sessions_ = std::make_unique<Sessions>(std::move(session_store), workers_, config_.server.secure_cookies, config_.sessions.ttl,
+                                           visitor_key);
 
     auth::LoginPolicy policy;
     policy.max_failures_per_user = config_.auth.max_failures_per_user;

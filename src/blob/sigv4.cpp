@@ -28,19 +28,6 @@ constexpr std::string_view algorithm = "AWS4-HMAC-SHA256";
 constexpr std::string_view scope_terminator = "aws4_request";
 constexpr std::chrono::seconds max_presign_expiry{604800};  // S3 refuses more than 7 days
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-    // HMAC with a key of any length (the first key of the chain is "AWS4" + secret, 44+ bytes):
-    // the init/update/final interface takes arbitrary key sizes, crypto_auth_hmacsha256() does not.
-    codec::ensure_sodium();
-    crypto_auth_hmacsha256_state state;
-    crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    std::array<unsigned char, crypto_auth_hmacsha256_BYTES> mac{};
-    crypto_auth_hmacsha256_final(&state, mac.data());
-    sodium_memzero(&state, sizeof state);  // the state holds key material
-    return {reinterpret_cast<const char*>(mac.data()), mac.size()};
-}
-
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string ascii_lower(std::string_view s) {
@@ -253,18 +240,18 @@ std::string string_to_sign(std::string_view canonical_request, std::string_view 
 std::string signing_key(std::string_view secret, std::string_view date, const Scope& scope) {
     std::string key = "AWS4";
     key += secret;
-    std::string k = hmac_sha256(key, date.substr(0, 8));
+    std::string k = codec::hmac_sha256(key, date.substr(0, 8));
     sodium_memzero(key.data(), key.size());
-    k = hmac_sha256(k, scope.region);
-    k = hmac_sha256(k, scope.service);
-    return hmac_sha256(k, scope_terminator);
+    k = codec::hmac_sha256(k, scope.region);
+    k = codec::hmac_sha256(k, scope.service);
+    return codec::hmac_sha256(k, scope_terminator);
 }
 
 // Signature = hex(HMAC(kSigning, StringToSign)).
 std::string signature(std::string_view secret, std::string_view string_to_sign, std::string_view date,
                       const Scope& scope) {
     std::string key = signing_key(secret, date, scope);
-    const std::string mac = hmac_sha256(key, string_to_sign);
+    const std::string mac = codec::hmac_sha256(key, string_to_sign);
     sodium_memzero(key.data(), key.size());
     return codec::to_hex(mac);
 }

@@ -37,6 +37,8 @@ struct Dialect {
     std::string_view table_exists;
     // Parameters: id_hash, user_id, username, csrf_token, expires_at.
     std::string_view upsert_session;
+    // Parameters: name, value; does nothing when a secret of that name exists.
+    std::string_view insert_secret;
     // A cheap statement that still reads the database (not just the client library).
     std::string_view ping;
     // In increasing version order.

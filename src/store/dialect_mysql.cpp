@@ -58,6 +58,14 @@ constexpr std::array<std::string_view, 3> schema_v1{
 
 // Idempotency keys of uploads: a retried upload finds what the first attempt stored.
 // Re-runnable like version 1 (no transactional DDL in MySQL).
+// Keys every server of the site must share (the visitor CSRF tokens' HMAC key).
+constexpr std::array<std::string_view, 1> schema_v3{
+    R"sql(CREATE TABLE IF NOT EXISTS secrets (
+        name  VARBINARY(255) NOT NULL PRIMARY KEY,
+        value VARBINARY(1024) NOT NULL
+    ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+};
+
 constexpr std::array<std::string_view, 1> schema_v2{
     R"sql(CREATE TABLE IF NOT EXISTS upload_keys (
         user_id    BIGINT          NOT NULL,
@@ -70,9 +78,10 @@ constexpr std::array<std::string_view, 1> schema_v2{
     ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
 };
 
-constexpr std::array<Migration, 2> migrations{
+constexpr std::array<Migration, 3> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
+    Migration{3, "shared secrets", schema_v3},
 };
 
 constexpr Dialect dialect{
@@ -94,6 +103,7 @@ constexpr Dialect dialect{
             csrf_token = VALUES(csrf_token),
             expires_at = VALUES(expires_at))sql",
     // A round trip to the server is the point: the client library alone proves nothing.
+    .insert_secret = "INSERT IGNORE INTO secrets (name, value) VALUES (?, ?)",
     .ping = "SELECT 1",
     .migrations = migrations,
 };

@@ -60,9 +60,18 @@ constexpr std::array<std::string_view, 2> schema_v2{
     "CREATE INDEX upload_keys_created_at ON upload_keys (created_at)",
 };
 
-constexpr std::array<Migration, 2> migrations{
+// Keys every server of the site must share (the visitor CSRF tokens' HMAC key).
+constexpr std::array<std::string_view, 1> schema_v3{
+    R"sql(CREATE TABLE secrets (
+        name  BYTEA NOT NULL PRIMARY KEY,
+        value BYTEA NOT NULL
+    ))sql",
+};
+
+constexpr std::array<Migration, 3> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
+    Migration{3, "shared secrets", schema_v3},
 };
 
 constexpr Dialect dialect{
@@ -86,6 +95,7 @@ constexpr Dialect dialect{
             csrf_token = excluded.csrf_token,
             expires_at = excluded.expires_at)sql",
     // A round trip to the server is the point: the client library alone proves nothing.
+    .insert_secret = "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
     .ping = "SELECT 1",
     .migrations = migrations,
 };

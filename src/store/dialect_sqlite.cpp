@@ -58,9 +58,18 @@ constexpr std::array<std::string_view, 2> schema_v2{
     "CREATE INDEX upload_keys_created_at ON upload_keys (created_at)",
 };
 
-constexpr std::array<Migration, 2> migrations{
+// Keys every server of the site must share (the visitor CSRF tokens' HMAC key).
+constexpr std::array<std::string_view, 1> schema_v3{
+    R"sql(CREATE TABLE secrets (
+        name  TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID)sql",
+};
+
+constexpr std::array<Migration, 3> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
+    Migration{3, "shared secrets", schema_v3},
 };
 
 constexpr Dialect dialect{
@@ -81,6 +90,7 @@ constexpr Dialect dialect{
             username = excluded.username,
             csrf_token = excluded.csrf_token,
             expires_at = excluded.expires_at)sql",
+    .insert_secret = "INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)",
     // Reads the schema page: fails on an unreadable or foreign file, unlike SELECT 1.
     .ping = "SELECT count(*) FROM sqlite_master",
     .migrations = migrations,

@@ -102,6 +102,10 @@ public:
     virtual std::optional<std::vector<std::string>> find_upload_key(const UploadKey& upload_key) = 0;
     // Forgets upload keys recorded before `older_than` (unix seconds); returns how many.
     virtual int purge_upload_keys(std::int64_t older_than) = 0;
+
+    // The site-wide secret `name`: the one stored, or else `candidate`, stored now. Whichever
+    // server asks first decides; every server then gets the same value.
+    virtual std::string shared_secret(const std::string& name, const std::string& candidate) = 0;
     // Newest first; only photos with seq < before when given. limit < 0: invalid_argument.
     virtual std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) = 0;
     virtual std::optional<Photo> find_photo(const std::string& id) = 0;

@@ -69,7 +69,9 @@ struct Statements {
           insert_upload_key(with_placeholders(
               "INSERT INTO upload_keys (user_id, idem_key, photo_ids, created_at) VALUES (?, ?, ?, ?)", d.placeholders)),
           find_upload_key(with_placeholders("SELECT photo_ids FROM upload_keys WHERE user_id = ? AND idem_key = ?", d.placeholders)),
-          purge_upload_keys(with_placeholders("DELETE FROM upload_keys WHERE created_at < ?", d.placeholders)) {}
+          purge_upload_keys(with_placeholders("DELETE FROM upload_keys WHERE created_at < ?", d.placeholders)),
+          insert_secret(with_placeholders(d.insert_secret, d.placeholders)),
+          find_secret(with_placeholders("SELECT value FROM secrets WHERE name = ?", d.placeholders)) {}
 
     // The photo and its owner's current name, in the order photo_from() reads them.
     static constexpr std::string_view photo_columns =
@@ -90,6 +92,8 @@ struct Statements {
     std::string insert_upload_key;
     std::string find_upload_key;
     std::string purge_upload_keys;
+    std::string insert_secret;
+    std::string find_secret;
 };
 
 std::optional<Session> session_from(const sql::Rows& rows) {
@@ -205,6 +209,17 @@ public:
             start = comma + 1;
         }
         return ids;
+    }
+
+    std::string shared_secret(const std::string& name, const std::string& candidate) override {
+        const std::array<Value, 2> row{name, candidate};
+        const std::array<Value, 1> key{name};
+        const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+            connection.execute(sql_.insert_secret, row);  // no-op when one exists: the first writer decides
+            return connection.query(sql_.find_secret, key);
+        });
+        if (rows.empty()) throw Unavailable("store: secret " + name + " was stored but cannot be read back");
+        return as_text(rows.front().at(0));
     }
 
     int purge_upload_keys(std::int64_t older_than) override {

@@ -188,6 +188,26 @@ TYPED_TEST(ClusterTest, OneLoginServesSixtyRequestsOnEveryServer) {
 
 // An upload through HAProxy lands on one server; every server (and HAProxy) shows the photo
 // in the feed, on its page, and serves its files, byte for byte the same.
+// A visitor's form token is a MAC of its cookie under the site's key, which every server
+// reads from the database: a login form shown by one server is accepted by every other.
+TYPED_TEST(ClusterTest, AVisitorsFormTokenFromOneServerIsGoodOnEveryOther) {
+    auto& stack = this->stack();
+    auto u = sign_up(stack.url());
+    for (int from = 1; from <= this->servers(); ++from) {
+        HttpClient b(stack.server_url(from));
+        const auto page = b.get("/login");
+        ASSERT_EQ(page.status, 200) << page.describe();
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(page.body, m, std::regex(R"re(name="csrf_token"\s+value="([^"]+)")re"))) << page.body.substr(0, 500);
+        const std::string token = m[1];
+        const int to = from % this->servers() + 1;
+        b.set_base_url(stack.server_url(to));
+        auto res = b.post_form("/login", {{"csrf_token", token}, {"username", u.username}, {"password", u.password}});
+        EXPECT_EQ(res.status, 303) << "a token from " << stack.server_name(from) << " posted to " << stack.server_name(to) << ": "
+                                   << res.describe();
+    }
+}
+
 TYPED_TEST(ClusterTest, UploadOnOneServerIsVisibleFromEveryServer) {
     auto& stack = this->stack();
     auto a = sign_up(stack.url());

@@ -206,12 +206,20 @@ TEST_F(HostileAuth, AVisitorCsrfCookiePlantedBeforeLoginIsUselessAfterIt) {
     const std::string planted = "AttackerKnowsThisCsrfToken_0123456789abcdef";
     HttpClient browser(server().base_url());
     browser.set_cookie("ps_csrf", planted);
-    // The planted visitor token is accepted for the login form itself (it matches its cookie)...
+    // A cookie and a token chosen together by an attacker (a sibling subdomain can set the
+    // cookie) do not match: the token must be the site's MAC of the cookie.
+    auto forged = browser.post_form("/login", {{"csrf_token", planted}, {"username", victim.username}, {"password", kPassword}});
+    EXPECT_EQ(forged.status, 403) << forged.describe();
+    EXPECT_EQ(browser.get("/api/v1/session").status, 401);
+    // The page's own token for that cookie works for the login form itself...
     auto page = browser.get("/login");
-    EXPECT_EQ(csrf_field(page.body), planted);
-    auto res = browser.post_form("/login", {{"csrf_token", planted}, {"username", victim.username}, {"password", kPassword}});
+    const auto page_token = csrf_field(page.body);
+    ASSERT_FALSE(page_token.empty());
+    EXPECT_NE(page_token, planted);
+    auto res = browser.post_form("/login", {{"csrf_token", page_token}, {"username", victim.username}, {"password", kPassword}});
     ASSERT_EQ(res.status, 303) << res.describe();
-    // ...but once logged in, a forged form that carries it changes nothing.
+    // ...but once logged in, a forged form that carries it, or the cookie's value, changes nothing.
+    EXPECT_EQ(browser.post_form("/logout", {{"csrf_token", page_token}}).status, 403);
     const auto feed_before = feed_ids(server());
     auto up = browser.upload("/upload", {Part::field("csrf_token", planted), Part::file(kCamera)});
     EXPECT_EQ(up.status, 403) << up.describe();

@@ -1,10 +1,12 @@
-// codec/sha256.hpp against the FIPS 180-4 examples and lengths around the padding boundary.
+// codec/sha256.hpp against the FIPS 180-4 examples and lengths around the padding boundary,
+// and HMAC-SHA-256 against RFC 4231.
 #include "codec/sha256.hpp"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "codec/hex.hpp"
 
@@ -40,6 +42,26 @@ TEST(Sha256, RawDigestIsTheHexOnesBytes) {
     EXPECT_EQ(to_hex(digest), sha256_hex("abc"));
     // Bytes, not C strings: a NUL inside the input counts.
     EXPECT_NE(sha256_hex(std::string_view("a\0b", 3)), sha256_hex("a"));
+}
+
+// RFC 4231's HMAC-SHA-256 test cases 1, 2 and 6 (a key longer than the block, which is
+// hashed first); the keyed form gives the same MACs, call after call.
+TEST(HmacSha256, Rfc4231TestVectors) {
+    struct Case {
+        std::string key, data, mac_hex;
+    };
+    const std::vector<Case> cases = {
+        {std::string(20, '\x0b'), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {"Jefe", "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+    };
+    for (const auto& c : cases) {
+        EXPECT_EQ(to_hex(hmac_sha256(c.key, c.data)), c.mac_hex);
+        const HmacSha256 keyed(c.key);
+        EXPECT_EQ(to_hex(keyed.mac(c.data)), c.mac_hex);
+        EXPECT_EQ(to_hex(keyed.mac(c.data)), c.mac_hex) << "the keyed state is reused, not consumed";
+    }
 }
 
 }  // namespace

@@ -82,6 +82,15 @@ TEST_P(RepositoryContract, CreatesAndFindsAUser) {
     EXPECT_FALSE(repo->find_user("bob").has_value());
 }
 
+TEST_P(RepositoryContract, ASharedSecretIsTheFirstOneStoredForEveryCaller) {
+    auto repo = open_migrated();
+    EXPECT_EQ(repo->shared_secret("visitor_csrf", "first"), "first");
+    EXPECT_EQ(repo->shared_secret("visitor_csrf", "second"), "first") << "a later candidate must not replace it";
+    EXPECT_EQ(repo->shared_secret("other", "x"), "x") << "each name has its own";
+    auto another_server = open_migrated();  // the same database, as a second server opens it
+    EXPECT_EQ(another_server->shared_secret("visitor_csrf", "third"), "first");
+}
+
 TEST_P(RepositoryContract, UsernamesAreUniqueRegardlessOfCase) {
     auto repo = open_migrated();
     const auto alice = repo->create_user("Alice", "hash-a");
