@@ -179,7 +179,7 @@ asio::awaitable<std::string> Sessions::destroy(const http::Request& req) {
 // make one: a cookie and a token chosen together elsewhere (planted by a sibling subdomain
 // or over plain HTTP) do not match.
 std::string Sessions::visitor_token_for(std::string_view visitor_id) const {
-    return codec::to_hex(visitor_mac_.mac(visitor_id));
+    return codec::to_hex(visitor_mac_.of(visitor_id));
 }
 
 std::optional<std::string> Sessions::visitor_token(const http::Request& req) const {

@@ -4,7 +4,7 @@
 // register forms are protected too.
 #pragma once
 
-#include "codec/sha256.hpp"
+#include "codec/mac.hpp"
 #include "config/config.hpp"
 #include "http/message.hpp"
 #include "http/runtime.hpp"
@@ -98,7 +98,7 @@ private:
     http::Workers& workers_;
     bool secure_;
     config::Duration ttl_;
-    codec::HmacSha256 visitor_mac_;
+    codec::Mac visitor_mac_;
     std::string cookie_name_;
     std::string csrf_cookie_name_;
 };

@@ -20,26 +20,6 @@ Sha256 sha256(std::string_view data) {
 
 std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
 
-struct HmacSha256::State {
-    crypto_auth_hmacsha256_state state;
-};
-
-HmacSha256::HmacSha256(std::string_view key) : keyed_(std::make_unique<State>()) {
-    ensure_sodium();
-    crypto_auth_hmacsha256_init(&keyed_->state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-}
-
-HmacSha256::~HmacSha256() { sodium_memzero(&keyed_->state, sizeof keyed_->state); }
-
-std::string HmacSha256::mac(std::string_view data) const {
-    crypto_auth_hmacsha256_state state = keyed_->state;  // a copy: the keyed state is reused
-    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    std::array<unsigned char, crypto_auth_hmacsha256_BYTES> mac{};
-    crypto_auth_hmacsha256_final(&state, mac.data());
-    sodium_memzero(&state, sizeof state);
-    return {reinterpret_cast<const char*>(mac.data()), mac.size()};
-}
-
 std::string hmac_sha256(std::string_view key, std::string_view data) {
     // The init/update/final interface takes keys of any length (SigV4's first key is "AWS4"
     // + the secret, 44+ bytes); crypto_auth_hmacsha256() wants exactly 32.

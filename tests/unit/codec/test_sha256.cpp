@@ -45,7 +45,7 @@ TEST(Sha256, RawDigestIsTheHexOnesBytes) {
 }
 
 // RFC 4231's HMAC-SHA-256 test cases 1, 2 and 6 (a key longer than the block, which is
-// hashed first); the keyed form gives the same MACs, call after call.
+// hashed first).
 TEST(HmacSha256, Rfc4231TestVectors) {
     struct Case {
         std::string key, data, mac_hex;
@@ -58,9 +58,6 @@ TEST(HmacSha256, Rfc4231TestVectors) {
     };
     for (const auto& c : cases) {
         EXPECT_EQ(to_hex(hmac_sha256(c.key, c.data)), c.mac_hex);
-        const HmacSha256 keyed(c.key);
-        EXPECT_EQ(to_hex(keyed.mac(c.data)), c.mac_hex);
-        EXPECT_EQ(to_hex(keyed.mac(c.data)), c.mac_hex) << "the keyed state is reused, not consumed";
     }
 }
 
