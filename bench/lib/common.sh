@@ -174,6 +174,61 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
+# Two builds side by side (bench/compare_builds.sh, bench/session_lookups.sh)
+
+# two_builds_options USAGE_LINES "$@": --baseline DIR [--build DIR] [--repeats N] [--seconds S]
+# into $baseline, $build, $repeats, $seconds; prints lines USAGE_LINES of $0 and exits 2 on
+# anything else.
+two_builds_options() {
+  local usage=$1
+  shift
+  build=$root/build baseline='' repeats=5 seconds=6
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --baseline) baseline=$(realpath "$2"); shift 2 ;;
+      --build) build=$(realpath "$2"); shift 2 ;;
+      --repeats) repeats=$2; shift 2 ;;
+      --seconds) seconds=$2; shift 2 ;;
+      *) sed -n "${usage}p" "$0" >&2; exit 2 ;;
+    esac
+  done
+  [[ -n $baseline ]] || { sed -n "${usage}p" "$0" >&2; exit 2; }
+}
+
+# start_two_builds WORK [serve options...]: the binaries of $build ("this") and $baseline
+# ("baseline") copied under WORK and each started on a port of its own with a logged-in
+# member, into the associative arrays port, pid and cookie (declare -A them first).
+start_two_builds() {
+  local work=$1 which src
+  shift
+  for which in this baseline; do
+    mkdir -p "$work/bin-$which"
+    src=$build; [[ $which == baseline ]] && src=$baseline
+    cp "$src/photoshare" "$src/libphotoshare-image.so" "$work/bin-$which/"
+    bin=$work/bin-$which/photoshare
+    port[$which]=$(free_port)
+    start_photoshare "$work/$which" "${port[$which]}" "$@"
+    pid[$which]=$server_pid
+    login "http://127.0.0.1:${port[$which]}" "$work/$which.jar" >/dev/null
+    cookie[$which]="ps_session=$(session_cookie "$work/$which.jar")"
+  done
+}
+
+# cpu_per_request PID OUT SECONDS [wrk options...] URL: a 1 s warm-up, then SECONDS of
+# wrk -t2 -c64; prints "rps p99_ms cpu_us_per_request" (the server's own CPU, from /proc).
+cpu_per_request() {
+  local pid=$1 out=$2 secs=$3 before after rps p99 requests
+  shift 3
+  wrk -t2 -c64 -d1s "$@" >/dev/null 2>&1
+  before=$(cpu_ticks "$pid")
+  wrk -t2 -c64 -d"${secs}s" --latency "$@" >"$out" 2>&1
+  after=$(cpu_ticks "$pid")
+  read -r rps _ p99 requests _ < <(parse_wrk "$out")
+  awk -v rps="$rps" -v p99="$p99" -v n="$requests" -v t=$((after - before)) -v hz="$clk_tck" \
+    'BEGIN{printf "%s %s %.1f\n", rps, p99, t / hz * 1e6 / n}'
+}
+
+# ---------------------------------------------------------------------------------------
 # docs/PERFORMANCE.md
 
 # replace_section DOC NAME FILE: the lines between "<!-- NAME:begin" and "<!-- NAME:end -->"

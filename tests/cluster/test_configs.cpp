@@ -196,35 +196,14 @@ TEST(LoadBalancers, WithNoServerUpBothAnswer503WithRetryAfterAndTheSitesPage) {
         EXPECT_TRUE(res.header("Content-Type").starts_with("text/html")) << res.describe();
         EXPECT_TRUE(contains(res.body, "photoshare is unavailable for a moment")) << res.body.substr(0, 500);
     };
-    if (pstest::have_program("haproxy")) {
-        const auto dir = pstest::make_registered_dir();
-        const int port = pstest::pick_ports(2);
-        auto start = pstest::run({"bash", pstest::source_dir() + "/scripts/service", "start", "haproxy", dir.string(), std::to_string(port)}, 30s,
-                                  {{"PS_HAPROXY_SERVERS", "gone=127.0.0.1:" + std::to_string(dead)}});
-        ASSERT_TRUE(start.ok()) << start.output;
-        pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
-        expect_site_page(c.get("/"), "HAProxy");
-        expect_site_page(c.get("/api/v1/photos"), "HAProxy, API");
-        auto stop = pstest::run({"bash", pstest::source_dir() + "/scripts/service", "stop", "haproxy", dir.string()}, 30s);
-        EXPECT_TRUE(stop.ok()) << stop.output;
-        pstest::release_dir(dir);
-    }
-    if (pstest::have_program("nginx")) {
-        const auto dir = pstest::make_registered_dir();
-        for (const char* sub : {"logs", "tmp", "errors"}) std::filesystem::create_directories(dir / sub);
-        std::filesystem::copy_file(pstest::source_dir() + "/deploy/errors/503.html", dir / "errors/503.html");
-        const int port = pstest::pick_ports(1);
-        std::ofstream(dir / "nginx.conf") << pstest::render_nginx(port, {dead});
-        const std::vector<std::string> base{"nginx", "-p", dir.string(), "-e", (dir / "error.log").string(), "-c", (dir / "nginx.conf").string()};
-        auto start = pstest::run(base, 20s);
-        ASSERT_TRUE(start.ok()) << start.output;
-        pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
-        expect_site_page(c.get("/"), "nginx");
-        auto stop_cmd = base;
-        stop_cmd.insert(stop_cmd.end(), {"-s", "quit"});
-        EXPECT_TRUE(pstest::run(stop_cmd, 20s).ok());
-        EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(dir / "nginx.pid"); }, 10s));
-        pstest::release_dir(dir);
+    using pstest::LoadBalancer;
+    for (auto kind : {LoadBalancer::Kind::haproxy, LoadBalancer::Kind::nginx}) {
+        const bool haproxy = kind == LoadBalancer::Kind::haproxy;
+        if (!pstest::have_program(haproxy ? "haproxy" : "nginx")) continue;
+        LoadBalancer lb(kind, {dead});
+        pstest::HttpClient c(lb.url());
+        expect_site_page(c.get("/"), haproxy ? "HAProxy" : "nginx");
+        expect_site_page(c.get("/api/v1/photos"), haproxy ? "HAProxy, API" : "nginx, API");
     }
 }
 
@@ -242,33 +221,14 @@ TEST(LoadBalancers, RefuseMetricsAndAdminFromThePublicSide) {
         EXPECT_EQ(c.get("/page").status, 200);
         EXPECT_EQ(c.get("/metricsnot").status, 200) << "only /metrics itself is refused";
     };
-    if (pstest::have_program("haproxy")) {
-        const auto dir = pstest::make_registered_dir();
-        const int port = pstest::pick_ports(2);
-        auto start = pstest::run({"bash", pstest::source_dir() + "/scripts/service", "start", "haproxy", dir.string(), std::to_string(port)}, 30s,
-                                  {{"PS_HAPROXY_SERVERS", "good=127.0.0.1:" + std::to_string(good.port())}});
-        ASSERT_TRUE(start.ok()) << start.output;
-        pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
+    using pstest::LoadBalancer;
+    for (auto kind : {LoadBalancer::Kind::haproxy, LoadBalancer::Kind::nginx}) {
+        const bool haproxy = kind == LoadBalancer::Kind::haproxy;
+        if (!pstest::have_program(haproxy ? "haproxy" : "nginx")) continue;
+        LoadBalancer lb(kind, {good.port()});
+        pstest::HttpClient c(lb.url());
         ASSERT_TRUE(eventually([&] { return c.get("/page").status == 200; }, 10s));
-        expect_refused(c, "HAProxy");
-        EXPECT_TRUE(pstest::run({"bash", pstest::source_dir() + "/scripts/service", "stop", "haproxy", dir.string()}, 30s).ok());
-        pstest::release_dir(dir);
-    }
-    if (pstest::have_program("nginx")) {
-        const auto dir = pstest::make_registered_dir();
-        for (const char* sub : {"logs", "tmp"}) std::filesystem::create_directories(dir / sub);
-        const int port = pstest::pick_ports(1);
-        std::ofstream(dir / "nginx.conf") << pstest::render_nginx(port, {good.port()});
-        const std::vector<std::string> base{"nginx", "-p", dir.string(), "-e", (dir / "error.log").string(), "-c", (dir / "nginx.conf").string()};
-        ASSERT_TRUE(pstest::run(base, 20s).ok());
-        pstest::HttpClient c("http://127.0.0.1:" + std::to_string(port));
-        ASSERT_TRUE(eventually([&] { return c.get("/page").status == 200; }, 10s));
-        expect_refused(c, "nginx");
-        auto stop_cmd = base;
-        stop_cmd.insert(stop_cmd.end(), {"-s", "quit"});
-        EXPECT_TRUE(pstest::run(stop_cmd, 20s).ok());
-        EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(dir / "nginx.pid"); }, 10s));
-        pstest::release_dir(dir);
+        expect_refused(c, haproxy ? "HAProxy" : "nginx");
     }
 }
 

@@ -42,6 +42,39 @@ std::string render_nginx(int listen_port, const std::vector<int>& server_ports) 
     return out;
 }
 
+LoadBalancer::LoadBalancer(Kind kind, const std::vector<int>& server_ports) : kind_(kind), dir_(make_registered_dir()) {
+    if (kind_ == Kind::haproxy) {
+        port_ = pick_ports(2);  // the site and the stats page
+        std::string servers;
+        for (std::size_t i = 0; i < server_ports.size(); ++i)
+            servers += (i ? "," : "") + ("web-" + std::to_string(i + 1)) + "=127.0.0.1:" + std::to_string(server_ports[i]);
+        auto start = run({"bash", source_dir() + "/scripts/service", "start", "haproxy", dir_.string(), std::to_string(port_)}, 30s,
+                         {{"PS_HAPROXY_SERVERS", servers}});
+        if (!start.ok()) throw std::runtime_error("HAProxy did not start: " + start.output);
+        return;
+    }
+    port_ = pick_ports(1);
+    for (const char* sub : {"logs", "tmp", "errors"}) fs::create_directories(dir_ / sub);
+    fs::copy_file(fs::path(source_dir()) / "deploy/errors/503.html", dir_ / "errors/503.html");
+    std::ofstream(dir_ / "nginx.conf") << render_nginx(port_, server_ports);
+    nginx_ = {"nginx", "-p", dir_.string(), "-e", (dir_ / "error.log").string(), "-c", (dir_ / "nginx.conf").string()};
+    auto start = run(nginx_, 20s);
+    if (!start.ok()) throw std::runtime_error("nginx did not start: " + start.output);
+}
+
+LoadBalancer::~LoadBalancer() {
+    if (kind_ == Kind::haproxy) {
+        run({"bash", source_dir() + "/scripts/service", "stop", "haproxy", dir_.string()}, 30s);
+    } else {
+        auto quit = nginx_;
+        quit.insert(quit.end(), {"-s", "quit"});
+        run(quit, 20s);
+        // nginx.pid is gone once the master exits; release_dir kills what it still names.
+        eventually([&] { return !fs::exists(dir_ / "nginx.pid"); }, 10s);
+    }
+    release_dir(dir_);
+}
+
 Stack::Stack(StackOptions options) : options_(std::move(options)), dir_(make_registered_dir()) {
     // HAProxy (P, P+1), the database (P+2), cache nodes (P+3..5), s3rver (P+6), web-N (P+10+N).
     port_ = pick_ports(11 + options_.servers);

@@ -17,6 +17,25 @@ namespace pstest {
 // deploy/nginx/nginx.conf listening on 127.0.0.1:listen_port, with one upstream server per port.
 std::string render_nginx(int listen_port, const std::vector<int>& server_ports);
 
+// A load balancer of the shipped configurations in front of the given servers, in a
+// registered directory of its own, on a port of its own; stopped when destroyed. Throws
+// std::runtime_error (with the output) when it does not start.
+class LoadBalancer {
+public:
+    enum class Kind { haproxy, nginx };  // scripts/service's HAProxy; nginx with deploy/errors copied in
+    LoadBalancer(Kind kind, const std::vector<int>& server_ports);
+    ~LoadBalancer();
+    LoadBalancer(const LoadBalancer&) = delete;
+    LoadBalancer& operator=(const LoadBalancer&) = delete;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+private:
+    Kind kind_;
+    fs::path dir_;
+    int port_ = 0;
+    std::vector<std::string> nginx_;  // nginx's command line, for -s quit
+};
+
 struct StackOptions {
     int level = 4;
     int servers = 3;
