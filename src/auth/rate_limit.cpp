@@ -37,7 +37,7 @@ LoginPolicy checked(const LoginPolicy& p) {
 
 }  // namespace
 
-LoginLimiter::LoginLimiter(kv::Store& store, LoginPolicy policy, WallClock clock)
+LoginLimiter::LoginLimiter(kv::Store& store, LoginPolicy policy, const WallClock& clock)
     : store_(store),
       policy_(checked(policy)),
       pairs_(store, "login-pair", throttle(policy_, policy_.max_failures_per_user), clock),

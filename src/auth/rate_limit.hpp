@@ -37,7 +37,7 @@ class LoginLimiter {
 public:
     // Throws std::invalid_argument for a policy with a limit or duration below 1.
     // clock: empty means system_clock::now. The store must outlive the limiter.
-    explicit LoginLimiter(kv::Store& store, LoginPolicy policy = {}, WallClock clock = {});
+    explicit LoginLimiter(kv::Store& store, LoginPolicy policy = {}, const WallClock& clock = {});
 
     // The remaining wait (at least 1 s) before this username may be tried from this address.
     std::optional<std::chrono::seconds> blocked(std::string_view address, std::string_view username);

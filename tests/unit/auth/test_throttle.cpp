@@ -14,7 +14,7 @@ protected:
     Throttle make(kv::Store& s, ThrottlePolicy p) { return Throttle(s, "test", p, time.wall_clock()); }
     FakeTime time;
     std::unique_ptr<kv::Store> store = time.store();
-    Throttle throttle = make(*store, {.free = 3, .window = 600s, .first_delay = 2s, .max_delay = 20s});
+    Throttle throttle = make(*store, {.free = 3, .window = seconds(600), .first_delay = seconds(2), .max_delay = seconds(20)});
 };
 
 TEST_F(ThrottleTest, TheFreeEventsPassThenEachWaitDoublesUpToTheMaximum) {
@@ -23,30 +23,30 @@ TEST_F(ThrottleTest, TheFreeEventsPassThenEachWaitDoublesUpToTheMaximum) {
         EXPECT_EQ(throttle.waiting("k"), std::nullopt) << "event " << i + 1 << " is free";
     }
     // From the third on: 2, 4, 8, 16, then 20 (the cap) each time.
-    for (seconds expected : {2s, 4s, 8s, 16s, 20s, 20s, 20s}) {
+    for (seconds expected : {seconds(2), seconds(4), seconds(8), seconds(16), seconds(20), seconds(20), seconds(20)}) {
         throttle.record("k");
         EXPECT_EQ(throttle.waiting("k"), expected);
-        time.elapsed += expected - 1s;
-        EXPECT_EQ(throttle.waiting("k"), 1s);
-        time.elapsed += 1s;  // the wait key's TTL ends the wait; nobody lifts it
+        time.elapsed += expected - seconds(1);
+        EXPECT_EQ(throttle.waiting("k"), seconds(1));
+        time.elapsed += seconds(1);  // the wait key's TTL ends the wait; nobody lifts it
         EXPECT_EQ(throttle.waiting("k"), std::nullopt);
     }
     EXPECT_EQ(throttle.waiting("other"), std::nullopt) << "keys are counted apart";
 }
 
 TEST_F(ThrottleTest, ALongRunOfEventsDoesNotOverflowTheDelay) {
-    Throttle t = make(*store, {.free = 1, .window = 3600s, .first_delay = 1s, .max_delay = 900s});
+    Throttle t = make(*store, {.free = 1, .window = seconds(3600), .first_delay = seconds(1), .max_delay = seconds(900)});
     for (int i = 0; i < 200; ++i) t.record("k");
-    EXPECT_EQ(t.waiting("k"), 900s);
+    EXPECT_EQ(t.waiting("k"), seconds(900));
 }
 
 TEST_F(ThrottleTest, EventsOutsideTheWindowAreForgotten) {
     for (int i = 0; i < 2; ++i) throttle.record("k");
-    time.elapsed = 600s;  // the window from the first event is over
+    time.elapsed = seconds(600);  // the window from the first event is over
     for (int i = 0; i < 2; ++i) throttle.record("k");
     EXPECT_EQ(throttle.waiting("k"), std::nullopt);
     throttle.record("k");
-    EXPECT_EQ(throttle.waiting("k"), 2s);
+    EXPECT_EQ(throttle.waiting("k"), seconds(2));
 }
 
 TEST_F(ThrottleTest, ClearForgetsTheCountAndTheWait) {
@@ -64,7 +64,7 @@ TEST_F(ThrottleTest, ThrottlesSharingAStoreShareTheCountsButNotAcrossNames) {
     throttle.record("k");
     throttle.record("k");
     other_server.record("k");
-    EXPECT_EQ(throttle.waiting("k"), 2s);
+    EXPECT_EQ(throttle.waiting("k"), seconds(2));
     EXPECT_EQ(other_name.waiting("k"), std::nullopt);
 }
 
@@ -84,15 +84,15 @@ TEST_F(ThrottleTest, AnUnreadableWaitStillWaits) {
     Throttle t = make(recording, throttle.policy());
     for (int i = 0; i < 4; ++i) t.record("k");
     for (const auto& key : recording.keys)
-        if (key.find(":wait:") != std::string::npos) store->set(key, "garbage", 60s);
-    EXPECT_EQ(t.waiting("k"), 20s) << "present but unreadable: the longest wait";
+        if (key.find(":wait:") != std::string::npos) store->set(key, "garbage", seconds(60));
+    EXPECT_EQ(t.waiting("k"), seconds(20)) << "present but unreadable: the longest wait";
 }
 
 TEST_F(ThrottleTest, RejectsPoliciesThatCannotWork) {
     EXPECT_THROW(make(*store, {.free = 0}), std::invalid_argument);
-    EXPECT_THROW(make(*store, {.window = 0s}), std::invalid_argument);
-    EXPECT_THROW(make(*store, {.first_delay = 0s}), std::invalid_argument);
-    EXPECT_THROW(make(*store, {.first_delay = 10s, .max_delay = 5s}), std::invalid_argument);
+    EXPECT_THROW(make(*store, {.window = seconds(0)}), std::invalid_argument);
+    EXPECT_THROW(make(*store, {.first_delay = seconds(0)}), std::invalid_argument);
+    EXPECT_THROW(make(*store, {.first_delay = seconds(10), .max_delay = seconds(5)}), std::invalid_argument);
 }
 
 }  // namespace
