@@ -41,8 +41,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# 20 ports below the kernel's ephemeral range (32768 and up by default): a port in it may be
+# the local end of some outgoing connection, which a connect test does not see and which
+# makes HAProxy's bind fail with "Address already in use".
 for _ in $(seq 1 50); do
-  base=$((20000 + (RANDOM % 2000) * 20))
+  base=$((20000 + (RANDOM % 600) * 20))
   ok=1
   for p in $(seq "$base" $((base + 19))); do port_free "$p" || { ok=0; break; }; done
   ((ok)) && break
