@@ -60,6 +60,17 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// The interim answer to "Expect: 100-continue", under the write timeout.
+asio::awaitable<beast::error_code> send_continue(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
+    static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream.expires_after(timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), use_tuple);
+    (void)n;
+    co_return ec;
+}
+
+std::string too_large(std::uint64_t limit) { return fmt::format("The request body is larger than {} bytes.", limit); }
+
 Method to_method(bhttp::verb v) {
     switch (v) {
         case bhttp::verb::get: return Method::get;
@@ -278,12 +289,10 @@ public:
     asio::awaitable<std::size_t> read_some(std::span<char> out) override {
         if (out.empty()) co_return 0;
         if (continue_timeout_ && !parser_.is_done()) {
-            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            stream_.expires_after(*continue_timeout_);
+            const auto timeout = *continue_timeout_;
             continue_timeout_.reset();
-            auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(cont.data(), cont.size()), use_tuple);
-            (void)n;
-            if (ec) throw HttpError(400, "bad_request", "The connection failed before the request body was sent.");
+            if (co_await send_continue(stream_, timeout))
+                throw HttpError(400, "bad_request", "The connection failed before the request body was sent.");
         }
         while (!parser_.is_done()) {
             auto& body = parser_.get().body();
@@ -294,7 +303,7 @@ public:
             (void)n;
             if (ec == bhttp::error::need_buffer) ec = {};
             if (ec == bhttp::error::body_limit)
-                throw HttpError(413, "payload_too_large", fmt::format("The request body is larger than {} bytes.", limit_));
+                throw HttpError(413, "payload_too_large", too_large(limit_));
             if (ec == beast::error::timeout) throw HttpError(408, "request_timeout", "The request body arrived too slowly.");
             if (ec) throw HttpError(400, "bad_request", "The request body ended early or is malformed.");
             std::size_t got = out.size() - parser_.get().body().size;
@@ -480,7 +489,7 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
     const auto declared = x.header_parser.content_length();
     if (declared && *declared > limit) {
         // Refuse before reading a byte of the body.
-        x.res = error(req, 413, fmt::format("The request body is larger than {} bytes.", limit));
+        x.res = error(req, 413, too_large(limit));
         x.close_after = x.linger = true;
         co_return;
     }
@@ -494,11 +503,7 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
                             expect_continue ? std::optional(opts.write_timeout) : std::nullopt);
         req.body_reader = &*x.streaming;
     } else if (has_body) {
-        if (expect_continue) {
-            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            stream.expires_after(opts.write_timeout);
-            co_await asio::async_write(stream, asio::buffer(cont.data(), cont.size()), use_tuple);
-        }
+        if (expect_continue) co_await send_continue(stream, opts.write_timeout);
         x.body_parser.emplace(std::move(x.header_parser));
         x.body_parser->body_limit(limit);
         x.adopt(x.body_parser->get());
@@ -511,7 +516,7 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
             x.close_after = true;
             if (ec == bhttp::error::body_limit) {
                 x.linger = true;
-                x.res = error(req, 413, fmt::format("The request body is larger than {} bytes.", limit));
+                x.res = error(req, 413, too_large(limit));
             } else if (ec == beast::error::timeout) {
                 x.res = error(req, 408, "The request body arrived too slowly.");
             } else {
