@@ -89,13 +89,17 @@ void Routes::require_csrf(const Context& ctx, std::string_view submitted) const 
     throw http::HttpError(403, "bad_csrf_token", "This form has expired or did not come from this site. Reload the page and try again.");
 }
 
+// 429 while the client address must wait. The throttle's store may wait on the network:
+// its calls run on a worker.
+asio::awaitable<void> Routes::wait_for(auth::Throttle& throttle, const http::Request& req, std::string_view code,
+                                       std::string_view refusal) const {
+    if (auto wait = co_await services_.workers.call([&] { return throttle.waiting(req.client_address); }))
+        throw http::HttpError(429, std::string(code), fmt::format("{} {}", refusal, try_again_in(*wait)),
+                              {{"Retry-After", std::to_string(wait->count())}});
+}
+
 asio::awaitable<void> Routes::require_admin(const http::Request& req, auth::Throttle* failures) const {
-    // The throttle's store may wait on the network: its calls run on a worker.
-    if (failures) {
-        if (auto wait = co_await services_.workers.call([&] { return failures->waiting(req.client_address); }))
-            throw http::HttpError(429, "too_many_attempts", "Too many wrong admin tokens. " + try_again_in(*wait),
-                                  {{"Retry-After", std::to_string(wait->count())}});
-    }
+    if (failures) co_await wait_for(*failures, req, "too_many_attempts", "Too many wrong admin tokens.");
     if (bears_token(req, services_.admin_token)) co_return;
     // A request without a token is no guess: only a wrong token counts.
     if (failures && !req.header("Authorization").empty()) co_await services_.workers.call([&] { failures->record(req.client_address); });
@@ -143,9 +147,13 @@ asio::awaitable<http::Response> Routes::handle(const Handler& handler, const Acc
     if (access.knobs) co_await services_.knobs.apply(services_.workers);
     try {
         Context ctx(req, services_.uploads);
+        auto* quota = access.quota.throttle;
+        if (quota) co_await wait_for(*quota, req, "too_many_requests", access.quota.refusal);
         // Most routes (files, the feed API, operations) require nothing: no coroutine frame for them.
         if (access.who != Who::anyone || access.csrf != Csrf::none || access.body != Body::none || req.body_reader) co_await admit(ctx, access);
-        co_return with_cookie(co_await handler(ctx), ctx.visitor.set_cookie);
+        auto response = with_cookie(co_await handler(ctx), ctx.visitor.set_cookie);
+        if (quota && response.status < 400) co_await services_.workers.call([&] { quota->record(req.client_address); });
+        co_return response;
     } catch (const store::Unavailable& e) {
         spdlog::warn("database unavailable: {}", e.what());
         throw http::HttpError(503, "database_unavailable", "The database is unavailable. Please try again in a moment.",

@@ -56,6 +56,13 @@ struct Access {
     // Counts the client address's wrong credentials (Who::admin: a wrong admin token); past
     // the throttle's allowance, its requests get 429 with Retry-After before any check.
     auth::Throttle* failures = nullptr;
+    // Counts the requests the route accepts (answered below 400) per client address, such as
+    // new accounts; past the throttle's allowance, the address's next ones get 429 with
+    // Retry-After before any check.
+    struct Quota {
+        auth::Throttle* throttle = nullptr;
+        std::string_view refusal;  // the 429's first sentence
+    } quota;
 };
 
 // A request whose route's checks have passed.
@@ -112,6 +119,8 @@ private:
     void require_csrf(const Context& ctx, std::string_view submitted) const;
     asio::awaitable<void> require_admin(const http::Request& req, auth::Throttle* failures) const;
     asio::awaitable<void> read_body(Context& ctx) const;
+    asio::awaitable<void> wait_for(auth::Throttle& throttle, const http::Request& req, std::string_view code,
+                                   std::string_view refusal) const;
 
     http::Router& router_;
     Services services_;

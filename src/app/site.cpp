@@ -132,14 +132,19 @@ Site::Site(config::Config c)
     policy.first_delay = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.first_delay);
     policy.lockout = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.lockout);
     policy.remember_address = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.remember_address);
-    // Failed-login counts live where every server sees them: the session store when it is
-    // a key-value store, else the cache store.
+    // Throttle counts (failed logins, new accounts) live where every server sees them: the
+    // session store when it is a key-value store, else the cache store.
     kv::Store& shared_counts = session_kv_ ? *session_kv_ : *cache_store_;
-    failure_counts_ = std::make_unique<kv::Fallback>(shared_counts, *local_store_);
-    limiter_ = std::make_unique<auth::LoginLimiter>(*failure_counts_, policy);
+    throttle_counts_ = std::make_unique<kv::Fallback>(shared_counts, *local_store_);
+    limiter_ = std::make_unique<auth::LoginLimiter>(*throttle_counts_, policy);
     admin_failures_ = std::make_unique<auth::Throttle>(
-        *failure_counts_, "admin-token",
+        *throttle_counts_, "admin-token",
         auth::ThrottlePolicy{.free = config_.auth.max_admin_failures, .window = policy.window, .first_delay = policy.first_delay, .max_delay = policy.lockout});
+    registrations_ = std::make_unique<auth::Throttle>(
+        *throttle_counts_, "registrations",
+        auth::ThrottlePolicy{.free = config_.auth.max_registrations_per_address,
+                             .window = std::chrono::duration_cast<std::chrono::seconds>(config_.auth.registration_window),
+                             .first_delay = policy.first_delay, .max_delay = policy.lockout});
     accounts_ = std::make_unique<Accounts>(*db_, workers_, auth::PasswordParams{config_.auth.argon2_memory_kib, config_.auth.argon2_iterations},
                                            *limiter_);
 
@@ -219,7 +224,11 @@ void Site::add_routes(http::Router& router) {
     r.add(Method::get, "/register", AccountForm{layout_, true}, {.who = Who::visitor});
     const Access form_post{.who = Who::visitor, .csrf = Csrf::form, .body = Body::form};
     r.add(Method::post, "/login", AccountPost{*accounts_, *sessions_, layout_, false}, form_post);
-    r.add(Method::post, "/register", AccountPost{*accounts_, *sessions_, layout_, true}, form_post);
+    // New accounts per address are limited, on the page and in the API alike.
+    const Access::Quota accounts{registrations_.get(), "Too many new accounts from your network."};
+    auto register_post = form_post;
+    register_post.quota = accounts;
+    r.add(Method::post, "/register", AccountPost{*accounts_, *sessions_, layout_, true}, register_post);
     r.add(Method::post, "/logout", LogoutPost{*sessions_}, form_post);
     r.add(Method::get, "/upload", UploadFormRedirect{});
     r.add(Method::post, "/upload", UploadPost{*photos_, writes_},
@@ -227,7 +236,7 @@ void Site::add_routes(http::Router& router) {
     r.add(Method::post, "/photos/{id}/delete", DeletePost{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
 
     // The JSON API (docs/API.md).
-    r.add(Method::post, "/api/v1/users", api::CreateUser{*accounts_}, {.body = Body::json});
+    r.add(Method::post, "/api/v1/users", api::CreateUser{*accounts_}, {.body = Body::json, .quota = accounts});
     r.add(Method::post, "/api/v1/session", api::CreateSession{*accounts_, *sessions_}, {.body = Body::json});
     r.add(Method::get, "/api/v1/session", api::CurrentSession{}, {.who = Who::member});
     r.add(Method::del, "/api/v1/session", api::DeleteSession{*sessions_}, {.who = Who::member, .csrf = Csrf::header});

@@ -82,9 +82,11 @@ private:
     std::unique_ptr<kv::Store> session_kv_;         // when sessions live in a key-value store
     std::unique_ptr<kv::AsyncRedis> session_async_;  // and its asynchronous client (Redis), for lookups
     std::unique_ptr<Sessions> sessions_;
-    std::unique_ptr<kv::Store> failure_counts_;  // shared by every server; this process's own while that store is down
+    // The throttles' counts: shared by every server; this process's own while that store is down.
+    std::unique_ptr<kv::Store> throttle_counts_;
     std::unique_ptr<auth::LoginLimiter> limiter_;
     std::unique_ptr<auth::Throttle> admin_failures_;
+    std::unique_ptr<auth::Throttle> registrations_;  // new accounts per address
     std::unique_ptr<Accounts> accounts_;
     Knobs knobs_;
     std::unique_ptr<Feed> feed_;

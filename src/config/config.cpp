@@ -207,6 +207,9 @@ const std::vector<Field>& fields() {
               "failed logins for one username from all addresses before tries wait (not from its known addresses)"),
         field("auth.max_admin_failures", Kind::count, &C::auth, &C::Auth::max_admin_failures,
               "wrong admin tokens from one address before each further try waits"),
+        field("auth.max_registrations_per_address", Kind::count, &C::auth, &C::Auth::max_registrations_per_address,
+              "accounts made from one address in auth.registration_window before each further one waits"),
+        field("auth.registration_window", Kind::duration, &C::auth, &C::Auth::registration_window, "window in which new accounts are counted"),
         field("auth.failure_window", Kind::duration, &C::auth, &C::Auth::failure_window, "window in which failures are counted"),
         field("auth.first_delay", Kind::duration, &C::auth, &C::Auth::first_delay, "the wait after the first failure over a limit; doubles with each further one"),
         field("auth.lockout", Kind::duration, &C::auth, &C::Auth::lockout, "the longest wait"),
@@ -294,8 +297,9 @@ void validate(const Config& c) {
     require(c.auth.max_failures_per_address >= 1, "auth.max_failures_per_address", "at least 1", "0");
     require(c.auth.max_failures_per_user_total >= 1, "auth.max_failures_per_user_total", "at least 1", "0");
     require(c.auth.max_admin_failures >= 1, "auth.max_admin_failures", "at least 1", "0");
+    require(c.auth.max_registrations_per_address >= 1, "auth.max_registrations_per_address", "at least 1", "0");
     for (auto [key, d] : {std::pair{"auth.failure_window", c.auth.failure_window}, {"auth.first_delay", c.auth.first_delay},
-                          {"auth.remember_address", c.auth.remember_address}})
+                          {"auth.remember_address", c.auth.remember_address}, {"auth.registration_window", c.auth.registration_window}})
         require(d.count() >= 1000, key, "at least 1s", format_duration(d));
     require(c.auth.lockout >= c.auth.first_delay, "auth.lockout", "at least auth.first_delay", format_duration(c.auth.lockout));
     const auto& s = c.sessions.url;

@@ -91,6 +91,8 @@ struct Config {
         unsigned max_failures_per_address = 20;      // one address, every username
         unsigned max_failures_per_user_total = 100;  // one username, every address
         unsigned max_admin_failures = 5;             // wrong admin tokens from one address
+        unsigned max_registrations_per_address = 20;  // accounts made from one address per window
+        Duration registration_window{3600 * 1000};
         Duration failure_window{15 * 60 * 1000};
         Duration first_delay{1000};
         Duration lockout{15 * 60 * 1000};

@@ -406,3 +406,38 @@ TEST(HostileBruteForce, AParallelBurstOfGuessesIsStoppedAndTheServerStaysRespons
     probe.stop();
     EXPECT_TRUE(probe.ok(2.0)) << probe.describe();
 }
+
+// ---- account creation ------------------------------------------------------------------------------
+
+// One address making accounts by the hundred (spam, or names squatted) waits after a few;
+// refused attempts do not count, and other addresses and logins are not affected.
+TEST(HostileSignups, NewAccountsFromOneAddressWaitAfterTheAllowanceOnThePageAndInTheApi) {
+    ServerProcess s({.args = {"--set", "auth.max_registrations_per_address=3", "--set", "auth.first_delay=1m", "--set",
+                              "auth.lockout=1m", "--set", "server.trusted_proxies=127.0.0.1"}});
+    HttpClient c(s.base_url());
+    const auto first = unique_username("su");
+    ASSERT_EQ(c.post_json("/api/v1/users", creds(first, kPassword)).status, 201);
+    // A refused attempt (the name is taken) is no account: it does not count.
+    for (int i = 0; i < 4; ++i) EXPECT_JSON_ERROR(c.post_json("/api/v1/users", creds(first, kPassword)), 409);
+    ASSERT_EQ(c.post_json("/api/v1/users", creds(unique_username("su"), kPassword)).status, 201);
+    HttpClient b(s.base_url());
+    const auto token = csrf_field(b.get("/register").body);
+    auto third = b.post_form("/register", {{"csrf_token", token}, {"username", unique_username("su")}, {"password", kPassword}});
+    ASSERT_EQ(third.status, 303) << third.describe();
+
+    // The allowance is used: the API and the form both refuse, with the wait.
+    auto waiting = c.post_json("/api/v1/users", creds(unique_username("su"), kPassword));
+    EXPECT_JSON_ERROR(waiting, 429, "too_many_requests");
+    EXPECT_EQ(waiting.header("Retry-After"), "60") << waiting.describe();
+    EXPECT_TRUE(contains(error_message(waiting), "Too many new accounts")) << waiting.body;
+    HttpClient d(s.base_url());
+    auto form = d.post_form("/register", {{"csrf_token", csrf_field(d.get("/register").body)}, {"username", unique_username("su")},
+                                          {"password", kPassword}});
+    EXPECT_EQ(form.status, 429) << form.describe();
+    EXPECT_EQ(form.header("Retry-After"), "60") << form.describe();
+    EXPECT_TRUE(contains(form.body, "Too many new accounts")) << form.body.substr(0, 2000);
+
+    // Logging in from there still works, and another address makes its accounts.
+    EXPECT_EQ(c.post_json("/api/v1/session", creds(first, kPassword)).status, 200);
+    EXPECT_EQ(c.post_json("/api/v1/users", creds(unique_username("su"), kPassword), {{"X-Forwarded-For", "198.51.100.8"}}).status, 201);
+}

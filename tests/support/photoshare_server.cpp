@@ -92,6 +92,7 @@ void ServerProcess::start() {
             argv.emplace_back("--name");
             argv.push_back(options_.name);
         }
+        argv.insert(argv.end(), kTestDefaults.begin(), kTestDefaults.end());
         argv.insert(argv.end(), options_.args.begin(), options_.args.end());
         {
             std::ofstream log(log_path_, std::ios::app);

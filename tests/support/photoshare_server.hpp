@@ -28,6 +28,12 @@ std::string server_binary();
 // Runs the binary with args to completion (killed after timeout); output is stdout+stderr.
 CommandResult run_photoshare(const std::vector<std::string>& args, const Env& env = {}, std::chrono::milliseconds timeout = 30s);
 
+// What every server a test starts is given before the test's own arguments (which may
+// override it): every client of a test comes from 127.0.0.1, so the allowance of new
+// accounts per address (20 an hour) would stop a suite at its 21st user. The tests of that
+// limit set their own.
+inline const std::vector<std::string> kTestDefaults{"--set", "auth.max_registrations_per_address=1000000"};
+
 struct ServerOptions {
     std::vector<std::string> args;  // appended after `serve --listen ... --data-dir ...`
     Env env;                        // added to the environment (PHOTOSHARE_* of ours are removed first)

@@ -48,8 +48,7 @@ LoadBalancer::LoadBalancer(Kind kind, const std::vector<int>& server_ports) : ki
         std::string servers;
         for (std::size_t i = 0; i < server_ports.size(); ++i)
             servers += (i ? "," : "") + ("web-" + std::to_string(i + 1)) + "=127.0.0.1:" + std::to_string(server_ports[i]);
-        auto start = run({"bash", source_dir() + "/scripts/service", "start", "haproxy", dir_.string(), std::to_string(port_)}, 30s,
-                         {{"PS_HAPROXY_SERVERS", servers}});
+        auto start = service_script({"start", "haproxy", dir_.string(), std::to_string(port_)}, 30s, {{"PS_HAPROXY_SERVERS", servers}});
         if (!start.ok()) throw std::runtime_error("HAProxy did not start: " + start.output);
         return;
     }
@@ -64,7 +63,7 @@ LoadBalancer::LoadBalancer(Kind kind, const std::vector<int>& server_ports) : ki
 
 LoadBalancer::~LoadBalancer() {
     if (kind_ == Kind::haproxy) {
-        run({"bash", source_dir() + "/scripts/service", "stop", "haproxy", dir_.string()}, 30s);
+        service_script({"stop", "haproxy", dir_.string()}, 30s);
     } else {
         auto quit = nginx_;
         quit.insert(quit.end(), {"-s", "quit"});
@@ -112,6 +111,7 @@ std::vector<std::string> Stack::up_args() const {
     std::vector<std::string> args{"up",      "--level", std::to_string(options_.level), "--servers", std::to_string(options_.servers),
                                   "--db",    options_.db, "--cache", options_.cache, "--storage", options_.storage,
                                   "--serve", options_.serve, "--port", std::to_string(port_)};
+    args.insert(args.end(), kTestDefaults.begin(), kTestDefaults.end());
     for (const auto& s : options_.sets) {
         args.emplace_back("--set");
         args.push_back(s);
