@@ -8,6 +8,7 @@
 #include "support/files.hpp"
 #include "support/http_client.hpp"
 #include "support/images.hpp"
+#include "support/load.hpp"
 #include "support/photoshare_server.hpp"
 #include "support/process.hpp"
 
@@ -15,8 +16,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <future>
 
 using namespace pstest;
 
@@ -65,25 +64,9 @@ void trickle(std::vector<Trickler>& clients, std::chrono::milliseconds interval,
     }
 }
 
-// Requests from a normal client while `busy` is true; returns the slowest time and failures.
-struct Normal {
-    int requests = 0, failures = 0;
-    double slowest = 0;
-};
-Normal normal_client(const ServerProcess& s, const std::atomic<bool>& busy, const std::vector<std::string>& paths) {
-    Normal n;
-    HttpClient c(s.base_url());
-    c.set_timeout(10s);
-    while (busy.load()) {
-        for (const auto& p : paths) {
-            auto r = c.get(p);
-            ++n.requests;
-            n.failures += r.status != 200;
-            n.slowest = std::max(n.slowest, r.seconds);
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-    return n;
+// A normal client meanwhile: the paths in turn, a request every 50 ms.
+Load normal_client(const ServerProcess& s, std::vector<std::string> paths) {
+    return Load(s.base_url(), get_paths(std::move(paths)), {.pause = 50ms});
 }
 
 }  // namespace
@@ -97,11 +80,9 @@ TEST(HostileSlow, SlowlorisClientsAreCutOffAtTheHeaderTimeoutWhileOthersAreServe
         t.conn = std::make_unique<RawConnection>(s.port());
         t.script = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(100, 'z') + "\r\n\r\n";
     }
-    std::atomic<bool> busy{true};
-    auto normal = std::async(std::launch::async, [&] { return normal_client(s, busy, {"/healthz", "/", "/api/v1/photos"}); });
+    auto normal = normal_client(s, {"/healthz", "/", "/api/v1/photos"});
     trickle(clients, 1000ms, 15s);
-    busy = false;
-    const auto n = normal.get();
+    normal.stop();
 
     int cut = 0, with_408 = 0;
     for (const auto& t : clients) {
@@ -116,9 +97,9 @@ TEST(HostileSlow, SlowlorisClientsAreCutOffAtTheHeaderTimeoutWhileOthersAreServe
     }
     EXPECT_EQ(cut, kClients) << "every slowloris connection is closed";
     EXPECT_EQ(with_408, kClients) << "each is told why (408) before the close";
-    EXPECT_GT(n.requests, 10);
-    EXPECT_EQ(n.failures, 0);
-    EXPECT_LT(n.slowest, 1.0) << "the normal client waited behind the slow ones";
+    EXPECT_GT(normal.total(), 10U);
+    EXPECT_EQ(normal.failures().size(), 0U) << normal.summary();
+    EXPECT_LT(normal.max_seconds(), 1.0) << "the normal client waited behind the slow ones";
     EXPECT_STILL_SERVING(s);
     RecordProperty("slowloris_408", with_408);
 }
@@ -148,11 +129,9 @@ TEST(HostileSlow, SlowBodiesAreCutOffAtTheBodyTimeoutWhileOthersAreServed) {
         t.script = body;
         clients.push_back(std::move(t));
     }
-    std::atomic<bool> busy{true};
-    auto normal = std::async(std::launch::async, [&] { return normal_client(s, busy, {"/healthz", "/api/v1/photos"}); });
+    auto normal = normal_client(s, {"/healthz", "/api/v1/photos"});
     trickle(clients, 1000ms, 15s);
-    busy = false;
-    const auto n = normal.get();
+    normal.stop();
     int cut = 0;
     for (const auto& t : clients) {
         if (!t.closed_after) continue;
@@ -162,8 +141,9 @@ TEST(HostileSlow, SlowBodiesAreCutOffAtTheBodyTimeoutWhileOthersAreServed) {
         if (!t.conn->received().empty()) EXPECT_TRUE(t.conn->received().starts_with("HTTP/1.1 408")) << t.conn->received().substr(0, 300);
     }
     EXPECT_EQ(cut, 90) << "every slow body is cut off";
-    EXPECT_EQ(n.failures, 0);
-    EXPECT_LT(n.slowest, 1.0) << "the normal client waited behind the slow ones";
+    EXPECT_GT(normal.total(), 10U);
+    EXPECT_EQ(normal.failures().size(), 0U) << normal.summary();
+    EXPECT_LT(normal.max_seconds(), 1.0) << "the normal client waited behind the slow ones";
     // No account and no spool file came out of it.
     HttpClient c(s.base_url());
     EXPECT_EQ(c.post_json("/api/v1/session", "{\"username\":\"slow0\",\"password\":\"" + std::string(kPassword) + "\"}").status, 401);
