@@ -163,7 +163,7 @@ HttpClient::~HttpClient() {
 Response HttpClient::perform(const std::string& path, const Headers& headers, void* mime) {
     CURL* c = handle(curl_);
     Response res;
-    const std::string url = base_ + path;
+    const std::string url = path.starts_with("http://") || path.starts_with("https://") ? path : base_ + path;
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

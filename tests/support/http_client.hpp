@@ -59,6 +59,7 @@ public:
     const std::string& base_url() const { return base_; }
     void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
+    // path: after the base URL; an absolute URL (http://...) is used as it is.
     Response get(const std::string& path, const Headers& headers = {});
     Response del(const std::string& path, const Headers& headers = {});
     Response post_json(const std::string& path, const std::string& json, const Headers& headers = {});

@@ -1,5 +1,5 @@
-// Backing services for the tests: PostgreSQL, MariaDB, memcached, Redis, HAProxy and the S3
-// server (s3rver) started alone with scripts/service, each in a directory of its own on a
+// Backing services for the tests: PostgreSQL, MariaDB, memcached, Redis and the S3 server
+// (s3rver) started alone with scripts/service, each in a directory of its own on a
 // port of its own; and the program-wide cleanup that every such directory (and every stack
 // of stack.hpp) is registered with, so that a failing or interrupted test leaves no process
 // behind.
@@ -9,6 +9,7 @@
 #include "process.hpp"
 
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace pstest {
@@ -30,29 +31,55 @@ std::vector<std::string> kill_leftovers(const fs::path& dir);
 // bash scripts/service ARGS... (killed after timeout).
 CommandResult service_script(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 180s, const Env& env = {});
 
+// How a Service starts.
+struct ServiceOptions {
+    std::string redis_password;  // redis: clients must AUTH with it (REDIS_PASSWORD)
+    bool start = true;           // in the constructor; otherwise at the first start()
+};
+
 // One backing service (postgres, mariadb, memcached, redis, s3rver) on a port of its own, its
 // state in DIR/NAME of a registered directory (memcached in DIR/memcached-1, so the cleanup
-// finds its pid file).
+// finds its pid file). Besides the program-wide cleanup, a watcher process stops it and
+// removes its directory when the Service goes, or when this program dies in any way at all
+// (a crash, SIGKILL); and every Service still running when the tests end is stopped then.
 class Service {
 public:
-    explicit Service(std::string name);  // starts it; throws std::runtime_error with the log if it cannot
-    ~Service();                          // stops it and removes its directory
+    // Throws std::runtime_error with the log if it cannot start.
+    explicit Service(std::string name, ServiceOptions options = {});
+    ~Service();  // stops it and removes its directory
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
 
-    void start();
-    void stop();
+    // Starts it (a no-op when it runs), on the port it had if it ran before, and returns its
+    // URL. Throws std::runtime_error with scripts/service's output when it cannot.
+    std::string start();
+    void stop();  // idempotent; a failure is a test failure
     void kill();  // SIGKILL: no goodbye to its clients, as when its machine dies
+    // SIGSTOP / SIGCONT to the server and its child processes: it keeps its connections and
+    // accepts new ones (the kernel completes the handshake) but answers nothing, like a hung
+    // or overloaded server. freeze returns once every thread has stopped.
+    void freeze();
+    void thaw();
+
+    const std::string& name() const { return name_; }
     const std::string& url() const { return url_; }  // what photoshare is given
     int port() const { return port_; }
+    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
     fs::path dir() const;
+    std::string log() const;  // its log so far
 
 private:
-    CommandResult service(const std::string& action, bool with_port);
+    void release();  // what the destructor does
+    CommandResult service(const std::string& action, bool with_port) const;
+    std::vector<pid_t> pids() const;  // the server's, then its children's
     std::string name_;
+    ServiceOptions options_;
     fs::path base_;
     int port_ = 0;
     std::string url_;
+    bool running_ = false;
+    int watcher_pipe_ = -1;  // closing it (or our death) sets the watcher off
+    pid_t watcher_ = -1;
 };
 
 }  // namespace pstest

@@ -1,22 +1,13 @@
 #include "s3_support.hpp"
 
-#include "support/ports.hpp"
-#include "support/process.hpp"
-
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -26,8 +17,6 @@ namespace photoshare::blob::testing {
 using namespace std::chrono_literals;
 
 namespace {
-
-namespace fs = std::filesystem;
 
 // Before any test: no credentials from the machine running the tests, and an instance
 // metadata endpoint that refuses at once, so no test can reach AWS's real one
@@ -41,39 +30,6 @@ namespace fs = std::filesystem;
     ::setenv("no_proxy", "127.0.0.1,localhost", 1);
     return true;
 }();
-
-std::string service_script() { return std::string(PHOTOSHARE_SOURCE_DIR) + "/scripts/service"; }
-
-const fs::path& temp_root() {
-    static const fs::path root = [] {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/photoshare-s3-XXXXXX";
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot create a directory in " + pattern);
-        return fs::path(pattern);
-    }();
-    return root;
-}
-
-std::mutex registry_mutex;
-std::vector<S3rver*>& registry() {
-    static auto* servers = new std::vector<S3rver*>;  // never destroyed: used by destructors of statics
-    return *servers;
-}
-
-class Cleanup : public ::testing::Environment {
-public:
-    void TearDown() override {
-        std::vector<S3rver*> left;
-        {
-            std::lock_guard lock(registry_mutex);
-            left = registry();
-        }
-        for (S3rver* s : left) s->stop();
-        std::error_code ignored;
-        fs::remove_all(temp_root(), ignored);
-    }
-};
-[[maybe_unused]] const auto* const cleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
 
 }  // namespace
 
@@ -120,117 +76,12 @@ std::string unique_prefix() {
     return "t" + run + "/" + name;
 }
 
-namespace {
-
-std::size_t collect_body(char* data, std::size_t size, std::size_t count, void* user) {
-    static_cast<std::string*>(user)->append(data, size * count);
-    return size * count;
-}
-
-std::size_t collect_header(char* data, std::size_t size, std::size_t count, void* user) {
-    auto* headers = static_cast<std::map<std::string, std::string>*>(user);
-    std::string line(data, size * count);
-    const auto colon = line.find(':');
-    if (colon != std::string::npos) {
-        std::string name = line.substr(0, colon);
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        std::string value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
-        while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.pop_back();
-        (*headers)[name] = value;
-    }
-    return size * count;
-}
-
-}  // namespace
-
-PlainResponse plain_fetch(const std::string& url, bool head) {
-    PlainResponse r;
-    CURL* h = curl_easy_init();
-    if (!h) throw std::runtime_error("curl_easy_init failed");
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &r.headers);
-    if (head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    const CURLcode rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_easy_cleanup(h);
-    if (rc != CURLE_OK) throw std::runtime_error(std::string("plain fetch failed: ") + curl_easy_strerror(rc));
-    return r;
-}
-
 // ---- s3rver ----
-
-namespace {
-
-// A directory of its own for each s3rver of the program.
-std::string next_s3rver_dir() {
-    static std::atomic<int> counter{0};
-    return (temp_root() / ("s3rver-" + std::to_string(++counter))).string();
-}
-
-}  // namespace
-
-S3rver::S3rver() : dir_(next_s3rver_dir()) {
-    std::lock_guard lock(registry_mutex);
-    registry().push_back(this);
-}
-
-S3rver::~S3rver() {
-    // Nothing may leave a destructor: a failure to stop is a test failure.
-    try {
-        stop();
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "stopping s3rver in " << dir_ << ": " << e.what();
-    }
-    std::lock_guard lock(registry_mutex);
-    std::erase(registry(), this);
-}
-
-std::string S3rver::start() {
-    if (!pstest::have_program("node")) {
-        throw std::runtime_error("node is not installed: the S3 tests run a real s3rver (scripts/setup --tests installs nodejs)");
-    }
-    std::string output;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        const bool first = port_ == 0;
-        if (first) port_ = pstest::free_port();
-        const pstest::CommandResult r = pstest::run({"bash", service_script(), "start", "s3rver", dir_, std::to_string(port_)}, 180s);
-        if (r.ok()) {
-            // The URL is the last line (npm may have spoken before it).
-            std::string out = r.output;
-            while (!out.empty() && out.back() == '\n') out.pop_back();
-            url_ = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
-            running_ = true;
-            return url_;
-        }
-        output = r.output;
-        if (!first) break;  // a restart must keep its port
-        port_ = 0;
-    }
-    throw std::runtime_error("scripts/service start s3rver failed:\n" + output);
-}
-
-void S3rver::stop() {
-    if (!running_) return;
-    const pstest::CommandResult r = pstest::run({"bash", service_script(), "stop", "s3rver", dir_}, 180s);
-    running_ = false;
-    if (!r.ok()) ADD_FAILURE() << "scripts/service stop s3rver failed:\n" << r.output;
-}
 
 std::string S3rver::url_with_prefix(const std::string& prefix) const {
     const std::string bucket = "s3://photoshare";
-    if (!url_.starts_with(bucket)) throw std::runtime_error("unexpected s3rver URL " + url_);
-    return bucket + "/" + prefix + url_.substr(bucket.size());
-}
-
-std::string S3rver::log() const {
-    std::ifstream in(dir_ + "/s3rver.log", std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    if (!url().starts_with(bucket)) throw std::runtime_error("unexpected s3rver URL " + url());
+    return bucket + "/" + prefix + url().substr(bucket.size());
 }
 
 S3rver& shared_s3rver() {

@@ -1,7 +1,9 @@
-// What the S3 tests share: a real s3rver started through scripts/service (as the local
-// stack starts it), a tiny HTTP server that answers what a test tells it to (for what
-// s3rver cannot do: fail on purpose, or be AWS's instance metadata service), and helpers.
+// What the S3 tests share: a real s3rver (a pstest::Service, started through scripts/service
+// as the local stack starts it), a tiny HTTP server that answers what a test tells it to (for
+// what s3rver cannot do: fail on purpose, or be AWS's instance metadata service), and helpers.
 #pragma once
+
+#include "support/services.hpp"
 
 #include <chrono>
 #include <functional>
@@ -18,34 +20,15 @@ namespace photoshare::blob::testing {
 
 // ---- s3rver ----
 
-// One s3rver (scripts/lib/s3rver.sh) in its own directory under the program's temporary
-// directory. Stopped when destroyed.
-class S3rver {
+// An s3rver of a test's own (pstest::Service), started by start() (which returns the URL
+// scripts/service prints) rather than on construction. Stopped when destroyed. Its objects
+// are under dir()/data/BUCKET; log() has a line per request.
+class S3rver : public pstest::Service {
 public:
-    S3rver();
-    ~S3rver();
-    S3rver(const S3rver&) = delete;
-    S3rver& operator=(const S3rver&) = delete;
-
-    // Starts it (on the same port as before, if it ran before) and returns the URL that
-    // scripts/service prints. Throws std::runtime_error with the script's output.
-    std::string start();
-    void stop();
-
-    int port() const { return port_; }
-    const std::string& url() const { return url_; }
-    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    S3rver() : pstest::Service("s3rver", {.start = false}) {}
+    std::string endpoint() const { return "http://" + address(); }
     // url() with a prefix after the bucket: s3://photoshare/PREFIX?...
     std::string url_with_prefix(const std::string& prefix) const;
-    // Its directory: the objects are under data/BUCKET.
-    const std::string& dir() const { return dir_; }
-    // Its log so far (a line per request).
-    std::string log() const;
-
-private:
-    std::string dir_, url_;
-    int port_ = 0;
-    bool running_ = false;
 };
 
 // The s3rver shared by the tests of this program: started on first use, stopped at exit.
@@ -121,14 +104,6 @@ private:
     std::string name_;
     std::optional<std::string> old_;
 };
-
-// A GET (or HEAD) with plain libcurl: no signing, nothing but the URL.
-struct PlainResponse {
-    long status = 0;
-    std::map<std::string, std::string> headers;  // names lower-case
-    std::string body;
-};
-PlainResponse plain_fetch(const std::string& url, bool head = false);
 
 // Random bytes (deterministic per seed).
 std::string random_bytes(std::size_t size, unsigned seed);

@@ -12,6 +12,7 @@
 #include "blob/credentials.hpp"
 #include "blob/s3.hpp"
 #include "s3_support.hpp"
+#include "support/http_client.hpp"
 #include "support/ports.hpp"
 
 namespace photoshare::blob {
@@ -216,7 +217,7 @@ TEST(S3Credentials, TheInstanceRoleThroughImdsV2) {
 
 TEST(S3Credentials, TheFakeRefusesRequestsWithoutAToken) {
     FakeImds imds;
-    const auto r = testing::plain_fetch(imds.endpoint() + "/latest/meta-data/iam/security-credentials/");
+    const auto r = pstest::HttpClient(imds.endpoint()).get("/latest/meta-data/iam/security-credentials/");
     EXPECT_EQ(r.status, 401);
     EXPECT_EQ(imds.refused_without_token(), 1);
 }

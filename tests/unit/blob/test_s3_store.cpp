@@ -12,13 +12,13 @@
 #include "blob/blob.hpp"
 #include "blob/s3.hpp"
 #include "s3_support.hpp"
+#include "support/http_client.hpp"
 #include "support/process.hpp"
 
 namespace photoshare::blob {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::plain_fetch;
 using testing::random_bytes;
 using testing::timed;
 
@@ -69,7 +69,7 @@ TEST_F(S3Store, RoundTripUnderThePrefix) {
     EXPECT_EQ(store->list(), (std::vector<std::string>{"abcdef_d.jpg", "abcdef_t.jpg", "zz.png"}));
 
     // The object is PREFIX/KEY in the bucket, and nothing is outside the prefix.
-    const auto fetched = plain_fetch(server->endpoint() + "/photoshare/" + prefix + "/abcdef_t.jpg");
+    const auto fetched = pstest::HttpClient(server->endpoint()).get("/photoshare/" + prefix + "/abcdef_t.jpg");
     EXPECT_EQ(fetched.status, 200);
     EXPECT_EQ(fetched.body, data);
 
@@ -94,14 +94,15 @@ TEST_F(S3Store, InvalidKeysAreRefusedOrAbsent) {
 TEST_F(S3Store, ContentTypeAndCacheControlAreStored) {
     store->put("photo.jpg", "jpeg", {.content_type = "image/jpeg", .cache_control = "public, max-age=31536000, immutable"});
     store->put("plain.bin", "bin", {});
-    const auto head = plain_fetch(server->endpoint() + "/photoshare/" + prefix + "/photo.jpg", /*head=*/true);
-    EXPECT_EQ(head.status, 200);
-    EXPECT_EQ(head.headers.at("content-type"), "image/jpeg");
-    EXPECT_EQ(head.headers.at("cache-control"), "public, max-age=31536000, immutable");
-    EXPECT_EQ(head.headers.at("content-length"), "4");
-    const auto plain = plain_fetch(server->endpoint() + "/photoshare/" + prefix + "/plain.bin", true);
-    EXPECT_EQ(plain.status, 200);
-    EXPECT_EQ(plain.headers.count("cache-control"), 0u);
+    pstest::HttpClient client(server->endpoint());
+    const auto head = client.request("HEAD", "/photoshare/" + prefix + "/photo.jpg", std::nullopt);
+    EXPECT_EQ(head.status, 200) << head.describe();
+    EXPECT_EQ(head.header("content-type"), "image/jpeg");
+    EXPECT_EQ(head.header("cache-control"), "public, max-age=31536000, immutable");
+    EXPECT_EQ(head.header("content-length"), "4");
+    const auto plain = client.request("HEAD", "/photoshare/" + prefix + "/plain.bin", std::nullopt);
+    EXPECT_EQ(plain.status, 200) << plain.describe();
+    EXPECT_FALSE(plain.has_header("cache-control")) << plain.describe();
 }
 
 TEST_F(S3Store, ListFollowsContinuationTokens) {
@@ -157,15 +158,16 @@ TEST_F(S3Store, PresignedUrlsWorkWithoutCredentialsUntilTheyExpire) {
     EXPECT_NE(signed_url->find("X-Amz-Signature="), std::string::npos);
     EXPECT_NE(signed_url->find("X-Amz-Expires=3600"), std::string::npos);
     EXPECT_EQ(signed_url->find("S3RVER&"), std::string::npos) << "the secret is never in the URL";
-    const auto good = plain_fetch(*signed_url);
-    EXPECT_EQ(good.status, 200);
+    pstest::HttpClient client(server->endpoint());
+    const auto good = client.get(*signed_url);
+    EXPECT_EQ(good.status, 200) << good.describe();
     EXPECT_EQ(good.body, data);
-    EXPECT_EQ(good.headers.at("content-type"), "image/jpeg");
+    EXPECT_EQ(good.header("content-type"), "image/jpeg");
 
     const auto short_lived = store->presigned_url("shared.jpg", 1s);
     ASSERT_TRUE(short_lived);
     std::this_thread::sleep_for(2100ms);
-    const auto expired = plain_fetch(*short_lived);
+    const auto expired = client.get(*short_lived);
     EXPECT_EQ(expired.status, 403) << expired.body;
     EXPECT_NE(expired.body, data);
 

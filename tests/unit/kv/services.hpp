@@ -1,44 +1,24 @@
-// Real memcached and Redis servers for the kv tests, started through scripts/service (as
-// the local stack starts them) in a temporary directory, on free loopback ports. Nothing is
-// assumed to be running; a missing binary fails the tests that need it, with the reason.
+// The memcached and Redis servers of the kv tests: pstest::Service (tests/support) started
+// by each test that stops them, or once per program and shared (three memcached nodes, one
+// Redis that requires a password). Nothing is assumed to be running; a missing binary fails
+// the tests that need it, with the reason.
 #pragma once
 
+#include "support/services.hpp"
+
 #include <chrono>
-#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace photoshare::kv::testing {
 
-// One service (scripts/lib/NAME.sh) in its own directory under the program's temporary
-// directory. Stopped when destroyed.
-class Service {
+// A server of a test's own ("memcached" or "redis"; password: Redis's), started by start()
+// (which returns its URL) rather than on construction. Stopped when destroyed.
+class Service : public pstest::Service {
 public:
-    // name: "memcached" or "redis"; password: REDIS_PASSWORD for redis.
-    explicit Service(std::string name, std::string password = "");
-    ~Service();
-    Service(const Service&) = delete;
-    Service& operator=(const Service&) = delete;
-
-    // Starts it (on the same port as before, if it ran before) and returns its URL. Throws
-    // std::runtime_error with scripts/service's output when it cannot.
-    std::string start();
-    void stop();
-    // SIGSTOP / SIGCONT: the server keeps its connections and accepts new ones (the kernel
-    // completes the handshake) but answers nothing, like a hung or overloaded server.
-    void freeze();
-    void thaw();
-
-    int port() const { return port_; }
-    const std::string& url() const { return url_; }
-    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-private:
-    int pid() const;
-
-    std::string name_, password_, dir_, url_;
-    int port_ = 0;
-    bool running_ = false;
+    explicit Service(std::string name, std::string password = "")
+        : pstest::Service(std::move(name), {.redis_password = std::move(password), .start = false}) {}
 };
 
 // Servers shared by the tests of one program, started on first use and stopped at exit:

@@ -1,36 +1,28 @@
-// A real database server for the tests, started through scripts/service (the script the
-// local stack uses) in a temporary directory on a free loopback port: once per test
-// program and per kind, on first use, and stopped when the program exits. Nothing needs
-// to be running beforehand. When the server programs are missing, every test that needs
-// the server fails, saying what to install: they are never skipped in silence.
+// A real database server for the tests (a pstest::Service, started through scripts/service
+// as the local stack starts it) on a loopback port of its own: once per test program and per
+// kind, on first use, and stopped when the program exits. Nothing needs to be running
+// beforehand. When the server programs are missing, every test that needs the server fails,
+// saying what to install: they are never skipped in silence.
 #pragma once
 
-#include <sys/types.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "backend.hpp"
-#include "support/process.hpp"
 #include "store/sql.hpp"
+#include "support/services.hpp"
 
 namespace photoshare::store::testing {
 
-class TestServer {
+class TestServer : private pstest::Service {
 public:
     // kind: "postgres" or "mariadb" (a scripts/lib/<kind>.sh). Starts it the first time;
     // throws std::runtime_error with the script's own explanation when it cannot.
     static TestServer& get(const std::string& kind);
 
-    ~TestServer();  // stops the server and removes its directory
-    TestServer(const TestServer&) = delete;
-    TestServer& operator=(const TestServer&) = delete;
-
-    const std::string& kind() const { return kind_; }
-    int port() const { return port_; }
-    const std::filesystem::path& dir() const { return dir_; }
+    const std::string& kind() const { return name(); }
+    using pstest::Service::dir;
+    using pstest::Service::port;
 
     // The application's login (photoshare/photoshare) on a database create_database()
     // made (for PostgreSQL, a schema of the database photoshare).
@@ -39,29 +31,21 @@ public:
     std::string admin_url(const std::string& database = "") const;
 
     // scripts/service stop / start on the same directory and port: the restart tests.
-    void stop();
-    void start();
+    using pstest::Service::start;
+    using pstest::Service::stop;
     // SIGSTOP / SIGCONT to every process of the server: a server that stops answering.
-    void freeze();
-    void thaw();
+    using pstest::Service::freeze;
+    using pstest::Service::thaw;
 
     // A new, empty database the photoshare login owns; its name. PostgreSQL: a schema.
     std::string create_database();
     void drop_database(const std::string& name);
 
 private:
-    TestServer(std::string kind, std::filesystem::path dir);
-    void start_on_some_port();
-    pstest::CommandResult service(std::vector<std::string> arguments) const;
-    std::vector<pid_t> server_pids() const;
+    explicit TestServer(const std::string& kind);
     std::unique_ptr<sql::Connection> admin(const std::string& database = "") const;
 
-    std::string kind_;
-    std::filesystem::path dir_;
-    int port_ = 0;
     std::string admin_password_;
-    int reaper_pipe_ = -1;  // closing it (or our death) makes the reaper stop the server
-    pid_t reaper_ = -1;
     int databases_ = 0;
 };
 
