@@ -67,6 +67,7 @@ http::Response cached_object(std::shared_ptr<const std::string> bytes, std::stri
     http::Response res;
     res.content_type = "image/jpeg";  // every variant photoshare stores is a JPEG
     res.shared_body = std::move(bytes);
+    res.ranges = true;
     res.set("ETag", std::move(etag));
     res.set("Cache-Control", std::move(cache));
     return res;
@@ -137,6 +138,7 @@ asio::awaitable<http::Response> MediaFile::operator()(Context& ctx) const {
         http::Response res;
         res.content_type = "image/jpeg";
         res.file_path = path->string();
+        res.ranges = true;
         res.set("ETag", etag);
         res.set("Cache-Control", cache_control);
         co_return res;

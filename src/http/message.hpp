@@ -112,6 +112,9 @@ struct Response {
     std::shared_ptr<BodyStream> stream;
     std::optional<std::uint64_t> stream_length;  // Content-Length of a stream, when known (else chunked)
     bool close = false;  // close the connection after this response
+    // A GET may ask for part of the body (Range, If-Range against the ETag header): the
+    // server answers 206 or 416 for a file or a whole body (not for a stream).
+    bool ranges = false;
 
     Response() = default;
     Response(int status_, std::string content_type_, std::string body_)

@@ -4,6 +4,7 @@
 
 #include "codec/hex.hpp"
 #include "http/address_ranges.hpp"
+#include "http/range.hpp"
 #include "http/target.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -222,6 +223,7 @@ struct Server::Impl {
                                                                                           bool keep_alive);
     asio::awaitable<std::pair<beast::error_code, std::uint64_t>> send_stream(beast::tcp_stream& stream, struct Exchange& x, bool keep_alive);
     asio::awaitable<void> linger_close(beast::tcp_stream& stream);
+    void select_range(struct Exchange& x);
     // The header timeout: when it passes, the read is cancelled (not the socket closed, as
     // the stream's own expiry would), so that the client still gets its 408.
     struct HeaderDeadline {
@@ -402,6 +404,7 @@ struct Exchange {
     bool close_after = false;
     bool linger = false;  // the client may still be sending a body we will not read
     bool http10 = false;
+    RangeRequest range;  // the part of the body to send (Kind::part), set by select_range
 
     template <class Message>
     void adopt(const Message& message) {
@@ -556,7 +559,16 @@ asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> Serv
     } close_fd{fd};
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) co_return std::nullopt;
-    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const auto file_size = static_cast<std::uint64_t>(st.st_size);
+    // A part (206) whose file changed size since select_range looked: the whole file, as 200.
+    if (x.range.kind == RangeRequest::Kind::part && x.range.last >= file_size) {
+        x.range = {};
+        x.res.status = 200;
+        std::erase_if(x.res.headers, [](const auto& h) { return h.first == "Content-Range"; });
+    }
+    const bool part = x.range.kind == RangeRequest::Kind::part;
+    const std::uint64_t begin = part ? x.range.first : 0;
+    const std::uint64_t size = part ? x.range.length() : file_size;
     const bool head_only = x.req.method == Method::head;
 
     auto& socket = stream.socket();
@@ -596,13 +608,15 @@ asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> Serv
         }
     } disarm{alive, timer};
 
-    off_t offset = 0;
-    while (static_cast<std::uint64_t>(offset) < size) {
-        auto sent = ::sendfile(sock, fd, &offset, static_cast<std::size_t>(size - static_cast<std::uint64_t>(offset)));
+    auto offset = static_cast<off_t>(begin);
+    const std::uint64_t end = begin + size;
+    auto done = [&] { return static_cast<std::uint64_t>(offset) - begin; };
+    while (static_cast<std::uint64_t>(offset) < end) {
+        auto sent = ::sendfile(sock, fd, &offset, static_cast<std::size_t>(end - static_cast<std::uint64_t>(offset)));
         if (sent > 0) continue;
-        if (sent == 0) co_return std::pair{beast::error_code(asio::error::eof), static_cast<std::uint64_t>(offset)};  // file shrank
+        if (sent == 0) co_return std::pair{beast::error_code(asio::error::eof), done()};  // file shrank
         if (errno == EINTR) continue;
-        if (errno != EAGAIN) co_return std::pair{beast::error_code(errno, boost::system::system_category()), static_cast<std::uint64_t>(offset)};
+        if (errno != EAGAIN) co_return std::pair{beast::error_code(errno, boost::system::system_category()), done()};
         if (!timer) {
             timer.emplace(stream.get_executor(), opts.write_timeout);
             timer->async_wait([alive, &socket](const beast::error_code& e) {
@@ -610,8 +624,7 @@ asio::awaitable<std::optional<std::pair<beast::error_code, std::uint64_t>>> Serv
             });
         }
         auto [wec] = co_await socket.async_wait(tcp::socket::wait_write, use_tuple);
-        if (wec) co_return std::pair{wec == asio::error::operation_aborted ? beast::error_code(beast::error::timeout) : wec,
-                                     static_cast<std::uint64_t>(offset)};
+        if (wec) co_return std::pair{wec == asio::error::operation_aborted ? beast::error_code(beast::error::timeout) : wec, done()};
     }
     co_return std::pair{beast::error_code{}, size};
 }
@@ -656,12 +669,41 @@ asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send_
     co_return std::pair{beast::error_code{}, sent};
 }
 
+// For a response that may be sent in part: answers a GET's Range header with 206 and the
+// part (x.range), or 416 when the range lies beyond the end. Only a file's size needs a
+// system call, and only when a range is asked for.
+void Server::Impl::select_range(Exchange& x) {
+    auto& res = x.res;
+    res.set("Accept-Ranges", "bytes");
+    const auto range = x.req.header("Range");
+    if (range.empty() || res.status != 200 || x.req.method != Method::get) return;
+    std::uint64_t size = res.body_view().size();
+    if (!res.file_path.empty()) {
+        struct stat st {};
+        if (::stat(res.file_path.c_str(), &st) != 0) return;  // send_file answers 404
+        size = static_cast<std::uint64_t>(st.st_size);
+    }
+    std::string_view etag;
+    for (const auto& [name, value] : res.headers)
+        if (name == "ETag") etag = value;
+    x.range = requested_range(range, x.req.header("If-Range"), etag, size);
+    if (x.range.kind == RangeRequest::Kind::part) {
+        res.status = 206;
+        res.set("Content-Range", fmt::format("bytes {}-{}/{}", x.range.first, x.range.last, size));
+    } else if (x.range.kind == RangeRequest::Kind::unsatisfiable) {
+        res = error(x.req, 416, "range_not_satisfiable", fmt::format("The range asked for is not within the {} bytes there are.", size));
+        res.set("Content-Range", fmt::format("bytes */{}", size));
+        if (hooks.decorate) hooks.decorate(x.req, res);
+    }
+}
+
 // Writes the response; returns the error and the body bytes sent.
 asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send(beast::tcp_stream& stream, Exchange& x) {
     auto& res = x.res;
     const bool keep_alive = !x.close_after;
     stream.expires_after(opts.write_timeout);
     if (res.stream) co_return co_await send_stream(stream, x, keep_alive);
+    if (res.ranges) select_range(x);
     if (!res.file_path.empty()) {
         if (auto sent = co_await send_file(stream, x, keep_alive)) co_return *sent;
         // Gone between the handler's check and now (deleted): answer as if it never was.
@@ -669,9 +711,11 @@ asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send(
         if (hooks.decorate) hooks.decorate(x.req, res);
     }
     std::string_view body = res.body_view();
+    if (x.range.kind == RangeRequest::Kind::part) body = body.substr(x.range.first, x.range.length());
+    const auto length = body.size();
     const bool head_only = x.req.method == Method::head || res.status == 204 || res.status == 304;
     if (head_only) body = {};
-    const auto head = serialize_head(res, res.body_view().size(), keep_alive, x.http10);
+    const auto head = serialize_head(res, length, keep_alive, x.http10);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body.data(), body.size())};
     auto [wec, n] = co_await asio::async_write(stream, buffers, use_tuple);
     (void)n;

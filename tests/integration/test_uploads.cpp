@@ -376,6 +376,50 @@ TEST_F(Uploads, MediaIsImmutablyCachedWithValidators) {
     EXPECT_EQ(anon.get("/media/" + p.id + "_x.jpg").status, 404);
 }
 
+// A video-style player or a resumed download asks for part of a photo: 206 with exactly
+// those bytes, 416 past the end, and the whole photo when If-Range names another version.
+TEST_F(Uploads, MediaAnswersRangeRequests) {
+    auto u = register_user(server());
+    auto res = upload_photos(u, {Part::file(kCamera)});
+    ASSERT_EQ(res.status, 201);
+    auto p = photos_of(res).at(0);
+    HttpClient c(server().base_url());
+    auto whole = c.get(p.url);
+    ASSERT_EQ(whole.status, 200);
+    EXPECT_EQ(whole.header("Accept-Ranges"), "bytes");
+    const auto size = whole.body.size();
+    ASSERT_GT(size, 1000U);
+    const auto etag = whole.header("ETag");
+
+    auto first = c.get(p.url, {{"Range", "bytes=0-99"}});
+    EXPECT_EQ(first.status, 206) << first.describe();
+    EXPECT_EQ(first.body, whole.body.substr(0, 100));
+    EXPECT_EQ(first.header("Content-Range"), "bytes 0-99/" + std::to_string(size));
+    EXPECT_EQ(first.header("Content-Length"), "100");
+    auto tail = c.get(p.url, {{"Range", "bytes=-10"}});
+    EXPECT_EQ(tail.status, 206);
+    EXPECT_EQ(tail.body, whole.body.substr(size - 10));
+    auto rest = c.get(p.url, {{"Range", "bytes=1000-"}, {"If-Range", etag}});
+    EXPECT_EQ(rest.status, 206);
+    EXPECT_EQ(rest.body, whole.body.substr(1000));
+
+    auto beyond = c.get(p.url, {{"Range", "bytes=" + std::to_string(size) + "-"}});
+    EXPECT_EQ(beyond.status, 416) << beyond.describe();
+    EXPECT_EQ(beyond.header("Content-Range"), "bytes */" + std::to_string(size));
+    auto changed = c.get(p.url, {{"Range", "bytes=0-99"}, {"If-Range", "\"another-version\""}});
+    EXPECT_EQ(changed.status, 200);
+    EXPECT_EQ(changed.body, whole.body);
+    auto several = c.get(p.url, {{"Range", "bytes=0-1,5-6"}});
+    EXPECT_EQ(several.status, 200) << "several ranges are answered with the whole photo";
+    EXPECT_EQ(several.body.size(), size);
+    // The connection is still in step after all of that.
+    EXPECT_EQ(c.get(p.thumbnail_url, {{"Range", "bytes=0-0"}}).body.size(), 1U);
+    HttpClient head(server().base_url());
+    auto h = head.request("HEAD", p.url, std::nullopt, {{"Range", "bytes=0-9"}});
+    EXPECT_EQ(h.status, 200) << "HEAD ignores Range";
+    EXPECT_TRUE(h.body.empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // Retries: the same Idempotency-Key from the same user stores once and answers the same.
 
