@@ -58,10 +58,17 @@ struct PageWithHoles {
     }
 };
 
+// The photos of the first row (up to five across on a wide screen) are not lazy-loaded: one
+// of them is the largest thing on the page, and lazy loading would hold it back.
+constexpr std::size_t kFirstRow = 5;
+
 Data grid_data(const FeedPage& page, bool member, const MediaUrls& urls) {
     Data items{Data::type::list};
-    for (const auto& p : page.photos) {
+    for (std::size_t i = 0; i < page.photos.size(); ++i) {
+        const auto& p = page.photos[i];
         Data item;
+        item.set("first", i == 0);
+        item.set("eager", i < kFirstRow);
         item.set("id", p.id);
         item.set("thumbnail_url", urls.url(Uploads::thumbnail_key(p.id)));
         item.set("thumb_width", std::to_string(p.thumb_width));

@@ -18,6 +18,7 @@ std::string_view status_title(int status) {
         case 413: return "Too large";
         case 414: return "Address too long";
         case 415: return "Unsupported file";
+        case 416: return "Range not satisfiable";
         case 422: return "Cannot accept that";
         case 429: return "Too many attempts";
         case 431: return "Headers too large";
@@ -41,6 +42,7 @@ PageFrame visitor_frame(const Visitor& v) {
 std::string Layout::page(const http::Request& req, const PageFrame& frame, const std::string& title, const std::string& content) const {
     Data d;
     d.set("title", title);
+    d.set("description", title + " on photoshare, where people share their photos and see the latest ones.");
     d.set("content", content);
     d.set("asset_css", views_.asset_url("style.css"));
     d.set("asset_js", views_.asset_url("app.js"));

@@ -251,6 +251,7 @@ void Site::add_routes(http::Router& router) {
     const Access file{.knobs = false};
     r.add(Method::get, "/static/{path...}", StaticAsset{views_, ""}, file);
     r.add(Method::get, "/favicon.ico", StaticAsset{views_, "favicon.svg"}, file);
+    r.add(Method::get, "/robots.txt", StaticAsset{views_, "robots.txt"}, file);
     r.add(Method::get, "/media/{key}", MediaFile{*blobs_, *media_urls_, media_cache_.get(), stream_workers_.get()}, file);
 
     // Operations.

@@ -3,6 +3,7 @@
 #include "support/app.hpp"
 #include "support/files.hpp"
 #include "support/http_client.hpp"
+#include "support/images.hpp"
 #include "support/photoshare_server.hpp"
 
 #include <regex>
@@ -346,4 +347,64 @@ TEST_F(Forms, UnknownPagesAreHtml404) {
         EXPECT_EQ(res.status, 404) << res.describe();
         EXPECT_TRUE(is_html(res));
     }
+}
+
+namespace {
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+    return n;
+}
+
+std::vector<std::string> img_tags(const std::string& html) {
+    std::vector<std::string> tags;
+    const std::regex img("<img [^>]*>");
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), img); it != std::sregex_iterator(); ++it) tags.push_back(it->str());
+    return tags;
+}
+
+}  // namespace
+
+// What search engines, screen readers and page-speed audits look for: one h1 on every page,
+// a description, photos described by who took them and when, and the first row of the feed
+// loaded at once (the largest image of the page is among them) with the very first asked for
+// first; the rest of the feed lazily.
+TEST_F(Forms, PagesHaveOneHeadingADescriptionAndTheFirstRowLoadsAtOnce) {
+    auto u = register_user(server(), unique_username("row"));
+    std::vector<Part> parts;
+    for (int i = 0; i < 6; ++i) parts.push_back(Part::bytes(make_png(64, 48, true, i), "p" + std::to_string(i) + ".png", "image/png"));
+    auto up = upload_photos(u, parts);
+    ASSERT_EQ(up.status, 201) << up.describe();
+    HttpClient c(server().base_url());
+    auto home = c.get("/");
+    ASSERT_EQ(home.status, 200);
+    const auto imgs = img_tags(home.body);
+    ASSERT_GE(imgs.size(), 6U);
+    for (std::size_t i = 0; i < imgs.size(); ++i) {
+        SCOPED_TRACE(imgs[i]);
+        EXPECT_EQ(contains(imgs[i], "loading=\"lazy\""), i >= 5);
+        EXPECT_EQ(contains(imgs[i], "fetchpriority=\"high\""), i == 0);
+        EXPECT_TRUE(std::regex_search(imgs[i], std::regex(R"(alt="Photo by [^"]+, [0-9]{2} [A-Z][a-z]{2} [0-9]{4}, [0-9:]{5} UTC")")));
+        EXPECT_TRUE(std::regex_search(imgs[i], std::regex(R"( width="[0-9]+" height="[0-9]+")")));
+    }
+    const auto id = newest_ids(server(), u.username).at(0);
+    for (const std::string& path : std::vector<std::string>{"/", "/photos/" + id, "/login", "/register", "/no/such/page"}) {
+        SCOPED_TRACE(path);
+        auto page = c.get(path);
+        EXPECT_EQ(count_of(page.body, "<h1"), 1U) << page.body.substr(0, 3000);
+        EXPECT_TRUE(contains(page.body, "<meta name=\"description\" content=\"")) << page.body.substr(0, 600);
+    }
+    auto photo = c.get("/photos/" + id);
+    EXPECT_TRUE(contains(photo.body, "<h1>Photo by " + u.username + "</h1>"));
+    const auto big = img_tags(photo.body);
+    ASSERT_EQ(big.size(), 1U);
+    EXPECT_TRUE(contains(big[0], "fetchpriority=\"high\"")) << big[0];
+    EXPECT_FALSE(contains(big[0], "loading=\"lazy\"")) << big[0];
+
+    auto robots = c.get("/robots.txt");
+    EXPECT_EQ(robots.status, 200);
+    EXPECT_TRUE(robots.header("Content-Type").starts_with("text/plain")) << robots.describe();
+    EXPECT_TRUE(contains(robots.body, "User-agent: *"));
+    EXPECT_TRUE(contains(robots.body, "Disallow: /api/"));
 }
