@@ -5,6 +5,9 @@
 #include "app/sessions.hpp"
 #include "app/uploads.hpp"
 
+#include "codec/gzip.hpp"
+#include "http/content_coding.hpp"
+
 #include <cstring>
 
 namespace photoshare::app {
@@ -22,6 +25,7 @@ const char* const kMarkers[kHoles] = {"\x1f" "csrf" "\x1f", "\x1f" "rid" "\x1f",
 struct PageWithHoles {
     std::vector<std::string> text;
     std::vector<int> hole;
+    codec::SplicedGzip gzipped;  // the same pieces, compressed
 
     static PageWithHoles split(const std::string& page) {
         PageWithHoles out;
@@ -36,6 +40,7 @@ struct PageWithHoles {
             if (which < 0) {
                 out.text.push_back(page.substr(pos));
                 out.hole.push_back(-1);
+                out.gzipped = codec::SplicedGzip(out.text, 6);  // once per rendering
                 return out;
             }
             out.text.push_back(page.substr(pos, best - pos));
@@ -45,7 +50,13 @@ struct PageWithHoles {
     }
 
     // Every value must already be escaped for HTML, as the template would have escaped it.
-    std::string fill(const std::string_view (&values)[kHoles]) const {
+    std::string fill(const std::string_view (&values)[kHoles], bool gzip) const {
+        if (gzip) {
+            std::vector<std::string_view> in_order;
+            in_order.reserve(hole.size());
+            for (std::size_t i = 0; i + 1 < hole.size(); ++i) in_order.push_back(values[hole[i]]);
+            return gzipped.fill(in_order);
+        }
         std::size_t size = 0;
         for (std::size_t i = 0; i < text.size(); ++i) size += text[i].size() + (hole[i] >= 0 ? values[hole[i]].size() : 0);
         std::string out;
@@ -155,13 +166,14 @@ std::shared_ptr<const FrontPages::Rendered> FrontPages::rendered(const std::shar
 }
 
 std::string FrontPages::render(const http::Request& req, const Visitor& visitor, const std::shared_ptr<const FeedPage>& page,
-                               FeedSource source) {
+                               FeedSource source, bool gzip) {
     const auto r = rendered(page);
     if (visitor.sessions_unavailable) {
         // Rare (an outage), so rendered for the request, with its notice.
         PageFrame frame = visitor_frame(visitor);
         frame.feed_source = footer_text(source);
-        return layout_.page(req, frame, kTitle, home(r->grid_anonymous, false, visitor.csrf_token, ""));
+        auto html = layout_.page(req, frame, kTitle, home(r->grid_anonymous, false, visitor.csrf_token, ""));
+        return gzip ? codec::gzip(html, 1) : html;
     }
     const std::string request_id = html_escape(req.request_id);  // plain tokens, but this is HTML
     const std::string_view feed_source = footer_text(source);    // text of ours, nothing to escape
@@ -169,7 +181,7 @@ std::string FrontPages::render(const http::Request& req, const Visitor& visitor,
         // A visitor's token is one we made or a cookie that passed well_formed_token:
         // base64url only, nothing to escape.
         const std::string_view values[kHoles] = {visitor.csrf_token, request_id, feed_source, "", ""};
-        return r->anonymous.fill(values);
+        return r->anonymous.fill(values, gzip);
     }
     // What comes from the session store is escaped, as the template escaped it; the
     // fingerprint is hex made here.
@@ -177,14 +189,18 @@ std::string FrontPages::render(const http::Request& req, const Visitor& visitor,
     const std::string username = html_escape(visitor.session->username);
     const std::string fingerprint = Sessions::fingerprint(*visitor.session);
     const std::string_view values[kHoles] = {csrf_token, request_id, feed_source, username, fingerprint};
-    return r->member.fill(values);
+    return r->member.fill(values, gzip);
 }
 
 asio::awaitable<http::Response> FrontPage::operator()(Context& ctx) const {
     auto query = http::parse_urlencoded(ctx.req.query);
     auto before = parse_before(http::field(query, "before").value_or(""));
     auto view = co_await feed.page(before, page_size, writes.seen(ctx.req));
-    co_return html_response(200, pages.render(ctx.req, ctx.visitor, view.page, view.source));
+    const bool gzip = compress && http::accepts_gzip(ctx.req.header("Accept-Encoding"));
+    auto res = html_response(200, pages.render(ctx.req, ctx.visitor, view.page, view.source, gzip));
+    res.set("Vary", "Accept-Encoding");
+    if (gzip) res.set("Content-Encoding", "gzip");
+    co_return res;
 }
 
 }  // namespace photoshare::app

@@ -5,7 +5,8 @@
 // with holes where the per-request values go (the CSRF token, the request id, where the
 // feed came from, and for a member their name and session fingerprint), and a request only
 // joins the pieces around its values. Rendering every request cost a member's page about a
-// quarter of its CPU (docs/PERFORMANCE.md).
+// quarter of its CPU (docs/PERFORMANCE.md). The pieces are also kept gzipped, so a browser's
+// compressed page costs no compression per request either (codec::SplicedGzip).
 #pragma once
 
 #include "app/feed.hpp"
@@ -26,8 +27,9 @@ public:
     FrontPages(const Layout& layout, const MediaUrls& urls, std::size_t max_upload_bytes)
         : layout_(layout), urls_(urls), max_upload_bytes_(max_upload_bytes) {}
 
-    // The front page showing `page` to this visitor.
-    std::string render(const http::Request& req, const Visitor& visitor, const std::shared_ptr<const FeedPage>& page, FeedSource source);
+    // The front page showing `page` to this visitor; gzipped when `gzip`.
+    std::string render(const http::Request& req, const Visitor& visitor, const std::shared_ptr<const FeedPage>& page, FeedSource source,
+                       bool gzip);
 
     struct Rendered;  // front_page.cpp
 
@@ -56,6 +58,7 @@ struct FrontPage {
     FrontPages& pages;
     const ReadYourWrites& writes;
     int page_size;
+    bool compress;  // gzipped for browsers that take it (server.gzip_min_bytes > 0)
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 

@@ -38,6 +38,7 @@ asio::awaitable<http::Response> StaticAsset::operator()(Context& ctx) const {
     http::Response res;
     res.content_type = asset->content_type;
     res.shared_body = asset->body;
+    res.gzipped = asset->gzipped;
     res.set("ETag", asset->etag);
     res.set("Cache-Control", cache);
     co_return res;

@@ -218,7 +218,7 @@ void Site::add_routes(http::Router& router) {
     const auto upload_limit = config_.limits.max_upload_bytes;
 
     // Pages and forms.
-    r.add(Method::get, "/", FrontPage{*feed_, *front_pages_, writes_, page_size}, {.who = Who::visitor});
+    r.add(Method::get, "/", FrontPage{*feed_, *front_pages_, writes_, page_size, config_.server.gzip_min_bytes > 0}, {.who = Who::visitor});
     r.add(Method::get, "/photos/{id}", PhotoPage{*db_, layout_, *media_urls_}, {.who = Who::visitor});
     r.add(Method::get, "/login", AccountForm{layout_, false}, {.who = Who::visitor});
     r.add(Method::get, "/register", AccountForm{layout_, true}, {.who = Who::visitor});
@@ -309,6 +309,7 @@ http::ServerOptions Site::server_options() const {
     o.shutdown_delay = config_.server.shutdown_delay;
     o.shutdown_timeout = config_.server.shutdown_timeout;
     o.trusted_proxies = config_.server.trusted_proxies;
+    o.gzip_min_bytes = config_.server.gzip_min_bytes;
     return o;
 }
 

@@ -1,7 +1,9 @@
 #include "app/views.hpp"
 
 #include "app/assets.hpp"
+#include "codec/gzip.hpp"
 #include "codec/sha256.hpp"
+#include "http/content_coding.hpp"
 
 #include <fmt/format.h>
 
@@ -36,7 +38,10 @@ Views::Views() {
         } else if (path.starts_with("static/")) {
             auto rel = std::string(path.substr(7));
             auto hash = codec::sha256_hex(file.data).substr(0, 12);
-            assets_.emplace(rel, Asset{content_type_for(rel), std::make_shared<const std::string>(file.data), "\"" + hash + "\""});
+            const auto type = content_type_for(rel);
+            std::shared_ptr<const std::string> gzipped;
+            if (http::compressible(type)) gzipped = std::make_shared<const std::string>(codec::gzip(file.data, 9));
+            assets_.emplace(rel, Asset{type, std::make_shared<const std::string>(file.data), std::move(gzipped), "\"" + hash + "\""});
             asset_urls_.emplace(rel, fmt::format("/static/{}?v={}", rel, hash));
         }
     }

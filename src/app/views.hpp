@@ -19,6 +19,7 @@ using Data = kainjow::mustache::data;
 struct Asset {
     std::string content_type;
     std::shared_ptr<const std::string> body;
+    std::shared_ptr<const std::string> gzipped;  // text assets, compressed once at start-up
     std::string etag;  // quoted
 };
 

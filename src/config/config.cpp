@@ -149,6 +149,8 @@ const std::vector<Field>& fields() {
         field("server.trusted_proxies", Kind::list, &C::server, &C::Server::trusted_proxies, "proxy addresses or CIDR ranges whose X-Forwarded-For is believed (comma-separated)"),
         field("server.shutdown_delay", Kind::duration, &C::server, &C::Server::shutdown_delay, "on SIGTERM, keep serving with readiness failing this long"),
         field("server.shutdown_timeout", Kind::duration, &C::server, &C::Server::shutdown_timeout, "then wait this long for requests in flight"),
+        field("server.gzip_min_bytes", Kind::size, &C::server, &C::Server::gzip_min_bytes,
+              "HTML, CSS, JavaScript and JSON responses from this size go out gzipped to clients that take it (0: never)"),
         field("limits.max_header_bytes", Kind::size, &C::limits, &C::Limits::max_header_bytes, "request line and headers"),
         field("limits.max_body_bytes", Kind::size, &C::limits, &C::Limits::max_body_bytes, "body of forms and JSON requests"),
         field("limits.max_upload_bytes", Kind::size, &C::limits, &C::Limits::max_upload_bytes, "body of one upload request"),

@@ -25,6 +25,7 @@ struct Config {
         std::vector<std::string> trusted_proxies;
         Duration shutdown_delay{0};
         Duration shutdown_timeout{30'000};
+        std::uint64_t gzip_min_bytes = 1024;  // text responses from this size are gzipped; 0: never
     } server;
     struct Limits {
         std::uint64_t max_header_bytes = 16 * 1024;

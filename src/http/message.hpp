@@ -110,6 +110,9 @@ struct Response {
     std::shared_ptr<const std::string> shared_body;
     std::string file_path;
     std::shared_ptr<BodyStream> stream;
+    // The same body gzipped ahead of time (static assets): sent instead of compressing it
+    // when the server gzips the response.
+    std::shared_ptr<const std::string> gzipped;
     std::optional<std::uint64_t> stream_length;  // Content-Length of a stream, when known (else chunked)
     bool close = false;  // close the connection after this response
     // A GET may ask for part of the body (Range, If-Range against the ETag header): the

@@ -4,6 +4,8 @@
 
 #include "codec/hex.hpp"
 #include "http/address_ranges.hpp"
+#include "http/content_coding.hpp"
+#include "codec/gzip.hpp"
 #include "http/range.hpp"
 #include "http/target.hpp"
 
@@ -224,6 +226,7 @@ struct Server::Impl {
     asio::awaitable<std::pair<beast::error_code, std::uint64_t>> send_stream(beast::tcp_stream& stream, struct Exchange& x, bool keep_alive);
     asio::awaitable<void> linger_close(beast::tcp_stream& stream);
     void select_range(struct Exchange& x);
+    void encode(struct Exchange& x) const;
     // The header timeout: when it passes, the read is cancelled (not the socket closed, as
     // the stream's own expiry would), so that the client still gets its 408.
     struct HeaderDeadline {
@@ -669,6 +672,30 @@ asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send_
     co_return std::pair{beast::error_code{}, sent};
 }
 
+// A text body goes out gzipped to a client that takes it, unless its handler chose an
+// encoding (then it also set Vary). Level 1: for pages made per request, speed matters
+// more than the last few percent of size.
+void Server::Impl::encode(Exchange& x) const {
+    auto& res = x.res;
+    if (opts.gzip_min_bytes == 0 || !compressible(res.content_type)) return;
+    bool vary = false;
+    for (const auto& [name, value] : res.headers) {
+        if (name == "Content-Encoding") return;
+        vary = vary || name == "Vary";
+    }
+    if (!vary) res.set("Vary", "Accept-Encoding");
+    const auto body = res.body_view();
+    if (body.size() < opts.gzip_min_bytes || res.status == 204 || res.status == 304) return;
+    if (!accepts_gzip(x.req.header("Accept-Encoding"))) return;
+    if (res.gzipped) {
+        res.shared_body = std::move(res.gzipped);
+    } else {
+        res.body = codec::gzip(body, 1);
+        res.shared_body.reset();
+    }
+    res.set("Content-Encoding", "gzip");
+}
+
 // For a response that may be sent in part: answers a GET's Range header with 206 and the
 // part (x.range), or 416 when the range lies beyond the end. Only a file's size needs a
 // system call, and only when a range is asked for.
@@ -703,6 +730,7 @@ asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send(
     const bool keep_alive = !x.close_after;
     stream.expires_after(opts.write_timeout);
     if (res.stream) co_return co_await send_stream(stream, x, keep_alive);
+    if (res.file_path.empty()) encode(x);
     if (res.ranges) select_range(x);
     if (!res.file_path.empty()) {
         if (auto sent = co_await send_file(stream, x, keep_alive)) co_return *sent;

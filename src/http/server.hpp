@@ -36,6 +36,9 @@ struct ServerOptions {
     std::chrono::milliseconds shutdown_delay{0};  // keep serving (failing readiness) before closing the listener
     std::chrono::milliseconds shutdown_timeout{30'000};  // then wait this long for requests in flight
     std::vector<std::string> trusted_proxies;  // addresses or CIDR ranges whose X-Forwarded-For / X-Request-Id are believed
+    // Text bodies (http/content_coding.hpp) of at least this size go out gzipped to clients
+    // that take it, unless the handler encoded them itself; 0: never.
+    std::size_t gzip_min_bytes = 1024;
 };
 
 struct Completed {

@@ -152,7 +152,8 @@ HttpClient::HttpClient(std::string base_url) : base_(std::move(base_url)) {
     curl_easy_setopt(handle(curl_), CURLOPT_COOKIEFILE, "");  // in-memory cookie engine
 }
 
-HttpClient::HttpClient(HttpClient&& other) noexcept : curl_(other.curl_), base_(std::move(other.base_)), timeout_(other.timeout_) {
+HttpClient::HttpClient(HttpClient&& other) noexcept
+    : curl_(other.curl_), base_(std::move(other.base_)), timeout_(other.timeout_), decode_gzip_(other.decode_gzip_) {
     other.curl_ = nullptr;
 }
 
@@ -169,6 +170,7 @@ Response HttpClient::perform(const std::string& path, const Headers& headers, vo
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, decode_gzip_ ? "gzip" : nullptr);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &res.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

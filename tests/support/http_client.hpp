@@ -58,6 +58,9 @@ public:
     void set_base_url(std::string url) { base_ = std::move(url); }
     const std::string& base_url() const { return base_; }
     void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+    // Sends "Accept-Encoding: gzip" and hands back the body decoded, as a browser does (the
+    // headers stay as sent: Content-Encoding, and the encoded Content-Length).
+    void set_decode_gzip(bool on) { decode_gzip_ = on; }
 
     // path: after the base URL; an absolute URL (http://...) is used as it is.
     Response get(const std::string& path, const Headers& headers = {});
@@ -82,6 +85,7 @@ private:
     void* curl_;
     std::string base_;
     std::chrono::milliseconds timeout_ = 60s;
+    bool decode_gzip_ = false;
 };
 
 // x-www-form-urlencoded, every byte outside [A-Za-z0-9-._~] percent-encoded.
