@@ -79,7 +79,9 @@ asio::awaitable<http::Response> UploadPhotos::operator()(Context& ctx) const {
     auto result = co_await photos.upload(ctx);
     boost::json::array out;
     for (const auto& p : result.photos) out.push_back(photo_json(p, urls));
-    auto res = json_response(201, boost::json::object{{"photos", std::move(out)}});
+    boost::json::array notes;
+    for (const auto& n : result.notes) notes.emplace_back(n);
+    auto res = json_response(201, boost::json::object{{"photos", std::move(out)}, {"notes", std::move(notes)}});
     if (result.replayed) res.set("Idempotency-Replayed", "true");
     co_return with_cookie(std::move(res), writes.cookie(result.feed_generation));
 }

@@ -29,7 +29,7 @@ asio::awaitable<std::optional<UploadResult>> Photos::replay(const store::UploadK
             if (auto p = repo.find_photo(id)) found.push_back(std::move(*p));
         return found;
     });
-    co_return UploadResult{std::move(photos), true};
+    co_return UploadResult{std::move(photos), {}, true};
 }
 
 asio::awaitable<UploadResult> Photos::upload(Context& ctx) {
@@ -41,20 +41,20 @@ asio::awaitable<UploadResult> Photos::upload(Context& ctx) {
         if (auto first = co_await replay(*key)) co_return std::move(*first);
     }
     const UploadForm* form = co_await ctx.upload();
-    std::vector<store::Photo> photos;
+    StoredUpload stored;
     bool duplicate = false;
     try {
-        photos = co_await uploads_.store(*form, session.user_id, key);
+        stored = co_await uploads_.store(*form, session.user_id, key);
     } catch (const store::DuplicateUploadKey&) {
         duplicate = true;  // the same upload arrived twice at once, and the other won: its files stay, ours are gone
     }
     if (duplicate) {
         auto first = co_await replay(*key);
-        co_return first ? std::move(*first) : UploadResult{{}, true};
+        co_return first ? std::move(*first) : UploadResult{{}, {}, true};
     }
     const auto generation = co_await feed_.changed();
-    spdlog::info("user {} uploaded {} photo(s)", session.username, photos.size());
-    co_return UploadResult{std::move(photos), false, generation};
+    spdlog::info("user {} uploaded {} photo(s)", session.username, stored.photos.size());
+    co_return UploadResult{std::move(stored.photos), std::move(stored.notes), false, generation};
 }
 
 asio::awaitable<std::int64_t> Photos::remove(const store::Session& session, const std::string& photo_id) {

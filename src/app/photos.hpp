@@ -21,6 +21,7 @@ namespace asio = boost::asio;
 
 struct UploadResult {
     std::vector<store::Photo> photos;
+    std::vector<std::string> notes;    // for the uploader (Uploads::store); none for a replay
     bool replayed = false;             // an earlier upload with the same Idempotency-Key, not stored again
     std::int64_t feed_generation = 0;  // what the upload made the feed (Feed::changed), for the uploader's next pages
 };

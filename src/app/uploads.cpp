@@ -155,7 +155,7 @@ void Uploads::discard(const UploadForm& form) const {
     }
 }
 
-asio::awaitable<std::vector<store::Photo>> Uploads::store(const UploadForm& form, std::int64_t user_id,
+asio::awaitable<StoredUpload> Uploads::store(const UploadForm& form, std::int64_t user_id,
                                                           const std::optional<store::UploadKey>& key) {
     if (form.files.empty()) {
         rejected_.inc();
@@ -212,7 +212,15 @@ asio::awaitable<std::vector<store::Photo>> Uploads::store(const UploadForm& form
         accepted_.inc();
         photos_.inc(stored.size());
         bytes_.inc(static_cast<std::uint64_t>(total_bytes));
-        co_return stored;
+        StoredUpload out{std::move(stored), {}};
+        for (std::size_t i = 0; i < processed.size(); ++i) {
+            if (processed[i].frames < 2) continue;
+            const bool animation = processed[i].format == "gif" || processed[i].format == "webp";
+            out.notes.push_back(fmt::format("{} {} ({} {}): only its first {} is kept.", shown_name(form.file_names[i]),
+                                            animation ? "is animated" : "holds several images", processed[i].frames,
+                                            animation ? "frames" : "images", animation ? "frame" : "image"));
+        }
+        co_return out;
     } catch (const store::OutcomeUnknown& e) {
         // The database may have committed the rows: removing the files could leave rows
         // without them. Keep them; if the rows did not make it, fsck --repair removes the

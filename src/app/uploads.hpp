@@ -29,6 +29,12 @@ struct UploadLimits {
 };
 
 // What came with the files: the form's other fields (small ones only).
+// What an upload stored, and what its uploader must be told about it.
+struct StoredUpload {
+    std::vector<store::Photo> photos;
+    std::vector<std::string> notes;  // "'cat.gif' is animated (12 frames): only its first frame is kept."
+};
+
 struct UploadForm {
     std::vector<std::filesystem::path> files;
     std::vector<std::string> file_names;  // as the client sent them: shown in messages, never used in paths
@@ -48,7 +54,7 @@ public:
     // transaction (with the upload's Idempotency-Key, if any). Throws HttpError (415, 422)
     // for bad files, store::DuplicateUploadKey when another upload with the key won, and
     // rethrows backend failures, leaving nothing behind either way.
-    asio::awaitable<std::vector<store::Photo>> store(const UploadForm& form, std::int64_t user_id, const std::optional<store::UploadKey>& key);
+    asio::awaitable<StoredUpload> store(const UploadForm& form, std::int64_t user_id, const std::optional<store::UploadKey>& key);
     void discard(const UploadForm& form) const;
 
     // Blob keys of a photo's variants.

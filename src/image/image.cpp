@@ -351,6 +351,7 @@ Processed process(const VSource& source, const Limits& limits) {
         result.format = std::string_view(header.get_string("heif-compression")) == "av1" ? "avif" : "heic";
     result.original_width = swaps_sides ? original.height : original.width;
     result.original_height = swaps_sides ? original.width : original.height;
+    if (header.get_typeof(VIPS_META_N_PAGES) != 0) result.frames = std::max(1, header.get_int(VIPS_META_N_PAGES));
 
     // libvips evaluates lazily: decoding, and so every decode error, happens inside
     // compute_in_memory() and the encoders. All of it must be inside this try.

@@ -42,6 +42,9 @@ struct Processed {
     // of 5-8 swaps the stored width and height). For animations: the canvas.
     int original_width = 0;
     int original_height = 0;
+    // Frames of an animated GIF or WebP, images in a HEIF file: above 1, the variants show
+    // only the first (the uploader must be told).
+    int frames = 1;
     Variant display;    // longest edge min(display_size, original's), never upscaled
     Variant thumbnail;  // longest edge min(thumbnail_size, display's), made from display
 };
@@ -61,8 +64,8 @@ void initialize(std::uint64_t decode_memory = default_decode_memory);
 
 // Validates by decoding and makes the display and thumbnail variants, auto-rotated by the
 // EXIF orientation, sRGB, alpha flattened onto white, without EXIF/XMP/IPTC/ICC metadata.
-// Only JPEG, PNG, GIF and WebP are accepted, recognised by their bytes; an animation
-// contributes its first frame. Thread-safe: call from several worker threads at once.
+// Only JPEG, PNG, GIF, WebP, HEIC and AVIF are accepted, recognised by their bytes; an
+// animation contributes its first frame (Processed::frames says how many there were). Thread-safe: call from several worker threads at once.
 // Throws Unsupported or TooLarge for bad input; std::runtime_error when process_file
 // cannot read the file (not the uploader's fault).
 Processed process_file(const std::filesystem::path& path, const Limits& limits);

@@ -6,6 +6,7 @@
 #include "support/http_client.hpp"
 #include "support/images.hpp"
 #include "support/photoshare_server.hpp"
+#include "support/process.hpp"
 
 using namespace pstest;
 
@@ -107,6 +108,43 @@ TEST_F(Uploads, OnePhotoIs201WithItsVariants) {
     EXPECT_EQ(jpeg_size(display), (std::pair{640, 480})) << "no upscaling, no cropping";
     auto thumb = fetch_variant(server(), photos[0].thumbnail_url);
     EXPECT_EQ(jpeg_size(thumb), (std::pair{480, 360})) << "thumbnail of about 480 px";
+}
+
+// Phone photos: HEIC (iPhones) and AVIF, made from a camera JPEG with the vips command
+// (libvips-tools), as a phone would write them, with the camera's EXIF inside.
+TEST_F(Uploads, PhonePhotosInHeicAndAvifAre201WithJpegVariants) {
+    TempDir dir("ps-heic");
+    auto u = register_user(server());
+    for (const std::string& kind : std::vector<std::string>{"heic", "avif"}) {
+        SCOPED_TRACE(kind);
+        const auto file = dir.path() / ("IMG_0001." + kind);
+        const std::string options = kind == "heic" ? "[compression=hevc,Q=60]" : "[compression=av1,Q=60]";
+        auto made = run({"vips", "copy", kCamera.string(), file.string() + options}, 120s);
+        ASSERT_TRUE(made.ok()) << made.output;
+        auto res = upload_photos(u, {Part::file(file, "IMG_0001." + kind, "image/" + kind)});
+        ASSERT_EQ(res.status, 201) << res.describe();
+        const auto photos = photos_of(res);
+        ASSERT_EQ(photos.size(), 1U);
+        EXPECT_EQ(photos[0].width, 640);  // DSCN0010.jpg is 640x480
+        EXPECT_EQ(photos[0].height, 480);
+        const auto display = fetch_variant(server(), photos[0].url);
+        for (unsigned m : jpeg_markers(display)) EXPECT_FALSE((m >= 0xE0 && m <= 0xEF) || m == 0xFE) << "metadata marker " << m;
+        EXPECT_TRUE(res.json().at("notes").as_array().empty());
+    }
+}
+
+// Animations: the first frame is what the site shows, and the uploader is told so.
+TEST_F(Uploads, OfAnAnimationOnlyTheFirstFrameIsKeptAndTheUploaderIsTold) {
+    auto u = register_user(server());
+    const auto webp = testdata("images/edge/image-rs/tests/images/webp/extended_images/anim.webp");
+    const auto gif = testdata("images/edge/pillow/dispose_prev.gif");
+    auto res = upload_photos(u, {Part::file(webp, "moving.webp"), Part::file(kCamera), Part::file(gif, "loop.gif")});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    EXPECT_EQ(photos_of(res).size(), 3U);
+    const auto notes = res.json().at("notes").as_array();
+    ASSERT_EQ(notes.size(), 2U) << res.body;
+    EXPECT_EQ(notes[0].as_string(), "'moving.webp' is animated (6 frames): only its first frame is kept.");
+    EXPECT_EQ(notes[1].as_string(), "'loop.gif' is animated (5 frames): only its first frame is kept.");
 }
 
 TEST_F(Uploads, PhotosOfSeveralMegabytesAreAccepted) {

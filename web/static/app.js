@@ -43,7 +43,7 @@ document.addEventListener('DOMContentLoaded', () => {
       ui.status.textContent = 'too large';
       ui.status.className = 'status failed';
       ui.li.classList.add('failed');
-      resolve(false);
+      resolve({ ok: false });
       return;
     }
     const data = new FormData();
@@ -58,20 +58,27 @@ document.addEventListener('DOMContentLoaded', () => {
     xhr.addEventListener('load', () => {
       let ok = xhr.status === 201;
       let message = ok ? 'done' : 'failed';
-      if (!ok) {
+      let noted = false;
+      if (ok) {
+        // What the server wants the uploader to know (only the first frame of an animation is kept).
+        try {
+          const notes = JSON.parse(xhr.responseText).notes || [];
+          if (notes.length) { message = 'done · ' + notes.join(' '); noted = true; }
+        } catch (_) { /* stored all the same */ }
+      } else {
         try { message = JSON.parse(xhr.responseText).error.message; } catch (_) { message = 'failed (' + xhr.status + ')'; }
       }
       ui.bar.value = 100;
       ui.status.textContent = message;
       ui.status.className = 'status ' + (ok ? 'done' : 'failed');
       if (!ok) ui.li.classList.add('failed');
-      resolve(ok);
+      resolve({ ok, noted });
     });
     xhr.addEventListener('error', () => {
       ui.status.textContent = 'network error';
       ui.status.className = 'status failed';
       ui.li.classList.add('failed');
-      resolve(false);
+      resolve({ ok: false });
     });
     xhr.send(data);
   });
@@ -82,12 +89,16 @@ document.addEventListener('DOMContentLoaded', () => {
     list.replaceChildren();
     const jobs = Array.from(files, (f) => [f, row(f)]);
     let succeeded = 0;
+    let noted = false;
     for (const [file, ui] of jobs) {
-      if (await upload(file, ui)) succeeded++;
+      const result = await upload(file, ui);
+      if (result.ok) succeeded++;
+      noted = noted || Boolean(result.noted);
     }
     button.disabled = false;
     input.value = '';
-    if (succeeded === jobs.length) window.location.reload();
+    // Everything went in and there is nothing to read: show it. Otherwise the messages stay.
+    if (succeeded === jobs.length && !noted) window.location.reload();
   };
 
   form.addEventListener('submit', (e) => {
