@@ -12,14 +12,7 @@ root=$PWD
 # shellcheck source=bench/lib/common.sh
 source "$root/bench/lib/common.sh"
 two_builds_options 2,8 "$@"
-work=$(mktemp -d "${TMPDIR:-/tmp}/photoshare-builds.XXXXXX")
-started_pids=()
-cleanup() {
-  local p
-  for p in "${started_pids[@]}"; do stop_pid "$p"; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_work builds
 declare -A port pid cookie
 start_two_builds "$work" --set log.level=warn
 echo "page,build,run,rps,p99_ms,cpu_us_per_request"

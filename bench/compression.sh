@@ -21,14 +21,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 bin=$build/photoshare
-work=$(mktemp -d "${TMPDIR:-/tmp}/photoshare-gzip.XXXXXX")
-started_pids=()
-cleanup() {
-  local p
-  for p in "${started_pids[@]}"; do stop_pid "$p"; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_work gzip
 port=$(free_port)
 start_photoshare "$work/data" "$port" --set log.level=warn --set log.access=false
 base=http://127.0.0.1:$port

@@ -23,14 +23,7 @@ done
   (cd bench/lighthouse && npm ci --no-audit --no-fund --loglevel=error) >&2
 export CHROME_PATH=${CHROME_PATH:-/usr/bin/chromium}
 bin=$build/photoshare
-work=$(mktemp -d "${TMPDIR:-/tmp}/photoshare-lighthouse.XXXXXX")
-started_pids=()
-cleanup() {
-  local p
-  for p in "${started_pids[@]}"; do stop_pid "$p"; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_work lighthouse
 port=$(free_port)
 start_photoshare "$work/data" "$port" --set log.level=warn --set log.access=false
 base=http://127.0.0.1:$port

@@ -12,15 +12,10 @@ root=$PWD
 # shellcheck source=bench/lib/common.sh
 source "$root/bench/lib/common.sh"
 two_builds_options 2,9 "$@"
-work=$(mktemp -d "${TMPDIR:-/tmp}/photoshare-sessions.XXXXXX")
-started_pids=()
-cleanup() {
-  local p
-  for p in "${started_pids[@]}"; do stop_pid "$p"; done
+make_work sessions
+at_cleanup() {
   scripts/service stop redis "$work/redis" >/dev/null 2>&1 || true
-  rm -rf "$work"
 }
-trap cleanup EXIT
 redis_url=$(scripts/service start redis "$work/redis" "$(free_port)")
 declare -A port pid cookie
 start_two_builds "$work" --set log.level=warn --set "cache.url=$redis_url" --set "sessions.url=$redis_url" --set sessions.max_staleness=0

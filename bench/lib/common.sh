@@ -103,6 +103,21 @@ parse_wrk() {
 # ---------------------------------------------------------------------------------------
 # photoshare
 
+# make_work NAME: a fresh directory in $work, and an EXIT trap that stops every process in
+# started_pids (start_photoshare adds to it), runs at_cleanup if the script defines one
+# (services to stop, results to keep), and removes the directory.
+make_work() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/photoshare-$1.XXXXXX")
+  started_pids=()
+  trap clean_work EXIT
+}
+clean_work() {
+  local p
+  for p in "${started_pids[@]}"; do stop_pid "$p"; done
+  if declare -F at_cleanup >/dev/null; then at_cleanup; fi
+  rm -rf "$work"
+}
+
 # start_photoshare DATA_DIR PORT [serve options...] -> $server_pid
 start_photoshare() {
   local data=$1 port=$2

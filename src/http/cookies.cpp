@@ -8,14 +8,6 @@ namespace photoshare::http {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
 bool has_control(std::string_view s) {
     for (char c : s) {
         auto u = static_cast<unsigned char>(c);
@@ -28,8 +20,8 @@ bool has_control(std::string_view s) {
 std::optional<Cookie> parse_pair(std::string_view piece) {
     std::size_t eq = piece.find('=');
     if (eq == std::string_view::npos) return std::nullopt;
-    std::string_view name = trim(piece.substr(0, eq));
-    std::string_view value = trim(piece.substr(eq + 1));
+    std::string_view name = trim_ows(piece.substr(0, eq));
+    std::string_view value = trim_ows(piece.substr(eq + 1));
     if (!is_token(name)) return std::nullopt;
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     if (has_control(value)) return std::nullopt;

@@ -14,12 +14,6 @@ namespace {
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
-
 struct Field {
     std::string_view name;
     std::string value;
@@ -36,14 +30,14 @@ std::vector<Field> split_fields(std::string_view block) {
         if (!line.empty() && is_ows(line.front())) {
             if (fields.empty()) bad("multipart part headers start with a continuation line");
             fields.back().value.push_back(' ');
-            fields.back().value.append(trim(line));
+            fields.back().value.append(trim_ows(line));
             continue;
         }
         std::size_t colon = line.find(':');
         if (colon == std::string_view::npos) bad("multipart part header line has no ':'");
         std::string_view name = line.substr(0, colon);
         if (!is_token(name)) bad("multipart part header has an empty or invalid name");
-        fields.push_back(Field{name, std::string(trim(line.substr(colon + 1)))});
+        fields.push_back(Field{name, std::string(trim_ows(line.substr(colon + 1)))});
     }
     return fields;
 }

@@ -1,5 +1,7 @@
 #include "http/range.hpp"
 
+#include "http/token.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -7,12 +9,6 @@
 namespace photoshare::http {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // Digits only (no sign, no space), and no overflow.
 std::optional<std::uint64_t> number(std::string_view s) {
@@ -27,18 +23,18 @@ std::optional<std::uint64_t> number(std::string_view s) {
 
 RangeRequest requested_range(std::string_view range, std::string_view if_range, std::string_view etag, std::uint64_t size) {
     const RangeRequest whole;
-    range = trim(range);
+    range = trim_ows(range);
     if (range.empty()) return whole;
-    if (!trim(if_range).empty() && trim(if_range) != etag) return whole;
+    if (!trim_ows(if_range).empty() && trim_ows(if_range) != etag) return whole;
     constexpr std::string_view unit = "bytes=";
     if (range.size() < unit.size()) return whole;
     for (std::size_t i = 0; i < unit.size(); ++i)  // the unit is case-insensitive
         if (std::tolower(static_cast<unsigned char>(range[i])) != unit[i]) return whole;
-    const auto spec = trim(range.substr(unit.size()));
+    const auto spec = trim_ows(range.substr(unit.size()));
     if (spec.find(',') != std::string_view::npos) return whole;  // several ranges: all of it
     const auto dash = spec.find('-');
     if (dash == std::string_view::npos) return whole;
-    const auto from = trim(spec.substr(0, dash)), to = trim(spec.substr(dash + 1));
+    const auto from = trim_ows(spec.substr(0, dash)), to = trim_ows(spec.substr(dash + 1));
     RangeRequest r;
     if (from.empty()) {  // the last N bytes
         auto n = number(to);

@@ -8,6 +8,7 @@
 #include "codec/gzip.hpp"
 #include "http/range.hpp"
 #include "http/target.hpp"
+#include "http/token.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -339,13 +340,6 @@ private:
 namespace {
 
 bool safe_header_text(std::string_view s) { return s.find_first_of("\r\n") == std::string_view::npos; }
-
-// A field value without the optional whitespace (spaces, tabs) around it.
-std::string_view trim_ows(std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-}
 
 // The status line and headers of a response, written directly: one string, no per-field
 // buffers (Beast's serializer spent more time walking its buffer sequence than we spend

@@ -1,4 +1,5 @@
-// Character classes and case-insensitive comparison shared by the header parsers.
+// Character classes, case-insensitive comparison and whitespace trimming shared by the
+// header parsers.
 #pragma once
 
 #include <string_view>
@@ -31,6 +32,13 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
     for (std::size_t i = 0; i < a.size(); ++i)
         if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
     return true;
+}
+
+// A field value without the optional whitespace (spaces, tabs) around it.
+constexpr std::string_view trim_ows(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
 }
 
 }  // namespace photoshare::http
