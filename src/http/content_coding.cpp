@@ -8,9 +8,10 @@ namespace photoshare::http {
 
 namespace {
 
-// The q-value of one list member's parameters ("q=0.5"); 1 without one, nullopt when malformed.
-std::optional<double> quality(std::string_view params) {
-    double q = 1.0;
+// The q-value of one list member's parameters ("q=0.5"), in thousandths: 1000 without one,
+// nullopt when malformed.
+std::optional<int> quality(std::string_view params) {
+    int q = 1000;
     while (!params.empty()) {
         const auto semi = params.find(';');
         const auto param = trim_ows(params.substr(0, semi));
@@ -19,13 +20,13 @@ std::optional<double> quality(std::string_view params) {
         const auto v = trim_ows(param.substr(2));
         // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
         if (v.empty() || (v[0] != '0' && v[0] != '1') || v.size() > 5 || (v.size() > 1 && v[1] != '.')) return std::nullopt;
-        double frac = 0, scale = 0.1;
+        q = (v[0] - '0') * 1000;
+        int scale = 100;
         for (std::size_t i = 2; i < v.size(); ++i, scale /= 10) {
             if (v[i] < '0' || v[i] > '9') return std::nullopt;
-            frac += (v[i] - '0') * scale;
+            q += (v[i] - '0') * scale;
         }
-        q = (v[0] - '0') + frac;
-        if (q > 1.0) return std::nullopt;
+        if (q > 1000) return std::nullopt;
     }
     return q;
 }
@@ -33,7 +34,7 @@ std::optional<double> quality(std::string_view params) {
 }  // namespace
 
 bool accepts_gzip(std::string_view header) {
-    std::optional<double> gzip, any;
+    std::optional<int> gzip, any;
     while (!header.empty()) {
         const auto comma = header.find(',');
         const auto member = header.substr(0, comma);
