@@ -2,10 +2,10 @@
 
 #include "http/status.hpp"
 
+#include "codec/gzip.hpp"
 #include "codec/hex.hpp"
 #include "http/address_ranges.hpp"
 #include "http/content_coding.hpp"
-#include "codec/gzip.hpp"
 #include "http/range.hpp"
 #include "http/target.hpp"
 #include "http/token.hpp"
