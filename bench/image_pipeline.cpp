@@ -4,11 +4,13 @@
 // making the same two variants in process (vipsthumbnail without its process start-ups). Also reports the peak RSS of
 // processing one image, and optionally of a bounded worker pool chewing through many.
 //
-//   image_pipeline [--input FILE.jpg] [--runs N] [--pool THREADS --jobs N]
+//   image_pipeline [--input FILE.jpg] [--runs N] [--sizes 320,640,...] [--pool THREADS --jobs N]
 //   image_pipeline --make WIDTHxHEIGHT --output FILE.jpg [--quality Q] [--grain SIGMA]
 //
 // --make only writes a photo-like JPEG of that size (the generator below) and exits: bench/run
 // makes its 0.3, 3 and 12 MP upload inputs with it, and a ~10 MB one with a heavy grain.
+// --sizes sets image::Limits::sizes, the further widths (default: the server's 320,640,1024,1600;
+// an empty value makes only the display variant and the thumbnail, as before them).
 // --runs 0 skips the timing (to measure memory only, with any input format).
 // Without --input a realistic 4000x3000 photo-like JPEG (Perlin texture plus sensor-like
 // grain, Q=90) is generated under the temporary directory first.
@@ -122,6 +124,7 @@ struct Options {
     fs::path output;
     int quality = 90;
     double grain = 6.0;
+    image::Limits limits;  // --sizes replaces limits.sizes
 };
 
 Options parse(int argc, char** argv) {
@@ -140,6 +143,15 @@ Options parse(int argc, char** argv) {
         else if (arg == "--output") options.output = value();
         else if (arg == "--quality") options.quality = std::stoi(value());
         else if (arg == "--grain") options.grain = std::stod(value());
+        else if (arg == "--sizes") {
+            options.limits.sizes.clear();
+            std::string list = value();
+            for (std::size_t pos = 0; pos < list.size();) {
+                const auto comma = std::min(list.find(',', pos), list.size());
+                options.limits.sizes.push_back(std::stoi(list.substr(pos, comma - pos)));
+                pos = comma + 1;
+            }
+        }
         else throw std::runtime_error("unknown argument " + arg);
     }
     return options;
@@ -147,7 +159,7 @@ Options parse(int argc, char** argv) {
 
 // Peak RSS while `threads` workers process `jobs` uploads (the same file, each read from
 // disk like a spooled upload), as the server's bounded pool would.
-void pool_peak(const fs::path& input, int threads, int jobs) {
+void pool_peak(const fs::path& input, const image::Limits& limits, int threads, int jobs) {
     reset_peak_rss();
     const long before = status_kb("VmRSS:");
     std::atomic<int> next{0};
@@ -159,7 +171,7 @@ void pool_peak(const fs::path& input, int threads, int jobs) {
         workers.emplace_back([&] {
             while (next.fetch_add(1) < jobs) {
                 try {
-                    (void)image::process_file(input, image::Limits{});
+                    (void)image::process_file(input, limits);
                 } catch (const std::exception&) {
                     ++failures;
                 }
@@ -203,12 +215,20 @@ int main(int argc, char** argv) try {
     // One image, cold, on its own: the memory figure for one upload.
     reset_peak_rss();
     const long rss_before = status_kb("VmRSS:");
-    const image::Processed first = image::process_file(input, image::Limits{});
+    const image::Limits& limits = options.limits;
+    const image::Processed first = image::process_file(input, limits);
     std::printf("one image: RSS before %ld kB, peak %ld kB (+%ld kB); display %dx%d %zu B, "
                 "thumbnail %dx%d %zu B\n",
                 rss_before, status_kb("VmHWM:"), status_kb("VmHWM:") - rss_before,
                 first.display.width, first.display.height, first.display.data.size(),
                 first.thumbnail.width, first.thumbnail.height, first.thumbnail.data.size());
+    std::size_t all_bytes = first.display.data.size() + first.thumbnail.data.size();
+    std::printf("further widths:");
+    for (const auto& v : first.more) {
+        std::printf(" %dx%d %zu B", v.width, v.height, v.data.size());
+        all_bytes += v.data.size();
+    }
+    std::printf("%s\nall variants: %zu files, %zu B\n", first.more.empty() ? " none" : "", 2 + first.more.size(), all_bytes);
 
     if (options.runs > 0) {
         const std::string display_out = (work / "d.jpg").string() + "[Q=82,strip]";
@@ -243,7 +263,7 @@ int main(int argc, char** argv) try {
         for (int i = 0; i < options.runs; ++i) {
             auto start = Clock::now();
             double cpu = cpu_ms(RUSAGE_SELF);
-            (void)image::process_file(input, image::Limits{});
+            (void)image::process_file(input, limits);
             ours.push_back(ms_since(start));
             ours_cpu += cpu_ms(RUSAGE_SELF) - cpu;
             start = Clock::now();
@@ -257,9 +277,9 @@ int main(int argc, char** argv) try {
         }
         const double ours_ms = median(ours);
         const double reference_ms = median(reference);
-        std::printf("process_file (display 2048 + thumbnail 480): median %.1f ms wall, "
+        std::printf("process_file (display 2048 + thumbnail 480 + %zu further widths): median %.1f ms wall, "
                     "mean %.1f ms CPU, over %d runs\n",
-                    ours_ms, ours_cpu / options.runs, options.runs);
+                    first.more.size(), ours_ms, ours_cpu / options.runs, options.runs);
         std::printf("vipsthumbnail -s 2048 + -s 480 (two processes): median %.1f ms wall, "
                     "mean %.1f ms CPU, over %d runs\n",
                     reference_ms, reference_cpu / options.runs, options.runs);
@@ -268,7 +288,7 @@ int main(int argc, char** argv) try {
                     ours_ms / reference_ms, ours_cpu / reference_cpu);
     }
 
-    if (options.pool > 0) pool_peak(input, options.pool, options.jobs);
+    if (options.pool > 0) pool_peak(input, options.limits, options.pool, options.jobs);
     fs::remove_all(work);
     return 0;
 } catch (const std::exception& e) {

@@ -43,10 +43,11 @@ const char* footer_text(FeedSource source) {
 std::string encode_feed_page(const FeedPage& page) {
     boost::json::array photos;
     for (const auto& p : page.photos) {
+        boost::json::array widths(p.variant_widths.begin(), p.variant_widths.end());
         photos.push_back(boost::json::object{{"seq", p.seq},           {"id", p.id},         {"user_id", p.user_id},
                                              {"username", p.username}, {"width", p.width},   {"height", p.height},
                                              {"tw", p.thumb_width},    {"th", p.thumb_height}, {"bytes", p.bytes},
-                                             {"created_at", p.created_at}});
+                                             {"created_at", p.created_at}, {"vw", std::move(widths)}});
     }
     boost::json::object o{{"photos", std::move(photos)}};
     if (page.next) o["next"] = *page.next;
@@ -73,6 +74,9 @@ std::shared_ptr<FeedPage> decode_feed_page(const std::string& text) {
             p.thumb_height = static_cast<int>(j.at("th").as_int64());
             p.bytes = j.at("bytes").as_int64();
             p.created_at = j.at("created_at").as_int64();
+            // Absent from pages cached by a server from before variant widths.
+            if (auto vw = j.find("vw"); vw != j.end())
+                for (const auto& w : vw->value().as_array()) p.variant_widths.push_back(static_cast<int>(w.as_int64()));
             page->photos.push_back(std::move(p));
         }
         if (auto it = o.find("next"); it != o.end()) page->next = it->value().as_int64();

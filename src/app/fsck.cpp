@@ -1,23 +1,19 @@
 #include "app/fsck.hpp"
 
 #include "app/feed.hpp"
-#include "app/uploads.hpp"
+#include "app/photo_files.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <ostream>
-#include <set>
 #include <sys/stat.h>
 #include <unordered_set>
 
 namespace photoshare::app::fsck {
 
 namespace {
-
-constexpr std::string_view kDisplaySuffix = "_d.jpg";
-constexpr std::string_view kThumbnailSuffix = "_t.jpg";
 
 std::string human(Clock::duration d) {
     auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
@@ -32,18 +28,19 @@ std::string grace_text(std::chrono::seconds grace) { return grace.count() == 0 ?
 
 bool row_exists(store::Repository& repo, const std::string& id) { return repo.find_photo(id).has_value(); }
 
+// Whether the photo `id` exists now and `key` is one of its files.
+bool file_of_a_photo(store::Repository& repo, const std::string& id, const std::string& key) {
+    const auto photo = repo.find_photo(id);
+    if (!photo) return false;
+    const auto keys = photo_keys(photo->id, photo->variant_widths);
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
 }  // namespace
 
 std::size_t Report::remaining() const {
     if (!repaired) return problems();
     return not_repaired.size();
-}
-
-std::optional<std::string> photo_of_key(const std::string& key) {
-    for (auto suffix : {kDisplaySuffix, kThumbnailSuffix}) {
-        if (key.size() > suffix.size() && key.ends_with(suffix)) return key.substr(0, key.size() - suffix.size());
-    }
-    return std::nullopt;
 }
 
 std::optional<Clock::duration> object_age(blob::Store& blobs, const std::string& key, Clock::time_point now) {
@@ -64,17 +61,20 @@ Report check(store::Repository& repo, blob::Store& blobs, const Options& options
     // Rows first, then objects: an upload that completes in between (files, then its row)
     // shows as young objects without a row, which the grace period covers and the second
     // look below clears.
-    const auto ids = repo.all_photo_ids();
+    const auto rows = repo.all_photo_files();
     const auto keys = blobs.list();
-    report.rows = ids.size();
+    report.rows = rows.size();
     report.objects = keys.size();
-    const std::unordered_set<std::string> row_set(ids.begin(), ids.end());
+    std::unordered_set<std::string> expected;  // every file of every row
     const std::unordered_set<std::string> key_set(keys.begin(), keys.end());
 
-    for (const auto& id : ids) {
+    for (const auto& row : rows) {
+        const auto& id = row.id;
         BrokenRow broken{id, {}};
-        for (const auto& key : {Uploads::display_key(id), Uploads::thumbnail_key(id)})
+        for (auto& key : photo_keys(id, row.variant_widths)) {
             if (!key_set.contains(key)) broken.missing.push_back(key);
+            expected.insert(std::move(key));
+        }
         if (broken.missing.empty()) {
             ++report.complete_rows;
             continue;
@@ -91,17 +91,14 @@ Report check(store::Repository& repo, blob::Store& blobs, const Options& options
     }
 
     const auto now = options.now();
-    std::set<std::string> looked_up;  // photo ids whose row was looked for again (two keys each)
-    std::set<std::string> found_again;
     for (const auto& key : keys) {
         const auto id = photo_of_key(key);
         if (!id) {
             report.foreign.push_back(key);
             continue;
         }
-        if (row_set.contains(*id)) continue;
-        if (looked_up.insert(*id).second && row_exists(repo, *id)) found_again.insert(*id);
-        if (found_again.contains(*id)) continue;  // committed after the row ids were read
+        if (expected.contains(key)) continue;
+        if (file_of_a_photo(repo, *id, key)) continue;  // committed after the rows were read
         Orphan orphan{key, object_age(blobs, key, now)};
         if (orphan.age && *orphan.age < options.grace)
             report.young_orphans.push_back(std::move(orphan));
@@ -124,7 +121,7 @@ void repair(store::Repository& repo, blob::Store& blobs, const Options& options,
         }
         const auto id = photo_of_key(orphan.key);
         // Once more, just before removing: a row committed since check() keeps its files.
-        if (id && row_exists(repo, *id)) continue;
+        if (id && file_of_a_photo(repo, *id, orphan.key)) continue;
         blobs.remove(orphan.key);
         ++report.objects_removed;
     }
@@ -137,7 +134,7 @@ void repair(store::Repository& repo, blob::Store& blobs, const Options& options,
         if (!still_broken) continue;
         // As a delete does: the row first, then its files.
         if (repo.delete_photo(photo->id, photo->user_id)) ++report.rows_removed;
-        for (const auto& key : {Uploads::display_key(photo->id), Uploads::thumbnail_key(photo->id)}) {
+        for (const auto& key : photo_keys(photo->id, photo->variant_widths)) {
             if (blobs.exists(key)) {
                 blobs.remove(key);
                 ++report.objects_removed;

@@ -88,8 +88,6 @@ struct Report {
     std::size_t remaining() const;
 };
 
-// The photo id whose variant `key` is (KEY_d.jpg or KEY_t.jpg), or nullopt.
-std::optional<std::string> photo_of_key(const std::string& key);
 // How old the object is, when the store can say (disk stores: the file's modification time).
 std::optional<Clock::duration> object_age(blob::Store& blobs, const std::string& key, Clock::time_point now);
 

@@ -1,7 +1,9 @@
 #include "app/pages.hpp"
 
+#include "app/photo_files.hpp"
 #include "app/responses.hpp"
-#include "app/uploads.hpp"
+
+#include <fmt/format.h>
 
 namespace photoshare::app {
 
@@ -26,6 +28,15 @@ std::string field_or_empty(const http::Fields& f, std::string_view name) {
     return v ? std::string(*v) : std::string();
 }
 
+// How wide the photo page shows the photo (web/static/style.css: .photo-page img, main):
+// the content width, but no wider than 80vh of the photo's height allows, nor than the
+// display variant itself (a browser shows an image at the width `sizes` promised, so a
+// larger value would enlarge a small photo).
+std::string shown_width(const store::Photo& photo) {
+    const double height_bound = photo.height > 0 ? 80.0 * photo.width / photo.height : 100.0;
+    return fmt::format("min(calc(100vw - 2.5rem), 1160px, {:.1f}vh, {}px)", height_bound, photo.width);
+}
+
 }  // namespace
 
 asio::awaitable<http::Response> PhotoPage::operator()(Context& ctx) const {
@@ -35,7 +46,9 @@ asio::awaitable<http::Response> PhotoPage::operator()(Context& ctx) const {
     const auto& visitor = ctx.visitor;
     Data d;
     d.set("id", photo->id);
-    d.set("url", urls.url(Uploads::display_key(photo->id)));
+    d.set("url", urls.url(display_key(photo->id)));
+    d.set("srcset", srcset(*photo, urls, photo->width));
+    d.set("sizes", shown_width(*photo));
     d.set("width", std::to_string(photo->width));
     d.set("height", std::to_string(photo->height));
     d.set("username", photo->username);

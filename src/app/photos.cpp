@@ -1,5 +1,7 @@
 #include "app/photos.hpp"
 
+#include "app/photo_files.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -66,7 +68,7 @@ asio::awaitable<std::int64_t> Photos::remove(const store::Session& session, cons
     bool deleted = co_await db_.call("delete_photo", [&](store::Repository& repo) { return repo.delete_photo(photo_id, session.user_id); });
     if (!deleted) throw http::HttpError(404, "not_found", "There is no such photo.");
     co_await workers_.run([&] {
-        for (const auto& key : {Uploads::display_key(photo_id), Uploads::thumbnail_key(photo_id)}) {
+        for (const auto& key : photo_keys(photo_id, photo->variant_widths)) {
             if (media_cache_) media_cache_->erase(key);
             try {
                 blobs_.remove(key);

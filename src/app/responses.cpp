@@ -1,7 +1,7 @@
 #include "app/responses.hpp"
 
 #include "app/media_urls.hpp"
-#include "app/uploads.hpp"
+#include "app/photo_files.hpp"
 
 #include <algorithm>
 #include <boost/json/serialize.hpp>
@@ -61,14 +61,17 @@ std::string rfc3339(std::int64_t t) { return format_time(t, "%Y-%m-%dT%H:%M:%SZ"
 std::string human_time(std::int64_t t) { return format_time(t, "%d %b %Y, %H:%M UTC"); }
 
 boost::json::object photo_json(const store::Photo& p, const MediaUrls& urls) {
+    boost::json::array sizes;
+    for (const auto& file : variants(p)) sizes.push_back(boost::json::object{{"width", file.width}, {"url", urls.url(file.key)}});
     return boost::json::object{{"id", p.id},
-                               {"url", urls.url(Uploads::display_key(p.id))},
-                               {"thumbnail_url", urls.url(Uploads::thumbnail_key(p.id))},
+                               {"url", urls.url(display_key(p.id))},
+                               {"thumbnail_url", urls.url(thumbnail_key(p.id))},
                                {"page_url", "/photos/" + p.id},
                                {"width", p.width},
                                {"height", p.height},
                                {"thumbnail_width", p.thumb_width},
                                {"thumbnail_height", p.thumb_height},
+                               {"variants", std::move(sizes)},
                                {"uploaded_by", p.username},
                                {"uploaded_at", rfc3339(p.created_at)}};
 }

@@ -172,6 +172,7 @@ Site::Site(config::Config c)
     upload_limits.image.max_pixels = config_.limits.max_pixels;
     upload_limits.image.display_size = static_cast<int>(config_.images.display_size);
     upload_limits.image.thumbnail_size = static_cast<int>(config_.images.thumbnail_size);
+    upload_limits.image.sizes.assign(config_.images.sizes.begin(), config_.images.sizes.end());
     upload_limits.image.jpeg_quality = static_cast<int>(config_.images.jpeg_quality);
     uploads_ = std::make_unique<Uploads>(tmp_dir_, *blobs_, *db_, workers_, image_workers_, upload_limits, metrics_);
     photos_ = std::make_unique<Photos>(*db_, *uploads_, *blobs_, media_cache_.get(), *feed_, workers_);

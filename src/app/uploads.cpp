@@ -1,5 +1,6 @@
 #include "app/uploads.hpp"
 
+#include "app/photo_files.hpp"
 #include "auth/tokens.hpp"
 #include "http/multipart.hpp"
 
@@ -197,12 +198,16 @@ asio::awaitable<StoredUpload> Uploads::store(const UploadForm& form, std::int64_
                 row.height = p.display.height;
                 row.thumb_width = p.thumbnail.width;
                 row.thumb_height = p.thumbnail.height;
-                row.bytes = static_cast<std::int64_t>(p.display.data.size() + p.thumbnail.data.size());
+                for (const auto& v : p.more) row.variant_widths.push_back(v.width);
+                const auto keys = photo_keys(row.id, row.variant_widths);
+                std::vector<const image::Variant*> files{&p.display, &p.thumbnail};
+                for (const auto& v : p.more) files.push_back(&v);
                 const blob::ObjectInfo info{"image/jpeg", "public, max-age=31536000, immutable"};
-                blobs_.put(display_key(row.id), p.display.data, info);
-                written.push_back(display_key(row.id));
-                blobs_.put(thumbnail_key(row.id), p.thumbnail.data, info);
-                written.push_back(thumbnail_key(row.id));
+                for (std::size_t k = 0; k < keys.size(); ++k) {
+                    blobs_.put(keys[k], files[k]->data, info);
+                    written.push_back(keys[k]);
+                    row.bytes += static_cast<std::int64_t>(files[k]->data.size());
+                }
                 total_bytes += row.bytes;
                 rows.push_back(std::move(row));
             }

@@ -57,10 +57,6 @@ public:
     asio::awaitable<StoredUpload> store(const UploadForm& form, std::int64_t user_id, const std::optional<store::UploadKey>& key);
     void discard(const UploadForm& form) const;
 
-    // Blob keys of a photo's variants.
-    static std::string display_key(const std::string& photo_id) { return photo_id + "_d.jpg"; }
-    static std::string thumbnail_key(const std::string& photo_id) { return photo_id + "_t.jpg"; }
-
 private:
     std::filesystem::path tmp_dir_;
     blob::Store& blobs_;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -97,6 +98,15 @@ void assign(T& target, Kind kind, const std::string& key, const std::string& tex
             if (comma == std::string_view::npos) break;
             rest.remove_prefix(comma + 1);
         }
+    } else if constexpr (std::is_same_v<T, std::vector<unsigned>>) {
+        std::vector<std::string> items;
+        assign(items, kind, key, text);
+        target.clear();
+        for (const auto& item : items) {
+            auto parsed = parse_uint(item);
+            if (!parsed || *parsed > std::numeric_limits<unsigned>::max()) invalid(key, "whole numbers separated by commas", text);
+            target.push_back(static_cast<unsigned>(*parsed));
+        }
     } else {
         std::uint64_t v = 0;
         if (kind == Kind::size) {
@@ -123,6 +133,10 @@ std::string render(const T& value, Kind kind) {
     else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
         std::string out;
         for (const auto& v : value) out += (out.empty() ? "" : ",") + v;
+        return out;
+    } else if constexpr (std::is_same_v<T, std::vector<unsigned>>) {
+        std::string out;
+        for (const auto v : value) out += (out.empty() ? "" : ",") + std::to_string(v);
         return out;
     } else {
         return kind == Kind::size ? format_size(value) : std::to_string(value);
@@ -198,6 +212,7 @@ const std::vector<Field>& fields() {
         field("feed.max_page_size", Kind::count, &C::feed, &C::Feed::max_page_size, "largest ?limit= the API accepts"),
         field("images.display_size", Kind::count, &C::images, &C::Images::display_size, "longest edge of the display variant"),
         field("images.thumbnail_size", Kind::count, &C::images, &C::Images::thumbnail_size, "longest edge of the thumbnail"),
+        field("images.sizes", Kind::list, &C::images, &C::Images::sizes, "longest edges of the further JPEG variants pages choose from with srcset (comma-separated; those at or above a photo's own size are not made)"),
         field("images.jpeg_quality", Kind::count, &C::images, &C::Images::jpeg_quality, "JPEG quality of the variants (1-100)"),
         field("auth.argon2_memory_kib", Kind::count, &C::auth, &C::Auth::argon2_memory_kib, "argon2id memory per hash, KiB (at least 19456)"),
         field("auth.argon2_iterations", Kind::count, &C::auth, &C::Auth::argon2_iterations, "argon2id passes (at least 2)"),
@@ -241,23 +256,29 @@ std::string env_name(const std::string& key) {
     return name;
 }
 
-std::string toml_text(const std::string& key, const toml::node& node) {
+// A string or a whole number that is not negative, as text; nullopt for other types.
+std::optional<std::string> scalar_text(const std::string& key, const toml::node& node) {
     if (auto s = node.as_string()) return s->get();
     if (auto i = node.as_integer()) {
         if (i->get() < 0) invalid(key, "a value that is not negative", std::to_string(i->get()));
         return std::to_string(i->get());
     }
+    return std::nullopt;
+}
+
+std::string toml_text(const std::string& key, const toml::node& node) {
+    if (auto text = scalar_text(key, node)) return *text;
     if (auto b = node.as_boolean()) return b->get() ? "true" : "false";
     if (auto a = node.as_array()) {
         std::string out;
         for (const auto& item : *a) {
-            auto s = item.as_string();
-            if (!s) invalid(key, "a list of strings", "(mixed list)");
-            out += (out.empty() ? "" : ",") + s->get();
+            auto text = scalar_text(key, item);
+            if (!text) invalid(key, "a list of strings or numbers", "(mixed list)");
+            out += (out.empty() ? "" : ",") + *text;
         }
         return out;
     }
-    invalid(key, "a string, number, boolean or list of strings", "(other TOML type)");
+    invalid(key, "a string, number, boolean or list", "(other TOML type)");
 }
 
 void validate(const Config& c) {
@@ -293,6 +314,9 @@ void validate(const Config& c) {
     require(c.images.display_size >= 16 && c.images.display_size <= 16384, "images.display_size", "16 to 16384", std::to_string(c.images.display_size));
     require(c.images.thumbnail_size >= 16 && c.images.thumbnail_size <= c.images.display_size, "images.thumbnail_size",
             "16 to images.display_size", std::to_string(c.images.thumbnail_size));
+    for (const unsigned size : c.images.sizes)
+        require(size >= 16 && size <= 16384, "images.sizes", "sizes from 16 to 16384", std::to_string(size));
+    require(c.images.sizes.size() <= 12, "images.sizes", "at most 12 sizes", std::to_string(c.images.sizes.size()));
     require(c.auth.argon2_memory_kib >= 19 * 1024, "auth.argon2_memory_kib", "at least 19456 (OWASP minimum)", std::to_string(c.auth.argon2_memory_kib));
     require(c.auth.argon2_iterations >= 2, "auth.argon2_iterations", "at least 2 (OWASP minimum)", std::to_string(c.auth.argon2_iterations));
     require(c.auth.max_failures_per_user >= 1, "auth.max_failures_per_user", "at least 1", "0");

@@ -83,6 +83,7 @@ struct Config {
     struct Images {
         unsigned display_size = 2048;
         unsigned thumbnail_size = 480;
+        std::vector<unsigned> sizes{320, 640, 1024, 1600};
         unsigned jpeg_quality = 82;
     } images;
     struct Auth {

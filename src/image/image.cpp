@@ -377,9 +377,24 @@ Processed process(const VSource& source, const Limits& limits) {
         const VImage display = without_metadata(compute_in_memory(image).autorot());
         result.display = encode(display, limits);
 
-        const Size thumbnail_size =
-            fit(Size{display.width(), display.height()}, limits.thumbnail_size);
-        result.thumbnail = encode(resize_to(display, thumbnail_size), limits);
+        const Size shown{display.width(), display.height()};
+        const int longest = std::max(shown.width, shown.height);
+        const int thumbnail_edge = std::min(limits.thumbnail_size, longest);
+        result.thumbnail = encode(resize_to(display, fit(shown, thumbnail_edge)), limits);
+        std::vector<int> edges;
+        for (const int edge : limits.sizes)
+            if (edge > 0 && edge < longest && edge != thumbnail_edge) edges.push_back(edge);
+        std::sort(edges.begin(), edges.end());
+        edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+        // Pages name a variant by its width, so a width is made once (a very narrow image
+        // can round two sizes to the same width).
+        std::vector<int> widths{result.thumbnail.width, shown.width};
+        for (const int edge : edges) {
+            const Size size = fit(shown, edge);
+            if (std::find(widths.begin(), widths.end(), size.width) != widths.end()) continue;
+            widths.push_back(size.width);
+            result.more.push_back(encode(resize_to(display, size), limits));
+        }
     } catch (const VError&) {
         vips_error_clear();
         throw Unsupported(kDamaged);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace photoshare::image {
 
@@ -27,6 +28,9 @@ struct Limits {
     std::uint64_t max_pixels = 50'000'000;
     int display_size = 2048;   // longest edge of the display variant
     int thumbnail_size = 480;  // longest edge of the thumbnail
+    // Longest edges of the further variants a page may pick from (srcset), besides the
+    // display and thumbnail sizes; only those below the display's longest edge are made.
+    std::vector<int> sizes = {320, 640, 1024, 1600};
     int jpeg_quality = 82;
 };
 
@@ -47,6 +51,10 @@ struct Processed {
     int frames = 1;
     Variant display;    // longest edge min(display_size, original's), never upscaled
     Variant thumbnail;  // longest edge min(thumbnail_size, display's), made from display
+    // One per Limits::sizes entry below the display's longest edge and other than the
+    // thumbnail's, ascending, each made from the display variant; no two variants have the
+    // same width (pages name them by it).
+    std::vector<Variant> more;
 };
 
 // Memory that the images being processed at the same time may use together (decoders,

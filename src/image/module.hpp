@@ -18,7 +18,7 @@ namespace photoshare::image {
 
 inline constexpr const char* kModuleFile = "libphotoshare-image.so";
 inline constexpr const char* kModuleEntry = "photoshare_image_module";
-inline constexpr int kModuleVersion = 2;  // raise when ModuleApi or the types it uses change
+inline constexpr int kModuleVersion = 3;  // raise when ModuleApi or the types it uses change
 
 struct ModuleApi {
     int version;

@@ -78,10 +78,19 @@ constexpr std::array<std::string_view, 1> schema_v2{
     ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
 };
 
-constexpr std::array<Migration, 3> migrations{
+// Further JPEG widths of a photo for srcset (space-separated pixel widths; the files are
+// ID_WIDTH.jpg). Photos stored before have none: '' and just the display and thumbnail.
+// Not re-runnable (MySQL has no ADD COLUMN IF NOT EXISTS, MariaDB's would not be portable):
+// a crash between the ALTER and recording version 4 needs the column dropped by hand.
+constexpr std::array<std::string_view, 1> schema_v4{
+    "ALTER TABLE photos ADD COLUMN variant_widths VARBINARY(255) NOT NULL DEFAULT ''",
+};
+
+constexpr std::array<Migration, 4> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
     Migration{3, "shared secrets", schema_v3},
+    Migration{4, "variant widths", schema_v4},
 };
 
 constexpr Dialect dialect{

@@ -68,10 +68,17 @@ constexpr std::array<std::string_view, 1> schema_v3{
     ))sql",
 };
 
-constexpr std::array<Migration, 3> migrations{
+// Further JPEG widths of a photo for srcset (space-separated pixel widths; the files are
+// ID_WIDTH.jpg). Photos stored before have none: '' and just the display and thumbnail.
+constexpr std::array<std::string_view, 1> schema_v4{
+    "ALTER TABLE photos ADD COLUMN IF NOT EXISTS variant_widths BYTEA NOT NULL DEFAULT ''::bytea",
+};
+
+constexpr std::array<Migration, 4> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
     Migration{3, "shared secrets", schema_v3},
+    Migration{4, "variant widths", schema_v4},
 };
 
 constexpr Dialect dialect{

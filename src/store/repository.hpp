@@ -53,7 +53,10 @@ struct NewPhoto {
     int height = 0;
     int thumb_width = 0;
     int thumb_height = 0;
-    std::int64_t bytes = 0;  // display + thumbnail
+    std::int64_t bytes = 0;  // every variant
+    // Pixel widths of the further variants pages pick from (srcset), ascending; the
+    // display and thumbnail widths are not repeated. At most 12, each below 100000.
+    std::vector<int> variant_widths;
 };
 
 struct Photo {
@@ -67,6 +70,13 @@ struct Photo {
     int thumb_height = 0;
     std::int64_t bytes = 0;
     std::int64_t created_at = 0;  // unix seconds
+    std::vector<int> variant_widths;  // as in NewPhoto
+};
+
+// What names a photo's files, for consistency checks.
+struct PhotoFiles {
+    std::string id;
+    std::vector<int> variant_widths;
 };
 
 struct Session {
@@ -111,7 +121,12 @@ public:
     virtual std::optional<Photo> find_photo(const std::string& id) = 0;
     // Deletes the row when it belongs to user_id; returns whether a row was deleted.
     virtual bool delete_photo(const std::string& id, std::int64_t user_id) = 0;
-    virtual std::vector<std::string> all_photo_ids() = 0;  // for consistency checks
+    virtual std::vector<PhotoFiles> all_photo_files() = 0;  // in upload order, for consistency checks
+    std::vector<std::string> all_photo_ids() {
+        std::vector<std::string> ids;
+        for (auto& photo : all_photo_files()) ids.push_back(std::move(photo.id));
+        return ids;
+    }
 
     // Inserts or replaces by id_hash. A session goes when its user does.
     virtual void put_session(const Session& session) = 0;

@@ -51,7 +51,7 @@ struct Statements {
           username_of(with_placeholders("SELECT username FROM users WHERE id = ?", d.placeholders)),
           insert_photo(with_placeholders(
               std::string("INSERT INTO photos (id, user_id, width, height, thumb_width, thumb_height, "
-                          "bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") +
+                          "bytes, created_at, variant_widths) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") +
                   (d.returning.empty() ? "" : std::string(d.returning) + "seq"),
               d.placeholders)),
           latest_photos(with_placeholders(std::string(photo_columns) +
@@ -59,7 +59,7 @@ struct Statements {
                                           d.placeholders)),
           find_photo(with_placeholders(std::string(photo_columns) + " WHERE p.id = ?", d.placeholders)),
           delete_photo(with_placeholders("DELETE FROM photos WHERE id = ? AND user_id = ?", d.placeholders)),
-          all_photo_ids("SELECT id FROM photos ORDER BY seq"),
+          all_photo_files("SELECT id, variant_widths FROM photos ORDER BY seq"),
           find_session(with_placeholders(
               "SELECT id_hash, user_id, username, csrf_token, expires_at FROM sessions "
               "WHERE id_hash = ? AND expires_at > ?",
@@ -76,7 +76,7 @@ struct Statements {
     // The photo and its owner's current name, in the order photo_from() reads them.
     static constexpr std::string_view photo_columns =
         "SELECT p.seq, p.id, p.user_id, u.username, p.width, p.height, p.thumb_width, "
-        "p.thumb_height, p.bytes, p.created_at FROM photos p JOIN users u ON u.id = p.user_id";
+        "p.thumb_height, p.bytes, p.created_at, p.variant_widths FROM photos p JOIN users u ON u.id = p.user_id";
 
     std::string insert_user;
     std::string find_user;
@@ -85,7 +85,7 @@ struct Statements {
     std::string latest_photos;
     std::string find_photo;
     std::string delete_photo;
-    std::string all_photo_ids;
+    std::string all_photo_files;
     std::string find_session;
     std::string delete_session;
     std::string purge_sessions;
@@ -108,6 +108,33 @@ std::optional<Session> session_from(const sql::Rows& rows) {
                    .expires_at = as_int(row.at(4))};
 }
 
+// variant_widths as stored: "320 640 1024". Anything else in the column is ignored.
+std::string widths_text(const std::vector<int>& widths) {
+    std::string out;
+    for (const int w : widths) out += (out.empty() ? "" : " ") + std::to_string(w);
+    return out;
+}
+
+std::vector<int> widths_from(std::string_view text) {
+    std::vector<int> widths;
+    int value = 0;
+    bool digits = false;
+    for (const char c : text) {
+        if (c >= '0' && c <= '9' && value < 100000) {
+            value = value * 10 + (c - '0');
+            digits = true;
+        } else if (c == ' ' && digits) {
+            widths.push_back(value);
+            value = 0;
+            digits = false;
+        } else if (c != ' ') {
+            return {};
+        }
+    }
+    if (digits) widths.push_back(value);
+    return widths;
+}
+
 Photo photo_from(const sql::Row& row) {
     return Photo{
         .seq = as_int(row.at(0)),
@@ -120,6 +147,7 @@ Photo photo_from(const sql::Row& row) {
         .thumb_height = static_cast<int>(as_int(row.at(7))),
         .bytes = as_int(row.at(8)),
         .created_at = as_int(row.at(9)),
+        .variant_widths = widths_from(as_text(row.at(10))),
     };
 }
 
@@ -270,16 +298,16 @@ public:
         });
     }
 
-    std::vector<std::string> all_photo_ids() override {
+    std::vector<PhotoFiles> all_photo_files() override {
         const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
-            return connection.query(sql_.all_photo_ids, {});
+            return connection.query(sql_.all_photo_files, {});
         });
-        std::vector<std::string> ids;
-        ids.reserve(rows.size());
+        std::vector<PhotoFiles> photos;
+        photos.reserve(rows.size());
         for (const sql::Row& row : rows) {
-            ids.push_back(as_text(row.at(0)));
+            photos.push_back(PhotoFiles{as_text(row.at(0)), widths_from(as_text(row.at(1)))});
         }
-        return ids;
+        return photos;
     }
 
     void put_session(const Session& session) override {
@@ -352,10 +380,10 @@ private:
                 }
                 owner = usernames.emplace(photo.user_id, as_text(rows.front().at(0))).first;
             }
-            const std::array<Value, 8> row{photo.id,           photo.user_id,
+            const std::array<Value, 9> row{photo.id,           photo.user_id,
                                            std::int64_t{photo.width},       std::int64_t{photo.height},
                                            std::int64_t{photo.thumb_width}, std::int64_t{photo.thumb_height},
-                                           photo.bytes,        created_at};
+                                           photo.bytes,        created_at, widths_text(photo.variant_widths)};
             std::int64_t seq = 0;
             try {
                 seq = connection.insert(sql_.insert_photo, row);
@@ -371,7 +399,8 @@ private:
                                    .thumb_width = photo.thumb_width,
                                    .thumb_height = photo.thumb_height,
                                    .bytes = photo.bytes,
-                                   .created_at = created_at});
+                                   .created_at = created_at,
+                                   .variant_widths = photo.variant_widths});
         }
         if (upload_key) {
             std::string ids;

@@ -3,7 +3,9 @@
 // another (one user, one growing feed), so they run in order and a failed step skips the rest.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -427,4 +429,51 @@ test('j. layout: nothing sticks out of its panel on a phone or a desktop', async
   }
   problems.splice(0);
   assert.deepEqual(found, []);
+});
+
+step('k. a phone loads a small variant, a wide screen a large one (srcset)', async () => {
+  // A 2048×1536 photo, stored at 320, 480, 640, 1024, 1600 and 2048 px wide.
+  const big = path.join(mkdtempSync(path.join(tmpdir(), 'e2e-big-')), 'big.jpg');
+  execFileSync('vips', ['resize', JPEG, `${big}[Q=90]`, '3.2']);
+  const up = await newContext();
+  const p = await up.newPage();
+  await p.goto('/');
+  await logIn(p);
+  const reloaded = p.waitForEvent('load');
+  await p.locator('form.upload-form input[type=file]').setInputFiles([big]);
+  await reloaded;
+  const photo = (await apiFeed(up))[0];
+  assert.equal(photo.width, 2048);
+  const widthOf = new Map(photo.variants.map((v) => [new URL(v.url, BASE).href, v.width]));
+  assert.deepEqual([...widthOf.values()], [320, 480, 640, 1024, 1600, 2048]);
+  const chosen = async (pg, selector) => {
+    await imagesLoaded(pg, selector);
+    const src = await pg.locator(selector).first().evaluate((img) => img.currentSrc);
+    assert.ok(widthOf.has(src), `${src} is one of the photo's variants`);
+    return widthOf.get(src);
+  };
+  const card = `.grid .card a[href="/photos/${photo.id}"] img`;
+  const figure = '.photo-page figure img';
+
+  const phone = await newContext({ viewport: PHONE });
+  const fetched = [];
+  phone.on('response', (r) => { if (widthOf.has(r.url())) fetched.push(widthOf.get(r.url())); });
+  const q = await phone.newPage();
+  await q.goto('/');
+  const onCard = await chosen(q, card);
+  assert.ok(onCard <= 640, `the phone's card shows the ${onCard} px variant`);
+  await q.goto(`/photos/${photo.id}`);
+  const onPage = await chosen(q, figure);
+  assert.ok(onPage <= 640, `the phone's photo page shows the ${onPage} px variant`);
+  assert.ok(fetched.every((w) => w <= 640), `the phone fetched only small variants: ${fetched}`);
+  await shot(q, 'phone-photo-variant.png');
+
+  await p.goto(`/photos/${photo.id}`);
+  const onDesktop = await chosen(p, figure);
+  // 1280×900: the photo is shown 960 px wide (80vh high), so `sizes` makes it 1024, not
+  // 1600 (as it would without a working `sizes`) nor the 2048 px display variant.
+  assert.equal(onDesktop, 1024, 'a desktop photo page shows the variant that fits');
+  const shown = await p.locator(figure).evaluate((img) => [img.naturalWidth, Math.round(img.getBoundingClientRect().width)]);
+  assert.deepEqual(shown, [960, 960], 'shown at the width sizes promised');
+  assertNoProblems();
 });

@@ -29,7 +29,7 @@ using namespace photoshare::image;
     std::abort();
 }
 
-constexpr Limits limits{.max_pixels = 1'000'000, .display_size = 512, .thumbnail_size = 128, .jpeg_quality = 75};
+const Limits limits{.max_pixels = 1'000'000, .display_size = 512, .thumbnail_size = 128, .sizes = {64, 256}, .jpeg_quality = 75};
 
 void check_variant(const Variant& v, int longest) {
     if (v.width < 1 || v.height < 1 || std::max(v.width, v.height) > longest) fail("variant has a bad size");
@@ -58,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const int original_longest = std::max(p.original_width, p.original_height);
         check_variant(p.display, std::min(limits.display_size, original_longest));
         check_variant(p.thumbnail, std::min(limits.thumbnail_size, std::max(p.display.width, p.display.height)));
+        for (const auto& v : p.more) check_variant(v, std::max(p.display.width, p.display.height) - 1);
     } catch (const Unsupported& e) {
         if (*e.what() == '\0') fail("Unsupported without a message");
     } catch (const TooLarge& e) {

@@ -110,6 +110,48 @@ TEST_F(Uploads, OnePhotoIs201WithItsVariants) {
     EXPECT_EQ(jpeg_size(thumb), (std::pair{480, 360})) << "thumbnail of about 480 px";
 }
 
+// Each photo is stored at several widths, and pages let the browser pick (srcset): the grid
+// up to 640 px, the photo page all of them. A delete removes every one.
+TEST_F(Uploads, APhotoIsStoredAtSeveralWidthsAndPagesOfferThemInSrcset) {
+    auto u = register_user(server());
+    const auto before = state_files(server());
+    auto res = upload_photos(u, {Part::bytes(make_png(2000, 1500, true), "wide.png", "image/png")});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    const auto photo = res.json().at("photos").at(0);
+    const std::string id(photo.at("id").as_string());
+    std::vector<long> widths;
+    std::string grid_srcset, page_srcset;
+    for (const auto& v : photo.at("variants").as_array()) {
+        const long width = static_cast<long>(v.at("width").as_int64());
+        const std::string url(v.at("url").as_string());
+        widths.push_back(width);
+        const auto jpeg = fetch_variant(server(), url);
+        const long height = (width * 3 + 2) / 4;  // the 4:3 shape, rounded
+        EXPECT_EQ(jpeg_size(jpeg), (std::pair<int, int>(static_cast<int>(width), static_cast<int>(height)))) << url;
+        const std::string entry = (page_srcset.empty() ? "" : ", ") + url + " " + std::to_string(width) + "w";
+        page_srcset += entry;
+        if (width <= 640) grid_srcset += entry;
+    }
+    // images.sizes (320, 640, 1024, 1600), the thumbnail (480) and the display variant (2000:
+    // never upscaled to 2048).
+    EXPECT_EQ(widths, (std::vector<long>{320, 480, 640, 1024, 1600, 2000}));
+    EXPECT_EQ(photo.at("url").as_string(), "/media/" + id + "_d.jpg");
+    EXPECT_EQ(photo.at("thumbnail_url").as_string(), "/media/" + id + "_t.jpg");
+
+    HttpClient anon(server().base_url());
+    const auto front = anon.get("/");
+    EXPECT_NE(front.body.find("srcset=\"" + grid_srcset + "\" sizes=\"(max-width: 495px) calc(100vw - 2.5rem), 340px\""),
+              std::string::npos)
+        << grid_srcset << "\n" << front.body;
+    const auto page = anon.get("/photos/" + id);
+    EXPECT_NE(page.body.find("srcset=\"" + page_srcset + "\" sizes=\"min(calc(100vw - 2.5rem), 1160px, 106.7vh, 2000px)\""),
+              std::string::npos)
+        << page_srcset << "\n" << page.body;
+
+    EXPECT_EQ(u.http().del("/api/v1/photos/" + id, u.csrf_header()).status, 204);
+    EXPECT_EQ(state_files(server()), before) << "every width of the photo is removed";
+}
+
 // Phone photos: HEIC (iPhones) and AVIF, made from a camera JPEG with the vips command
 // (libvips-tools), as a phone would write them, with the camera's EXIF inside.
 TEST_F(Uploads, PhonePhotosInHeicAndAvifAre201WithJpegVariants) {
@@ -529,8 +571,10 @@ TEST_F(Uploads, ConcurrentDuplicatesStoreOnce) {
         EXPECT_EQ(r.json().at("photos"), results[0].json().at("photos"));
     }
     EXPECT_EQ(feed_ids(server()).size(), feed_before + 1);
-    // The losers' files were removed: two variants of one photo were added.
-    EXPECT_TRUE(eventually([&] { return media_files() == media_before + 2; }, 5s));
+    // The losers' files were removed: only the variants of one photo were added.
+    const auto variants = static_cast<int>(results[0].json().at("photos").at(0).at("variants").as_array().size());
+    EXPECT_EQ(variants, 3);  // 640x480: the display variant, the thumbnail and 320 px
+    EXPECT_TRUE(eventually([&] { return media_files() == media_before + variants; }, 5s));
 }
 
 TEST_F(Uploads, AMalformedIdempotencyKeyIs400) {

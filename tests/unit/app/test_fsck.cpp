@@ -2,7 +2,7 @@
 // store and SQLite in a temporary directory.
 #include "app/fsck.hpp"
 
-#include "app/uploads.hpp"
+#include "app/photo_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -70,8 +70,8 @@ protected:
     // A complete photo: both files, then its row (as an upload does).
     std::string photo(bool display = true, bool thumbnail = true, bool row = true) {
         const std::string id = "photo" + std::to_string(++counter_);
-        if (display) put(app::Uploads::display_key(id));
-        if (thumbnail) put(app::Uploads::thumbnail_key(id));
+        if (display) put(app::display_key(id));
+        if (thumbnail) put(app::thumbnail_key(id));
         if (row) insert_row(id);
         return id;
     }
@@ -105,13 +105,20 @@ protected:
 
 }  // namespace
 
-TEST(FsckKeys, PhotoOfKeyKnowsTheTwoVariantsOnly) {
-    EXPECT_EQ(fsck::photo_of_key("abc_d.jpg"), "abc");
-    EXPECT_EQ(fsck::photo_of_key("a_b-c_t.jpg"), "a_b-c");  // ids may contain '_' and '-'
-    EXPECT_EQ(fsck::photo_of_key("_d.jpg"), std::nullopt);
-    EXPECT_EQ(fsck::photo_of_key("abc_x.jpg"), std::nullopt);
-    EXPECT_EQ(fsck::photo_of_key("abc.jpg"), std::nullopt);
-    EXPECT_EQ(fsck::photo_of_key("abc_d.jpeg"), std::nullopt);
+TEST(FsckKeys, PhotoOfKeyKnowsTheNamesOfVariantsOnly) {
+    EXPECT_EQ(app::photo_of_key("abc_d.jpg"), "abc");
+    EXPECT_EQ(app::photo_of_key("abc_640.jpg"), "abc");
+    EXPECT_EQ(app::photo_of_key("a_b_1024.jpg"), "a_b");
+    EXPECT_EQ(app::photo_of_key("a_640_d.jpg"), "a_640");
+    EXPECT_EQ(app::photo_of_key("abc_0640.jpg"), std::nullopt);
+    EXPECT_EQ(app::photo_of_key("abc_1234567.jpg"), std::nullopt);
+    EXPECT_EQ(app::photo_of_key("abc_64x.jpg"), std::nullopt);
+    EXPECT_EQ(app::photo_of_key("abc_.jpg"), std::nullopt);
+    EXPECT_EQ(app::photo_of_key("a_b-c_t.jpg"), "a_b-c");  // ids may contain '_' and '-'
+    EXPECT_EQ(app::photo_of_key("_d.jpg"), std::nullopt);
+    EXPECT_EQ(app::photo_of_key("abc_x.jpg"), std::nullopt);
+    EXPECT_EQ(app::photo_of_key("abc.jpg"), std::nullopt);
+    EXPECT_EQ(app::photo_of_key("abc_d.jpeg"), std::nullopt);
 }
 
 TEST(FsckKeys, GraceIsADuration) {
@@ -150,6 +157,32 @@ TEST_F(Fsck, OldObjectsWithoutARowAreProblemsAndRepairRemovesThem) {
     EXPECT_FALSE(blobs_->exists(crashed + "_d.jpg"));
     EXPECT_TRUE(blobs_->exists(kept + "_d.jpg"));
     EXPECT_EQ(fsck::check(*repo_, *blobs_, later(2h)).problems(), 0u);
+}
+
+// The further widths a row names are its files too: missing ones break it, and a width the
+// row does not name is an orphan even though its photo exists.
+TEST_F(Fsck, VariantWidthsOfARowAreItsFiles) {
+    const std::string id = "wide";
+    for (const auto& key : app::photo_keys(id, {320, 640})) put(key);
+    put(app::variant_key(id, 1024));  // not named by the row
+    store::NewPhoto p;
+    p.id = id;
+    p.user_id = user_id_;
+    p.width = 2048;
+    p.height = 1536;
+    p.thumb_width = 480;
+    p.thumb_height = 360;
+    p.variant_widths = {320, 640};
+    repo_->insert_photos(std::vector<store::NewPhoto>{p});
+    auto report = fsck::check(*repo_, *blobs_, later(2h));
+    EXPECT_EQ(report.complete_rows, 1u);
+    EXPECT_EQ(keys_of(report.orphans), std::vector<std::string>{id + "_1024.jpg"});
+    EXPECT_TRUE(report.broken_rows.empty());
+
+    blobs_->remove(app::variant_key(id, 640));
+    report = fsck::check(*repo_, *blobs_, later(2h));
+    ASSERT_EQ(report.broken_rows.size(), 1u);
+    EXPECT_EQ(report.broken_rows[0].missing, std::vector<std::string>{id + "_640.jpg"});
 }
 
 TEST_F(Fsck, YoungObjectsWithoutARowAreUploadsInFlightAndStay) {

@@ -118,6 +118,26 @@ TEST(Config, TomlTypesAreAccepted) {
     std::filesystem::remove(file);
 }
 
+// images.sizes: numbers in TOML or text in a flag; each from 16 to 16384; empty is allowed
+// (only the display variant and the thumbnail are made).
+TEST(Config, ImageSizesAreAListOfWholeNumbers) {
+    EXPECT_EQ(load({}).images.sizes, (std::vector<unsigned>{320, 640, 1024, 1600}));
+    auto file = write_toml("[images]\nsizes = [400, \"800\"]\n");
+    Sources s;
+    s.file = file;
+    EXPECT_EQ(load(s).images.sizes, (std::vector<unsigned>{400, 800}));
+    std::filesystem::remove(file);
+    Sources f;
+    f.flags = {{"images.sizes", "300, 900"}};
+    EXPECT_EQ(load(f).images.sizes, (std::vector<unsigned>{300, 900}));
+    f.flags = {{"images.sizes", ""}};
+    EXPECT_TRUE(load(f).images.sizes.empty());
+    for (const char* bad : {"300,wide", "8", "20000", "-5"}) {
+        f.flags = {{"images.sizes", bad}};
+        EXPECT_NE(error_of(f).find("images.sizes"), std::string::npos) << bad;
+    }
+}
+
 TEST(Config, DurationsAndSizes) {
     EXPECT_EQ(parse_duration("10s"), 10s);
     EXPECT_EQ(parse_duration("250ms"), 250ms);

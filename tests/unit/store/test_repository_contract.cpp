@@ -59,6 +59,30 @@ private:
     std::vector<std::string> messages_;
 };
 
+// ---- photos ----
+
+TEST_P(RepositoryContract, APhotosVariantWidthsComeBackEverywhereItIsRead) {
+    auto repo = open_migrated();
+    const auto alice = repo->create_user("alice", "h");
+    ASSERT_TRUE(alice);
+    auto wide = new_photo("wide", alice->id);
+    wide.variant_widths = {320, 640, 1024, 1600};
+    const auto plain = new_photo("plain", alice->id);  // none: a photo from before schema 4
+    const auto stored = repo->insert_photos(std::vector<NewPhoto>{wide, plain});
+    ASSERT_EQ(stored.size(), 2u);
+    EXPECT_EQ(stored[0].variant_widths, wide.variant_widths);
+    EXPECT_EQ(repo->find_photo("wide")->variant_widths, wide.variant_widths);
+    EXPECT_TRUE(repo->find_photo("plain")->variant_widths.empty());
+    const auto latest = repo->latest_photos(std::nullopt, 10);
+    ASSERT_EQ(latest.size(), 2u);
+    EXPECT_EQ(latest[1].variant_widths, wide.variant_widths);
+    const auto files = repo->all_photo_files();
+    ASSERT_EQ(files.size(), 2u);
+    EXPECT_EQ(files[0].id, "wide");
+    EXPECT_EQ(files[0].variant_widths, wide.variant_widths);
+    EXPECT_TRUE(files[1].variant_widths.empty());
+}
+
 // ---- users ----
 
 TEST_P(RepositoryContract, CreatesAndFindsAUser) {
