@@ -68,13 +68,13 @@ std::string Layout::page(const http::Request& req, const PageFrame& frame, const
     return views_.render("layout", d);
 }
 
-std::string Layout::error_page(const http::Request& req, int status, const std::string& message) const {
+std::string Layout::error_page(const http::Request& req, int status, const std::string& message, const PageFrame& frame) const {
     const std::string title(status_title(status));
     Data content;
     content.set("status", std::to_string(status));
     content.set("title", title);
     content.set("message", message);
-    return page(req, PageFrame{}, title, views_.render("error", content));
+    return page(req, frame, title, views_.render("error", content));
 }
 
 }  // namespace photoshare::app

@@ -34,8 +34,9 @@ public:
 
     // The whole page around `content` (HTML, already rendered).
     std::string page(const http::Request& req, const PageFrame& frame, const std::string& title, const std::string& content) const;
-    // The error page for status (its title says what kind of error) with message.
-    std::string error_page(const http::Request& req, int status, const std::string& message) const;
+    // The error page for status (its title says what kind of error) with message, in the
+    // visitor's frame (their navigation), or a logged-out one.
+    std::string error_page(const http::Request& req, int status, const std::string& message, const PageFrame& frame = {}) const;
     // Renders templates/<name>.mustache (a page's content).
     std::string render(const std::string& name, const Data& data) const { return views_.render(name, data); }
 

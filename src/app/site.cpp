@@ -12,6 +12,7 @@
 #include "image/image.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
@@ -314,13 +315,43 @@ http::ServerOptions Site::server_options() const {
     return o;
 }
 
+// An error of a routed request. As an HTML page it keeps the visitor's navigation (logged
+// in, their name, the logout form): their session is looked up again, as the error may have
+// come before the route looked it up (or from a route that does not). A session store that
+// cannot answer, or an error about the session itself, gives the logged-out page.
+asio::awaitable<http::Response> Site::error_page(const http::Request& req, int status, const std::string& code,
+                                                 const std::string& message) {
+    if (is_api(req) || req.path.starts_with("/admin/") || req.path == "/healthz" || req.path == "/readyz" ||
+        req.path == "/metrics" || code == "sessions_unavailable") {
+        co_return error_response(req, status, code, message);
+    }
+    PageFrame frame;
+    try {
+        auto found = co_await sessions_->load(req);
+        if (found.session) {
+            frame.csrf_token = found.session->csrf_token;
+            frame.session = std::move(found.session);
+        }
+    } catch (const std::exception& e) {
+        spdlog::debug("error page for {} without the visitor's session: {}", req.path, e.what());
+    }
+    co_return html_response(status, layout_.error_page(req, status, message, frame));
+}
+
+http::Response Site::error_response(const http::Request& req, int status, const std::string& code, const std::string& message) {
+    if (is_api(req) || req.path.starts_with("/admin/")) return json_error(status, code, message);
+    if (req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics")
+        return http::Response(status, "text/plain; charset=utf-8", message + "\n");
+    return html_response(status, layout_.error_page(req, status, message));
+}
+
 http::ServerHooks Site::hooks() {
     http::ServerHooks h;
     h.error_response = [this](const http::Request& req, int status, const std::string& code, const std::string& message) {
-        if (is_api(req) || req.path.starts_with("/admin/")) return json_error(status, code, message);
-        if (req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics")
-            return http::Response(status, "text/plain; charset=utf-8", message + "\n");
-        return html_response(status, layout_.error_page(req, status, message));
+        return error_response(req, status, code, message);
+    };
+    h.error_page = [this](const http::Request& req, int status, const std::string& code, const std::string& message) {
+        return error_page(req, status, code, message);
     };
     h.decorate = [this](const http::Request&, http::Response& res) { res.raw_headers = common_headers_; };
     h.completed = [this](const http::Completed& c) {

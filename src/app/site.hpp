@@ -63,6 +63,10 @@ public:
     Feed& feed() { return *feed_; }
 
 private:
+    // The error response of a request, and (server hook error_page) of a routed one.
+    http::Response error_response(const http::Request& req, int status, const std::string& code, const std::string& message);
+    asio::awaitable<http::Response> error_page(const http::Request& req, int status, const std::string& code,
+                                               const std::string& message);
     void build_common_headers();
 
     config::Config config_;

@@ -215,6 +215,13 @@ struct Server::Impl {
         if (hooks.error_response) return hooks.error_response(req, status, code, message);
         return Response(status, "text/plain; charset=utf-8", message + "\n");
     }
+    asio::awaitable<Response> error_page(const Request& req, int status, const std::string& code, const std::string& message) {
+        if (hooks.error_page) co_return co_await hooks.error_page(req, status, code, message);
+        co_return error(req, status, code, message);
+    }
+    asio::awaitable<Response> error_page(const Request& req, int status, const std::string& message) {
+        co_return co_await error_page(req, status, std::string(reason_code(status)), message);
+    }
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> session(tcp::socket socket, std::string peer, bool counted);
@@ -480,7 +487,8 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
 
     auto match = router.match(req);
     if (!match.route) {
-        x.res = match.path_known ? error(req, 405, "This method is not allowed here.") : error(req, 404, "There is nothing at this address.");
+        x.res = match.path_known ? co_await error_page(req, 405, "This method is not allowed here.")
+                                 : co_await error_page(req, 404, "There is nothing at this address.");
         if (has_body) x.close_after = x.linger = true;
         co_return;
     }
@@ -489,7 +497,7 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
     const auto declared = x.header_parser.content_length();
     if (declared && *declared > limit) {
         // Refuse before reading a byte of the body.
-        x.res = error(req, 413, too_large(limit));
+        x.res = co_await error_page(req, 413, too_large(limit));
         x.close_after = x.linger = true;
         co_return;
     }
@@ -527,15 +535,20 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
         req.body = std::move(x.body_parser->get().body());
     }
 
+    std::optional<HttpError> failure;  // answered after the catch: a handler cannot co_await
     try {
         x.res = co_await route.handler(req);
     } catch (const HttpError& e) {
-        x.res = error(req, e.status(), e.code(), e.what());
-        for (const auto& h : e.headers()) x.res.headers.push_back(h);
-        if (e.status() == 413 || e.status() == 408 || e.status() == 400) x.close_after = x.linger = true;
+        failure = e;
     } catch (const std::exception& e) {
         spdlog::error("request {} {} {} failed: {}", req.request_id, req.method_name, req.path, e.what());
-        x.res = error(req, 500, "Something went wrong on our side. Please try again.");
+        failure.emplace(500, std::string(reason_code(500)), "Something went wrong on our side. Please try again.");
+    }
+    if (failure) {
+        x.res = co_await error_page(req, failure->status(), failure->code(), failure->what());
+        for (const auto& h : failure->headers()) x.res.headers.push_back(h);
+        const int status = failure->status();
+        if (status == 413 || status == 408 || status == 400) x.close_after = x.linger = true;
     }
     // A body the handler did not read to the end leaves the connection unusable.
     if (x.streaming && !x.streaming->finished()) x.close_after = x.linger = true;

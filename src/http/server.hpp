@@ -52,6 +52,11 @@ struct ServerHooks {
     // Builds the response for an error: ones the server finds (400, 404, 405, 408, 413, 431,
     // 500) and HttpError thrown by handlers.
     std::function<Response(const Request&, int status, const std::string& code, const std::string& message)> error_response;
+    // The same for an error of a request whose target is valid (404, 405, 413 before the body
+    // and any error of a handler), where it may take time: an HTML error page shows the
+    // visitor's own navigation, so it looks up their session. Empty: error_response.
+    std::function<asio::awaitable<Response>(const Request&, int status, const std::string& code, const std::string& message)>
+        error_page;
     // Runs on every response just before it is sent (common headers).
     std::function<void(const Request&, Response&)> decorate;
     // Runs after every response (access log, metrics).

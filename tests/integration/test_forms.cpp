@@ -408,3 +408,40 @@ TEST_F(Forms, PagesHaveOneHeadingADescriptionAndTheFirstRowLoadsAtOnce) {
     EXPECT_TRUE(contains(robots.body, "User-agent: *"));
     EXPECT_TRUE(contains(robots.body, "Disallow: /api/"));
 }
+
+// Error pages keep the visitor's navigation: a member who meets a 403, 404, 405, 413, 415 or
+// 422 still sees their name and the logout form (not the login links), whether the error
+// comes from the server (no such address, a body over the limit before it is read) or from
+// a route; a visitor still sees the logged-out navigation.
+TEST_F(Forms, ErrorPagesShowTheMembersOwnNavigation) {
+    std::string name, other;
+    auto b = registered_browser(server(), name);
+    auto o = registered_browser(server(), other);
+    auto up = o.http.upload("/upload", {Part::field("csrf_token", o.csrf), Part::file(kCamera, "o.jpg", "image/jpeg")});
+    ASSERT_EQ(up.status, 303) << up.describe();
+    const auto theirs = newest_ids(server(), other).at(0);
+
+    auto expect_member_page = [&](const Response& res, long status) {
+        SCOPED_TRACE(std::to_string(status));
+        EXPECT_EQ(res.status, status) << res.describe();
+        EXPECT_TRUE(is_html(res)) << res.describe();
+        EXPECT_TRUE(contains(res.body, "<strong>" + name + "</strong>")) << res.body;
+        EXPECT_TRUE(contains(res.body, "action=\"/logout\"")) << res.body;
+        EXPECT_EQ(csrf_field(res.body), b.csrf) << "the logout form carries the member's own token";
+        EXPECT_FALSE(contains(res.body, "href=\"/login\"")) << res.body;
+    };
+    expect_member_page(b.http.get("/no/such/page"), 404);
+    expect_member_page(b.http.get("/photos/no-such-photo"), 404);
+    expect_member_page(b.http.get("/logout"), 405);
+    expect_member_page(b.http.post_form("/photos/" + theirs + "/delete", {{"csrf_token", b.csrf}}), 403);
+    expect_member_page(b.http.upload("/upload", {Part::field("csrf_token", b.csrf), Part::bytes("not an image", "notes.txt", "text/plain")}), 415);
+    expect_member_page(b.http.upload("/upload", {Part::field("csrf_token", b.csrf)}), 422);
+    // Over limits.max_upload_bytes (25 MiB): refused from its Content-Length, body unread.
+    expect_member_page(b.http.post_raw("/upload", std::string((25u << 20) + 1, 'x'), "multipart/form-data; boundary=x"), 413);
+
+    HttpClient visitor(server().base_url());
+    const auto anon = visitor.get("/no/such/page");
+    EXPECT_EQ(anon.status, 404);
+    EXPECT_TRUE(contains(anon.body, "href=\"/login\"")) << anon.body;
+    EXPECT_FALSE(contains(anon.body, "action=\"/logout\"")) << anon.body;
+}
