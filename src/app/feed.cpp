@@ -47,7 +47,8 @@ std::string encode_feed_page(const FeedPage& page) {
         photos.push_back(boost::json::object{{"seq", p.seq},           {"id", p.id},         {"user_id", p.user_id},
                                              {"username", p.username}, {"width", p.width},   {"height", p.height},
                                              {"tw", p.thumb_width},    {"th", p.thumb_height}, {"bytes", p.bytes},
-                                             {"created_at", p.created_at}, {"vw", std::move(widths)}});
+                                             {"created_at", p.created_at}, {"vw", std::move(widths)},
+                                             {"formats", p.formats}});
     }
     boost::json::object o{{"photos", std::move(photos)}};
     if (page.next) o["next"] = *page.next;
@@ -77,6 +78,7 @@ std::shared_ptr<FeedPage> decode_feed_page(const std::string& text) {
             // Absent from pages cached by a server from before variant widths.
             if (auto vw = j.find("vw"); vw != j.end())
                 for (const auto& w : vw->value().as_array()) p.variant_widths.push_back(static_cast<int>(w.as_int64()));
+            if (auto f = j.find("formats"); f != j.end()) p.formats = std::string(f->value().as_string());
             page->photos.push_back(std::move(p));
         }
         if (auto it = o.find("next"); it != o.end()) page->next = it->value().as_int64();

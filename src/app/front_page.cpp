@@ -99,6 +99,7 @@ Data grid_data(const FeedPage& page, bool member, const MediaUrls& urls) {
         item.set("thumb_width", std::to_string(p.thumb_width));
         item.set("thumb_height", std::to_string(p.thumb_height));
         item.set("srcset", srcset(p, urls, kLargestCardImage));
+        item.set("sources", picture_sources(p, urls, kLargestCardImage));
         item.set("sizes", card_width(p));
         item.set("username", p.username);
         item.set("uploaded_at", rfc3339(p.created_at));

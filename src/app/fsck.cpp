@@ -1,6 +1,7 @@
 #include "app/fsck.hpp"
 
 #include "app/feed.hpp"
+#include "app/image_jobs.hpp"
 #include "app/photo_files.hpp"
 
 #include <fmt/format.h>
@@ -32,7 +33,7 @@ bool row_exists(store::Repository& repo, const std::string& id) { return repo.fi
 bool file_of_a_photo(store::Repository& repo, const std::string& id, const std::string& key) {
     const auto photo = repo.find_photo(id);
     if (!photo) return false;
-    const auto keys = photo_keys(photo->id, photo->variant_widths);
+    const auto keys = photo_keys(photo->id, photo->variant_widths, photo->formats);
     return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
@@ -62,6 +63,9 @@ Report check(store::Repository& repo, blob::Store& blobs, const Options& options
     // shows as young objects without a row, which the grace period covers and the second
     // look below clears.
     const auto rows = repo.all_photo_files();
+    const auto jobs = repo.image_job_counts(kImageJobAttempts);
+    report.jobs_waiting = jobs.waiting;
+    report.jobs_failed = jobs.failed;
     const auto keys = blobs.list();
     report.rows = rows.size();
     report.objects = keys.size();
@@ -71,7 +75,7 @@ Report check(store::Repository& repo, blob::Store& blobs, const Options& options
     for (const auto& row : rows) {
         const auto& id = row.id;
         BrokenRow broken{id, {}};
-        for (auto& key : photo_keys(id, row.variant_widths)) {
+        for (auto& key : photo_keys(id, row.variant_widths, row.formats)) {
             if (!key_set.contains(key)) broken.missing.push_back(key);
             expected.insert(std::move(key));
         }
@@ -87,7 +91,9 @@ Report check(store::Repository& repo, blob::Store& blobs, const Options& options
             ++report.complete_rows;
             continue;
         }
-        report.broken_rows.push_back(std::move(broken));
+        const bool jpeg_missing = std::any_of(broken.missing.begin(), broken.missing.end(),
+                                              [](const std::string& key) { return key.ends_with(".jpg"); });
+        (jpeg_missing ? report.broken_rows : report.missing_formats).push_back(std::move(broken));
     }
 
     const auto now = options.now();
@@ -134,12 +140,17 @@ void repair(store::Repository& repo, blob::Store& blobs, const Options& options,
         if (!still_broken) continue;
         // As a delete does: the row first, then its files.
         if (repo.delete_photo(photo->id, photo->user_id)) ++report.rows_removed;
-        for (const auto& key : photo_keys(photo->id, photo->variant_widths)) {
+        for (const auto& key : photo_keys(photo->id, photo->variant_widths, photo->formats)) {
             if (blobs.exists(key)) {
                 blobs.remove(key);
                 ++report.objects_removed;
             }
         }
+    }
+
+    for (const auto& missing : report.missing_formats) {
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options.now().time_since_epoch()).count();
+        if (repo.requeue_image_job(missing.photo_id, seconds)) ++report.jobs_queued;
     }
 
     for (const auto& key : report.foreign)
@@ -184,6 +195,14 @@ void print(std::ostream& out, const Report& r, const Options& o) {
     }
     more(r.broken_rows.size());
 
+    if (!r.missing_formats.empty()) {
+        out << fmt::format("  rows missing only AVIF/WebP files (repair makes them again): {}\n", r.missing_formats.size());
+        for (std::size_t i = 0; i < listed(r.missing_formats.size()); ++i)
+            out << fmt::format("    photo {}: missing {} files\n", r.missing_formats[i].photo_id, r.missing_formats[i].missing.size());
+        more(r.missing_formats.size());
+    }
+    out << fmt::format("  image jobs: {} waiting, {} given up (those photos are served as JPEG only)\n", r.jobs_waiting, r.jobs_failed);
+
     out << fmt::format("  objects without a row: {} (older than the grace period of {}, or of unknown age)\n", r.orphans.size(),
                        grace_text(o.grace));
     for (std::size_t i = 0; i < listed(r.orphans.size()); ++i) {
@@ -202,7 +221,8 @@ void print(std::ostream& out, const Report& r, const Options& o) {
                            r.young_orphans.size(), grace_text(o.grace));
 
     if (r.repaired) {
-        out << fmt::format("  repair: removed {} rows and {} objects\n", r.rows_removed, r.objects_removed);
+        out << fmt::format("  repair: removed {} rows and {} objects, queued {} image jobs\n", r.rows_removed, r.objects_removed,
+                           r.jobs_queued);
         if (!r.cache_note.empty()) out << "  " << r.cache_note << "\n";
         for (std::size_t i = 0; i < listed(r.not_repaired.size()); ++i) out << "    " << r.not_repaired[i] << "\n";
         more(r.not_repaired.size());
@@ -227,7 +247,7 @@ int run(const config::Config& config, const Options& options, std::ostream& out,
         report = check(*repo, *blobs, options);
         if (options.repair) {
             repair(*repo, *blobs, options, report);
-            if (report.rows_removed > 0) {
+            if (report.rows_removed > 0 || report.jobs_queued > 0) {  // pages name other files now
                 std::unique_ptr<kv::Store> cache;
                 if (!config.cache.url.starts_with("memory://") && config.cache.invalidation != "off") {
                     try {

@@ -71,7 +71,10 @@ struct Report {
     std::size_t objects = 0;
     std::size_t complete_rows = 0;  // rows with both objects
 
-    std::vector<BrokenRow> broken_rows;
+    std::vector<BrokenRow> broken_rows;    // missing a JPEG: the photo cannot be shown
+    std::vector<BrokenRow> missing_formats;  // missing only AVIF/WebP files: repair queues its image job again
+    std::int64_t jobs_waiting = 0;         // image jobs still to run: not problems
+    std::int64_t jobs_failed = 0;          // given up: those photos are served as JPEG only
     std::vector<Orphan> orphans;          // older than the grace period (or of unknown age): problems
     std::vector<Orphan> young_orphans;    // within the grace period: uploads in flight, not problems
     std::vector<std::string> foreign;     // keys that are not photo variants: problems, never removed
@@ -79,11 +82,12 @@ struct Report {
     // Filled by repair().
     bool repaired = false;
     std::size_t rows_removed = 0;
+    std::size_t jobs_queued = 0;
     std::size_t objects_removed = 0;
     std::vector<std::string> not_repaired;  // what repair() left, and why
     std::string cache_note;                 // what happened to the feed cache
 
-    std::size_t problems() const { return broken_rows.size() + orphans.size() + foreign.size(); }
+    std::size_t problems() const { return broken_rows.size() + missing_formats.size() + orphans.size() + foreign.size(); }
     // What is still wrong after repair() (or everything, before it).
     std::size_t remaining() const;
 };

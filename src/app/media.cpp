@@ -1,5 +1,6 @@
 #include "app/media.hpp"
 
+#include "app/photo_files.hpp"
 #include "app/responses.hpp"
 #include "http/pipe.hpp"
 
@@ -66,7 +67,7 @@ private:
 // A photo proxied lately, from memory: no store, no worker.
 http::Response cached_object(std::shared_ptr<const std::string> bytes, std::string etag, std::string cache) {
     http::Response res;
-    res.content_type = "image/jpeg";  // every variant photoshare stores is a JPEG
+    res.content_type = "image/jpeg";  // only JPEG variants are kept in memory (see proxy())
     res.shared_body = std::move(bytes);
     res.ranges = true;
     res.set("ETag", std::move(etag));
@@ -137,7 +138,7 @@ asio::awaitable<http::Response> MediaFile::operator()(Context& ctx) const {
     if (auto path = blobs.local_path(key)) {
         // A missing file is answered 404 by the server when it opens it.
         http::Response res;
-        res.content_type = "image/jpeg";
+        res.content_type = content_type_of_key(key);
         res.file_path = path->string();
         res.ranges = true;
         res.set("ETag", etag);

@@ -48,6 +48,7 @@ asio::awaitable<http::Response> PhotoPage::operator()(Context& ctx) const {
     d.set("id", photo->id);
     d.set("url", urls.url(display_key(photo->id)));
     d.set("srcset", srcset(*photo, urls, photo->width));
+    d.set("sources", picture_sources(*photo, urls, photo->width));
     d.set("sizes", shown_width(*photo));
     d.set("width", std::to_string(photo->width));
     d.set("height", std::to_string(photo->height));

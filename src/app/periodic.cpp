@@ -16,11 +16,21 @@ Periodic::~Periodic() {
     thread_.join();
 }
 
+void Periodic::run_soon() {
+    {
+        std::lock_guard lock(mutex_);
+        soon_ = true;
+    }
+    wake_.notify_all();
+}
+
 void Periodic::loop(std::chrono::milliseconds first, std::chrono::milliseconds interval) {
     auto next = std::chrono::steady_clock::now() + first;
     std::unique_lock lock(mutex_);
     for (;;) {
-        if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+        wake_.wait_until(lock, next, [this] { return stopping_ || soon_; });
+        if (stopping_) return;
+        soon_ = false;
         lock.unlock();
         try {
             job_();

@@ -20,6 +20,9 @@ public:
     Periodic(const Periodic&) = delete;
     Periodic& operator=(const Periodic&) = delete;
 
+    // Runs the job now (once it is not running), then again every interval.
+    void run_soon();
+
 private:
     void loop(std::chrono::milliseconds first, std::chrono::milliseconds interval);
 
@@ -28,6 +31,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
+    bool soon_ = false;
     std::thread thread_;
 };
 

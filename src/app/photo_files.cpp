@@ -1,55 +1,107 @@
 #include "app/photo_files.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace photoshare::app {
 
 namespace {
-constexpr std::string_view kDisplay = "_d";
-constexpr std::string_view kThumbnail = "_t";
-constexpr std::string_view kJpeg = ".jpg";
-}  // namespace
 
-std::string display_key(const std::string& photo_id) { return photo_id + std::string(kDisplay) + std::string(kJpeg); }
-std::string thumbnail_key(const std::string& photo_id) { return photo_id + std::string(kThumbnail) + std::string(kJpeg); }
-std::string variant_key(const std::string& photo_id, int width) {
-    return photo_id + "_" + std::to_string(width) + std::string(kJpeg);
+constexpr std::array<std::string_view, 2> kFurther{"avif", "webp"};  // in the order pages offer them
+
+std::string key_of(const std::string& photo_id, std::string_view which, std::string_view ext) {
+    return photo_id + "_" + std::string(which) + "." + std::string(ext);
 }
 
-std::vector<std::string> photo_keys(const std::string& photo_id, const std::vector<int>& variant_widths) {
-    std::vector<std::string> keys{display_key(photo_id), thumbnail_key(photo_id)};
-    for (const int width : variant_widths) keys.push_back(variant_key(photo_id, width));
+bool known_ext(std::string_view ext) {
+    return ext == kJpeg || std::find(kFurther.begin(), kFurther.end(), ext) != kFurther.end();
+}
+
+}  // namespace
+
+std::string display_key(const std::string& photo_id, std::string_view ext) { return key_of(photo_id, "d", ext); }
+std::string thumbnail_key(const std::string& photo_id, std::string_view ext) { return key_of(photo_id, "t", ext); }
+std::string variant_key(const std::string& photo_id, int width, std::string_view ext) {
+    return key_of(photo_id, std::to_string(width), ext);
+}
+
+std::vector<std::string> formats_of(std::string_view formats) {
+    std::vector<std::string> out;
+    for (const auto format : kFurther)
+        for (std::size_t pos = 0; pos < formats.size();) {
+            const auto end = std::min(formats.find(' ', pos), formats.size());
+            if (formats.substr(pos, end - pos) == format) {
+                out.emplace_back(format);
+                break;
+            }
+            pos = end + 1;
+        }
+    return out;
+}
+
+std::string content_type_of(std::string_view ext) {
+    if (ext == kJpeg) return "image/jpeg";
+    return "image/" + std::string(ext);
+}
+
+std::string content_type_of_key(std::string_view key) {
+    const auto dot = key.rfind('.');
+    const auto ext = dot == std::string_view::npos ? std::string_view{} : key.substr(dot + 1);
+    return known_ext(ext) ? content_type_of(ext) : content_type_of(kJpeg);
+}
+
+std::vector<std::string> photo_keys(const std::string& photo_id, const std::vector<int>& variant_widths, std::string_view formats) {
+    std::vector<std::string> exts{std::string(kJpeg)};
+    for (auto& format : formats_of(formats)) exts.push_back(std::move(format));
+    std::vector<std::string> keys;
+    for (const auto& ext : exts) {
+        keys.push_back(display_key(photo_id, ext));
+        keys.push_back(thumbnail_key(photo_id, ext));
+        for (const int width : variant_widths) keys.push_back(variant_key(photo_id, width, ext));
+    }
     return keys;
 }
 
 std::optional<std::string> photo_of_key(std::string_view key) {
-    if (!key.ends_with(kJpeg)) return std::nullopt;
-    key.remove_suffix(kJpeg.size());
+    const auto dot = key.rfind('.');
+    if (dot == std::string_view::npos || !known_ext(key.substr(dot + 1))) return std::nullopt;
+    key = key.substr(0, dot);
     const auto underscore = key.rfind('_');
     if (underscore == std::string_view::npos || underscore == 0) return std::nullopt;
-    const std::string_view which = key.substr(underscore);
-    const bool width = which.size() > 1 && which.size() <= 6 && which[1] != '0' &&
-                       std::all_of(which.begin() + 1, which.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (which != kDisplay && which != kThumbnail && !width) return std::nullopt;
+    const std::string_view which = key.substr(underscore + 1);
+    const bool width = !which.empty() && which.size() <= 5 && which[0] != '0' &&
+                       std::all_of(which.begin(), which.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (which != "d" && which != "t" && !width) return std::nullopt;
     return std::string(key.substr(0, underscore));
 }
 
-std::vector<VariantFile> variants(const store::Photo& photo) {
-    std::vector<VariantFile> files{{photo.width, display_key(photo.id)}, {photo.thumb_width, thumbnail_key(photo.id)}};
-    for (const int width : photo.variant_widths) files.push_back({width, variant_key(photo.id, width)});
+std::vector<VariantFile> variants(const store::Photo& photo, std::string_view ext) {
+    std::vector<VariantFile> files{{photo.width, display_key(photo.id, ext)}, {photo.thumb_width, thumbnail_key(photo.id, ext)}};
+    for (const int width : photo.variant_widths) files.push_back({width, variant_key(photo.id, width, ext)});
     // Stable: of a thumbnail as wide as the display variant (a small photo), the display stays.
     std::stable_sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.width < b.width; });
     files.erase(std::unique(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.width == b.width; }), files.end());
     return files;
 }
 
-std::string srcset(const store::Photo& photo, const MediaUrls& urls, int max_width) {
+std::string srcset(const store::Photo& photo, const MediaUrls& urls, int max_width, std::string_view ext) {
     std::string out;
-    for (const auto& file : variants(photo)) {
+    for (const auto& file : variants(photo, ext)) {
         if (file.width > max_width && !out.empty()) break;
         out += (out.empty() ? "" : ", ") + urls.url(file.key) + " " + std::to_string(file.width) + "w";
     }
     return out;
+}
+
+Data picture_sources(const store::Photo& photo, const MediaUrls& urls, int max_width) {
+    Data sources{Data::type::list};
+    for (const auto& format : formats_of(photo.formats)) {
+        Data source;
+        source.set("type", content_type_of(format));
+        source.set("srcset", srcset(photo, urls, max_width, format));
+        sources.push_back(source);
+    }
+    return sources;
 }
 
 }  // namespace photoshare::app

@@ -1,9 +1,12 @@
 // The files of a photo and their names in the media store: the display variant (ID_d.jpg),
-// the thumbnail (ID_t.jpg) and the further widths pages pick from (ID_WIDTH.jpg). Written
-// by the upload pipeline, removed by a delete, checked by fsck; pages and the API name them.
+// the thumbnail (ID_t.jpg) and the further widths pages pick from (ID_WIDTH.jpg), and the
+// same names in each further format made later (ID_d.avif, ID_640.webp...). Written by the
+// upload pipeline and the image jobs, removed by a delete, checked by fsck; pages and the
+// API name them.
 #pragma once
 
 #include "app/media_urls.hpp"
+#include "app/views.hpp"
 #include "store/repository.hpp"
 
 #include <optional>
@@ -13,11 +16,21 @@
 
 namespace photoshare::app {
 
-std::string display_key(const std::string& photo_id);
-std::string thumbnail_key(const std::string& photo_id);
-std::string variant_key(const std::string& photo_id, int width);
-// Every file of the photo: display, thumbnail, then one per variant width.
-std::vector<std::string> photo_keys(const std::string& photo_id, const std::vector<int>& variant_widths);
+// File name extensions: "jpg", and the further formats "avif" and "webp".
+inline constexpr std::string_view kJpeg = "jpg";
+std::string display_key(const std::string& photo_id, std::string_view ext = kJpeg);
+std::string thumbnail_key(const std::string& photo_id, std::string_view ext = kJpeg);
+std::string variant_key(const std::string& photo_id, int width, std::string_view ext = kJpeg);
+// The further formats a photo row lists ("avif webp"), known ones only, in that order.
+std::vector<std::string> formats_of(std::string_view formats);
+// "image/jpeg", "image/avif", "image/webp".
+std::string content_type_of(std::string_view ext);
+// The type of a stored file, by its name's extension (image/jpeg for any other).
+std::string content_type_of_key(std::string_view key);
+// Every file of the photo: display, thumbnail, then one per variant width; JPEG, then each
+// further format.
+std::vector<std::string> photo_keys(const std::string& photo_id, const std::vector<int>& variant_widths,
+                                    std::string_view formats = {});
 // The photo id a key of photo_keys() belongs to, or nullopt for any other name.
 std::optional<std::string> photo_of_key(std::string_view key);
 
@@ -25,12 +38,16 @@ struct VariantFile {
     int width = 0;
     std::string key;
 };
-// The photo's JPEG variants, narrowest first, one per width (a small photo's thumbnail is its
-// display variant).
-std::vector<VariantFile> variants(const store::Photo& photo);
+// The photo's variants in one format, narrowest first, one per width (a small photo's
+// thumbnail is its display variant).
+std::vector<VariantFile> variants(const store::Photo& photo, std::string_view ext = kJpeg);
 
-// variants() as a srcset ("URL 320w, URL 480w, ..."), narrowest first, those
-// up to max_width (and the narrowest, whatever its width).
-std::string srcset(const store::Photo& photo, const MediaUrls& urls, int max_width);
+// variants() as a srcset ("URL 320w, URL 480w, ..."), narrowest first, those up to
+// max_width (and the narrowest, whatever its width).
+std::string srcset(const store::Photo& photo, const MediaUrls& urls, int max_width, std::string_view ext = kJpeg);
+
+// The <source> elements of a <picture> of the photo, one per further format it has, best
+// first: a list of {type, srcset} for the templates (grid.mustache, photo.mustache).
+Data picture_sources(const store::Photo& photo, const MediaUrls& urls, int max_width);
 
 }  // namespace photoshare::app

@@ -55,6 +55,7 @@ asio::awaitable<UploadResult> Photos::upload(Context& ctx) {
         co_return first ? std::move(*first) : UploadResult{{}, {}, true};
     }
     const auto generation = co_await feed_.changed();
+    if (jobs_) jobs_->poke();
     spdlog::info("user {} uploaded {} photo(s)", session.username, stored.photos.size());
     co_return UploadResult{std::move(stored.photos), std::move(stored.notes), false, generation};
 }
@@ -68,7 +69,7 @@ asio::awaitable<std::int64_t> Photos::remove(const store::Session& session, cons
     bool deleted = co_await db_.call("delete_photo", [&](store::Repository& repo) { return repo.delete_photo(photo_id, session.user_id); });
     if (!deleted) throw http::HttpError(404, "not_found", "There is no such photo.");
     co_await workers_.run([&] {
-        for (const auto& key : photo_keys(photo_id, photo->variant_widths)) {
+        for (const auto& key : photo_keys(photo_id, photo->variant_widths, photo->formats)) {
             if (media_cache_) media_cache_->erase(key);
             try {
                 blobs_.remove(key);

@@ -5,6 +5,7 @@
 
 #include "app/database.hpp"
 #include "app/feed.hpp"
+#include "app/image_jobs.hpp"
 #include "app/media_cache.hpp"
 #include "app/routes.hpp"
 #include "app/uploads.hpp"
@@ -29,8 +30,10 @@ struct UploadResult {
 class Photos {
 public:
     // media_cache: the copies of proxied photos this server keeps, if any (a delete drops them).
-    Photos(Database& db, Uploads& uploads, blob::Store& blobs, MediaCache* media_cache, Feed& feed, http::Workers& workers)
-        : db_(db), uploads_(uploads), blobs_(blobs), media_cache_(media_cache), feed_(feed), workers_(workers) {}
+    // jobs: this server's image job runner, if it runs one (told when an upload queued jobs).
+    Photos(Database& db, Uploads& uploads, blob::Store& blobs, MediaCache* media_cache, Feed& feed, http::Workers& workers,
+           ImageJobs* jobs)
+        : db_(db), uploads_(uploads), blobs_(blobs), media_cache_(media_cache), feed_(feed), workers_(workers), jobs_(jobs) {}
 
     // Reads, validates and stores the upload of a route with Body::upload for the member
     // asking, then changes the feed. With an Idempotency-Key header, a retry of an upload
@@ -53,6 +56,7 @@ private:
     MediaCache* media_cache_;
     Feed& feed_;
     http::Workers& workers_;
+    ImageJobs* jobs_;
 };
 
 // The `before` cursor of a feed request; throws HttpError 400 when malformed.

@@ -61,8 +61,14 @@ std::string rfc3339(std::int64_t t) { return format_time(t, "%Y-%m-%dT%H:%M:%SZ"
 std::string human_time(std::int64_t t) { return format_time(t, "%d %b %Y, %H:%M UTC"); }
 
 boost::json::object photo_json(const store::Photo& p, const MediaUrls& urls) {
-    boost::json::array sizes;
-    for (const auto& file : variants(p)) sizes.push_back(boost::json::object{{"width", file.width}, {"url", urls.url(file.key)}});
+    auto list = [&](std::string_view ext) {
+        boost::json::array out;
+        for (const auto& file : variants(p, ext)) out.push_back(boost::json::object{{"width", file.width}, {"url", urls.url(file.key)}});
+        return out;
+    };
+    boost::json::array sizes = list(kJpeg);
+    boost::json::object formats;
+    for (const auto& format : formats_of(p.formats)) formats[format] = list(format);
     return boost::json::object{{"id", p.id},
                                {"url", urls.url(display_key(p.id))},
                                {"thumbnail_url", urls.url(thumbnail_key(p.id))},
@@ -72,6 +78,7 @@ boost::json::object photo_json(const store::Photo& p, const MediaUrls& urls) {
                                {"thumbnail_width", p.thumb_width},
                                {"thumbnail_height", p.thumb_height},
                                {"variants", std::move(sizes)},
+                               {"formats", std::move(formats)},
                                {"uploaded_by", p.username},
                                {"uploaded_at", rfc3339(p.created_at)}};
 }

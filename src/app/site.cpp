@@ -175,8 +175,18 @@ Site::Site(config::Config c)
     upload_limits.image.thumbnail_size = static_cast<int>(config_.images.thumbnail_size);
     upload_limits.image.sizes.assign(config_.images.sizes.begin(), config_.images.sizes.end());
     upload_limits.image.jpeg_quality = static_cast<int>(config_.images.jpeg_quality);
+    upload_limits.queue_formats = !config_.images.formats.empty();
     uploads_ = std::make_unique<Uploads>(tmp_dir_, *blobs_, *db_, workers_, image_workers_, upload_limits, metrics_);
-    photos_ = std::make_unique<Photos>(*db_, *uploads_, *blobs_, media_cache_.get(), *feed_, workers_);
+    if (upload_limits.queue_formats && config_.images.run_jobs) {
+        ImageJobs::Options jobs;
+        jobs.formats = config_.images.formats;
+        jobs.encode.avif_quality = static_cast<int>(config_.images.avif_quality);
+        jobs.encode.avif_effort = static_cast<int>(config_.images.avif_effort);
+        jobs.encode.webp_quality = static_cast<int>(config_.images.webp_quality);
+        jobs.interval = config_.images.job_interval;
+        image_jobs_ = std::make_unique<ImageJobs>(*db_, *blobs_, *feed_, metrics_, jobs);
+    }
+    photos_ = std::make_unique<Photos>(*db_, *uploads_, *blobs_, media_cache_.get(), *feed_, workers_, image_jobs_.get());
     front_pages_ = std::make_unique<FrontPages>(layout_, *media_urls_, config_.limits.max_upload_bytes);
 
     std::vector<Readiness::Probe> probes{{"database", true, [this] { repo_->ping(); }},
@@ -207,6 +217,7 @@ Site::Site(config::Config c)
 
 Site::~Site() {
     purge_.reset();
+    image_jobs_.reset();  // its thread uses the workers
     workers_.stop();
     image_workers_.stop();
     if (stream_workers_) stream_workers_->stop();

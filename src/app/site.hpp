@@ -9,6 +9,7 @@
 #include "app/database.hpp"
 #include "app/feed.hpp"
 #include "app/front_page.hpp"
+#include "app/image_jobs.hpp"
 #include "app/knobs.hpp"
 #include "app/layout.hpp"
 #include "app/media_cache.hpp"
@@ -100,6 +101,7 @@ private:
     Views views_;
     Layout layout_{views_, info_};
     std::unique_ptr<Uploads> uploads_;
+    std::unique_ptr<ImageJobs> image_jobs_;  // when this server makes further formats
     std::unique_ptr<Photos> photos_;
     std::unique_ptr<FrontPages> front_pages_;
     std::atomic<bool> draining_{false};

@@ -198,6 +198,7 @@ asio::awaitable<StoredUpload> Uploads::store(const UploadForm& form, std::int64_
                 row.height = p.display.height;
                 row.thumb_width = p.thumbnail.width;
                 row.thumb_height = p.thumbnail.height;
+                row.queue_formats = limits_.queue_formats;
                 for (const auto& v : p.more) row.variant_widths.push_back(v.width);
                 const auto keys = photo_keys(row.id, row.variant_widths);
                 std::vector<const image::Variant*> files{&p.display, &p.thumbnail};

@@ -26,6 +26,7 @@ namespace asio = boost::asio;
 struct UploadLimits {
     std::size_t max_files = 20;
     image::Limits image;
+    bool queue_formats = false;  // queue an image job per photo (ImageJobs makes AVIF/WebP)
 };
 
 // What came with the files: the form's other fields (small ones only).

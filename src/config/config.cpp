@@ -214,6 +214,12 @@ const std::vector<Field>& fields() {
         field("images.thumbnail_size", Kind::count, &C::images, &C::Images::thumbnail_size, "longest edge of the thumbnail"),
         field("images.sizes", Kind::list, &C::images, &C::Images::sizes, "longest edges of the further JPEG variants pages choose from with srcset (comma-separated; those at or above a photo's own size are not made)"),
         field("images.jpeg_quality", Kind::count, &C::images, &C::Images::jpeg_quality, "JPEG quality of the variants (1-100)"),
+        field("images.formats", Kind::list, &C::images, &C::Images::formats, "further formats made for every width in the background (avif, webp; comma-separated; empty: JPEG only)"),
+        field("images.avif_quality", Kind::count, &C::images, &C::Images::avif_quality, "AVIF quality (1-100)"),
+        field("images.avif_effort", Kind::count, &C::images, &C::Images::avif_effort, "AVIF encoder effort, 0 (fastest) to 9 (smallest files)"),
+        field("images.webp_quality", Kind::count, &C::images, &C::Images::webp_quality, "WebP quality (1-100)"),
+        field("images.run_jobs", Kind::boolean, &C::images, &C::Images::run_jobs, "this server makes further formats from the queue (any server may; the queue is in the database)"),
+        field("images.job_interval", Kind::duration, &C::images, &C::Images::job_interval, "how often this server looks for queued image jobs"),
         field("auth.argon2_memory_kib", Kind::count, &C::auth, &C::Auth::argon2_memory_kib, "argon2id memory per hash, KiB (at least 19456)"),
         field("auth.argon2_iterations", Kind::count, &C::auth, &C::Auth::argon2_iterations, "argon2id passes (at least 2)"),
         field("auth.max_failures_per_user", Kind::count, &C::auth, &C::Auth::max_failures_per_user,
@@ -314,6 +320,12 @@ void validate(const Config& c) {
     require(c.images.display_size >= 16 && c.images.display_size <= 16384, "images.display_size", "16 to 16384", std::to_string(c.images.display_size));
     require(c.images.thumbnail_size >= 16 && c.images.thumbnail_size <= c.images.display_size, "images.thumbnail_size",
             "16 to images.display_size", std::to_string(c.images.thumbnail_size));
+    for (const auto& format : c.images.formats)
+        require(format == "avif" || format == "webp", "images.formats", "avif or webp", format);
+    require(c.images.avif_quality >= 1 && c.images.avif_quality <= 100, "images.avif_quality", "1 to 100", std::to_string(c.images.avif_quality));
+    require(c.images.avif_effort <= 9, "images.avif_effort", "0 to 9", std::to_string(c.images.avif_effort));
+    require(c.images.webp_quality >= 1 && c.images.webp_quality <= 100, "images.webp_quality", "1 to 100", std::to_string(c.images.webp_quality));
+    require(c.images.job_interval.count() >= 10, "images.job_interval", "at least 10ms", format_duration(c.images.job_interval));
     for (const unsigned size : c.images.sizes)
         require(size >= 16 && size <= 16384, "images.sizes", "sizes from 16 to 16384", std::to_string(size));
     require(c.images.sizes.size() <= 12, "images.sizes", "at most 12 sizes", std::to_string(c.images.sizes.size()));

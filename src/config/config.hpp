@@ -84,6 +84,12 @@ struct Config {
         unsigned display_size = 2048;
         unsigned thumbnail_size = 480;
         std::vector<unsigned> sizes{320, 640, 1024, 1600};
+        std::vector<std::string> formats{"avif", "webp"};
+        unsigned avif_quality = 55;
+        unsigned avif_effort = 2;
+        unsigned webp_quality = 80;
+        bool run_jobs = true;
+        Duration job_interval{2000};
         unsigned jpeg_quality = 82;
     } images;
     struct Auth {

@@ -1,6 +1,9 @@
 #include "http/runtime.hpp"
 
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -45,6 +48,19 @@ asio::awaitable<void> Workers::run(std::function<void()> work) {
     };
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(initiate, asio::use_awaitable);
     if (error) std::rethrow_exception(error);
+}
+
+void block_on(asio::awaitable<void> work) {
+    asio::io_context context;
+    // Held until the coroutine ends: while it waits on a worker, the loop has nothing else.
+    auto guard = asio::make_work_guard(context);
+    std::exception_ptr failure;
+    asio::co_spawn(context, std::move(work), [&](std::exception_ptr e) {
+        failure = std::move(e);
+        guard.reset();
+    });
+    context.run();
+    if (failure) std::rethrow_exception(failure);
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {

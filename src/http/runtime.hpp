@@ -51,4 +51,8 @@ private:
 // Suspends the calling coroutine without holding a thread.
 asio::awaitable<void> sleep_for(std::chrono::milliseconds delay);
 
+// Runs `work` to its end on the calling thread (an event loop of its own), and rethrows what
+// it throws: for a plain thread (a background job) that must call a coroutine API.
+void block_on(asio::awaitable<void> work);
+
 }  // namespace photoshare::http

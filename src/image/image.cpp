@@ -404,6 +404,44 @@ Processed process(const VSource& source, const Limits& limits) {
 
 }  // namespace
 
+std::vector<Encoded> encode_formats(const std::string& display_jpeg, const std::vector<int>& widths,
+                                    const std::vector<std::string>& formats, const FormatOptions& options) {
+    initialize();
+    for (const auto& format : formats)
+        if (format != "webp" && format != "avif") throw std::invalid_argument("image: no such output format: " + format);
+    std::vector<Encoded> out;
+    try {
+        const VImage display = VImage::new_from_buffer(display_jpeg.data(), display_jpeg.size(), "",
+                                                       VImage::option()->set("access", VIPS_ACCESS_RANDOM))
+                                   .copy_memory();
+        for (const int width : widths) {
+            if (width < 1 || width > display.width())
+                throw std::invalid_argument("image: width " + std::to_string(width) + " is outside the display variant's");
+            const int height = std::max(1, static_cast<int>(std::lround(static_cast<double>(display.height()) * width / display.width())));
+            const VImage sized = without_metadata(resize_to(display, Size{width, height}));
+            for (const auto& format : formats) {
+                VipsBlob* blob = format == "webp"
+                                     ? sized.webpsave_buffer(VImage::option()->set("Q", options.webp_quality)->set("strip", true))
+                                     : sized.heifsave_buffer(VImage::option()
+                                                                 ->set("compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1)
+                                                                 ->set("Q", options.avif_quality)
+                                                                 ->set("effort", options.avif_effort)
+                                                                 ->set("strip", true));
+                const std::unique_ptr<VipsBlob, void (*)(VipsBlob*)> owner(blob, [](VipsBlob* b) { vips_area_unref(VIPS_AREA(b)); });
+                Encoded e{format, {}};
+                e.variant.data.assign(static_cast<const char*>(VIPS_AREA(blob)->data), VIPS_AREA(blob)->length);
+                e.variant.width = width;
+                e.variant.height = height;
+                out.push_back(std::move(e));
+            }
+        }
+    } catch (const VError& e) {
+        vips_error_clear();
+        throw Unsupported(std::string("the stored display variant cannot be re-encoded: ") + e.what());
+    }
+    return out;
+}
+
 Processed process_file(const std::filesystem::path& path, const Limits& limits) {
     initialize();
     // A source opens the path as given: unlike vips_image_new_from_file, no "[options]"

@@ -57,6 +57,24 @@ struct Processed {
     std::vector<Variant> more;
 };
 
+// Further formats of a stored photo, made later than its JPEGs (they take longer: AVIF
+// above all): each width of `widths`, from the photo's display variant (a JPEG made by
+// process_*, whose width is the largest of them), in each format of `formats` ("webp",
+// "avif"), without metadata.
+struct Encoded {
+    std::string format;
+    Variant variant;
+};
+struct FormatOptions {
+    int webp_quality = 80;
+    int avif_quality = 55;
+    int avif_effort = 2;  // libaom's speed, 0 (fastest) to 9
+};
+// Throws Unsupported when `display_jpeg` does not decode, std::invalid_argument for an
+// unknown format or a width outside 1..the display's.
+std::vector<Encoded> encode_formats(const std::string& display_jpeg, const std::vector<int>& widths,
+                                    const std::vector<std::string>& formats, const FormatOptions& options);
+
 // Memory that the images being processed at the same time may use together (decoders,
 // pipeline strips, the in-memory display variant), estimated from each header before any
 // pixel is decoded. process_* waits while the budget is taken; an image that could not

@@ -7,6 +7,7 @@ extern "C" __attribute__((visibility("default"))) const photoshare::image::Modul
         &photoshare::image::initialize,
         &photoshare::image::process_file,
         &photoshare::image::process_buffer,
+        &photoshare::image::encode_formats,
     };
     return &api;
 }

@@ -18,13 +18,15 @@ namespace photoshare::image {
 
 inline constexpr const char* kModuleFile = "libphotoshare-image.so";
 inline constexpr const char* kModuleEntry = "photoshare_image_module";
-inline constexpr int kModuleVersion = 3;  // raise when ModuleApi or the types it uses change
+inline constexpr int kModuleVersion = 4;  // raise when ModuleApi or the types it uses change
 
 struct ModuleApi {
     int version;
     void (*initialize)(std::uint64_t decode_memory);
     Processed (*process_file)(const std::filesystem::path& path, const Limits& limits);
     Processed (*process_buffer)(const std::string& bytes, const Limits& limits);
+    std::vector<Encoded> (*encode_formats)(const std::string& display_jpeg, const std::vector<int>& widths,
+                                           const std::vector<std::string>& formats, const FormatOptions& options);
 };
 
 }  // namespace photoshare::image

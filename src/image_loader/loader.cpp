@@ -96,4 +96,9 @@ Processed process_buffer(const std::string& bytes, const Limits& limits) {
     return module().process_buffer(bytes, limits);
 }
 
+std::vector<Encoded> encode_formats(const std::string& display_jpeg, const std::vector<int>& widths,
+                                    const std::vector<std::string>& formats, const FormatOptions& options) {
+    return module().encode_formats(display_jpeg, widths, formats, options);
+}
+
 }  // namespace photoshare::image

@@ -86,11 +86,28 @@ constexpr std::array<std::string_view, 1> schema_v4{
     "ALTER TABLE photos ADD COLUMN variant_widths VARBINARY(255) NOT NULL DEFAULT ''",
 };
 
-constexpr std::array<Migration, 4> migrations{
+// The further formats (WebP, AVIF) of each photo, made by a background job after its JPEGs
+// are stored: `formats` lists those made, an image_jobs row is a photo still waiting (its
+// lease: run_after; a job that fails waits longer each time). The ALTER is not re-runnable
+// (see version 4); the table is.
+constexpr std::array<std::string_view, 2> schema_v5{
+    "ALTER TABLE photos ADD COLUMN formats VARBINARY(64) NOT NULL DEFAULT ''",
+    R"sql(CREATE TABLE IF NOT EXISTS image_jobs (
+        photo_id   VARBINARY(255)  NOT NULL PRIMARY KEY,
+        attempts   INT             NOT NULL,
+        run_after  BIGINT          NOT NULL,
+        last_error VARBINARY(1024) NOT NULL,
+        KEY image_jobs_run_after (run_after),
+        CONSTRAINT image_jobs_photo FOREIGN KEY (photo_id) REFERENCES photos (id) ON DELETE CASCADE
+    ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+};
+
+constexpr std::array<Migration, 5> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
     Migration{3, "shared secrets", schema_v3},
     Migration{4, "variant widths", schema_v4},
+    Migration{5, "further formats and their jobs", schema_v5},
 };
 
 constexpr Dialect dialect{

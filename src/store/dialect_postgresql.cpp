@@ -74,11 +74,26 @@ constexpr std::array<std::string_view, 1> schema_v4{
     "ALTER TABLE photos ADD COLUMN IF NOT EXISTS variant_widths BYTEA NOT NULL DEFAULT ''::bytea",
 };
 
-constexpr std::array<Migration, 4> migrations{
+// The further formats (WebP, AVIF) of each photo, made by a background job after its JPEGs
+// are stored: `formats` lists those made, an image_jobs row is a photo still waiting (its
+// lease: run_after; a job that fails waits longer each time).
+constexpr std::array<std::string_view, 3> schema_v5{
+    "ALTER TABLE photos ADD COLUMN formats BYTEA NOT NULL DEFAULT ''::bytea",
+    R"sql(CREATE TABLE image_jobs (
+        photo_id   BYTEA   NOT NULL PRIMARY KEY REFERENCES photos (id) ON DELETE CASCADE,
+        attempts   INTEGER NOT NULL,
+        run_after  BIGINT  NOT NULL,
+        last_error BYTEA   NOT NULL
+    ))sql",
+    "CREATE INDEX image_jobs_run_after ON image_jobs (run_after)",
+};
+
+constexpr std::array<Migration, 5> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
     Migration{3, "shared secrets", schema_v3},
     Migration{4, "variant widths", schema_v4},
+    Migration{5, "further formats and their jobs", schema_v5},
 };
 
 constexpr Dialect dialect{

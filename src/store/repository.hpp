@@ -57,6 +57,8 @@ struct NewPhoto {
     // Pixel widths of the further variants pages pick from (srcset), ascending; the
     // display and thumbnail widths are not repeated. At most 12, each below 100000.
     std::vector<int> variant_widths;
+    // Queue an image job (claim_image_job) for the further formats, in the same transaction.
+    bool queue_formats = false;
 };
 
 struct Photo {
@@ -71,12 +73,27 @@ struct Photo {
     std::int64_t bytes = 0;
     std::int64_t created_at = 0;  // unix seconds
     std::vector<int> variant_widths;  // as in NewPhoto
+    // The further formats made for every width, space-separated ("avif webp"); empty until
+    // the photo's image job is done (or when there is none).
+    std::string formats;
+};
+
+// A photo whose further formats are still to be made, as claimed by one server.
+struct ImageJob {
+    std::string photo_id;
+    int attempts = 0;  // including this one
+};
+
+struct ImageJobCounts {
+    std::int64_t waiting = 0;  // still to run (or running)
+    std::int64_t failed = 0;   // given up after max_attempts
 };
 
 // What names a photo's files, for consistency checks.
 struct PhotoFiles {
     std::string id;
     std::vector<int> variant_widths;
+    std::string formats;
 };
 
 struct Session {
@@ -127,6 +144,21 @@ public:
         for (auto& photo : all_photo_files()) ids.push_back(std::move(photo.id));
         return ids;
     }
+
+    // Image jobs: durable, on any server. The job whose run_after has come, with fewer than
+    // max_attempts attempts, is taken for this caller until lease_until (its run_after
+    // becomes that: a server that dies holding it loses it then); nullopt when none is due.
+    // Two callers never take the same job at once.
+    virtual std::optional<ImageJob> claim_image_job(std::int64_t now, std::int64_t lease_until, int max_attempts) = 0;
+    // Records the formats made and removes the job, in one transaction; false when the photo
+    // is gone (deleted meanwhile: its job went with it, and the caller removes the files).
+    virtual bool finish_image_job(const std::string& photo_id, const std::string& formats) = 0;
+    // The attempt failed: the job runs again from run_after on (error: why, kept for fsck).
+    virtual void retry_image_job(const std::string& photo_id, std::int64_t run_after, const std::string& error) = 0;
+    virtual ImageJobCounts image_job_counts(int max_attempts) = 0;
+    // Forgets the photo's further formats and queues its job afresh (due at `now`, no
+    // attempts): for a photo whose files went missing. False when there is no such photo.
+    virtual bool requeue_image_job(const std::string& photo_id, std::int64_t now) = 0;
 
     // Inserts or replaces by id_hash. A session goes when its user does.
     virtual void put_session(const Session& session) = 0;

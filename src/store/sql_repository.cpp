@@ -59,7 +59,21 @@ struct Statements {
                                           d.placeholders)),
           find_photo(with_placeholders(std::string(photo_columns) + " WHERE p.id = ?", d.placeholders)),
           delete_photo(with_placeholders("DELETE FROM photos WHERE id = ? AND user_id = ?", d.placeholders)),
-          all_photo_files("SELECT id, variant_widths FROM photos ORDER BY seq"),
+          all_photo_files("SELECT id, variant_widths, formats FROM photos ORDER BY seq"),
+          insert_job(with_placeholders("INSERT INTO image_jobs (photo_id, attempts, run_after, last_error) VALUES (?, 0, ?, '')",
+                                       d.placeholders)),
+          due_job(with_placeholders(
+              "SELECT photo_id, attempts FROM image_jobs WHERE run_after <= ? AND attempts < ? ORDER BY run_after LIMIT 1",
+              d.placeholders)),
+          take_job(with_placeholders(
+              "UPDATE image_jobs SET attempts = attempts + 1, run_after = ? WHERE photo_id = ? AND attempts = ? AND run_after <= ?",
+              d.placeholders)),
+          set_formats(with_placeholders("UPDATE photos SET formats = ? WHERE id = ?", d.placeholders)),
+          photo_exists(with_placeholders("SELECT 1 FROM photos WHERE id = ?", d.placeholders)),
+          delete_job(with_placeholders("DELETE FROM image_jobs WHERE photo_id = ?", d.placeholders)),
+          retry_job(with_placeholders("UPDATE image_jobs SET run_after = ?, last_error = ? WHERE photo_id = ?", d.placeholders)),
+          count_waiting_jobs(with_placeholders("SELECT COUNT(*) FROM image_jobs WHERE attempts < ?", d.placeholders)),
+          count_failed_jobs(with_placeholders("SELECT COUNT(*) FROM image_jobs WHERE attempts >= ?", d.placeholders)),
           find_session(with_placeholders(
               "SELECT id_hash, user_id, username, csrf_token, expires_at FROM sessions "
               "WHERE id_hash = ? AND expires_at > ?",
@@ -76,7 +90,7 @@ struct Statements {
     // The photo and its owner's current name, in the order photo_from() reads them.
     static constexpr std::string_view photo_columns =
         "SELECT p.seq, p.id, p.user_id, u.username, p.width, p.height, p.thumb_width, "
-        "p.thumb_height, p.bytes, p.created_at, p.variant_widths FROM photos p JOIN users u ON u.id = p.user_id";
+        "p.thumb_height, p.bytes, p.created_at, p.variant_widths, p.formats FROM photos p JOIN users u ON u.id = p.user_id";
 
     std::string insert_user;
     std::string find_user;
@@ -86,6 +100,15 @@ struct Statements {
     std::string find_photo;
     std::string delete_photo;
     std::string all_photo_files;
+    std::string insert_job;
+    std::string due_job;
+    std::string take_job;
+    std::string set_formats;
+    std::string photo_exists;
+    std::string delete_job;
+    std::string retry_job;
+    std::string count_waiting_jobs;
+    std::string count_failed_jobs;
     std::string find_session;
     std::string delete_session;
     std::string purge_sessions;
@@ -148,6 +171,7 @@ Photo photo_from(const sql::Row& row) {
         .bytes = as_int(row.at(8)),
         .created_at = as_int(row.at(9)),
         .variant_widths = widths_from(as_text(row.at(10))),
+        .formats = as_text(row.at(11)),
     };
 }
 
@@ -305,9 +329,74 @@ public:
         std::vector<PhotoFiles> photos;
         photos.reserve(rows.size());
         for (const sql::Row& row : rows) {
-            photos.push_back(PhotoFiles{as_text(row.at(0)), widths_from(as_text(row.at(1)))});
+            photos.push_back(PhotoFiles{as_text(row.at(0)), widths_from(as_text(row.at(1))), as_text(row.at(2))});
         }
         return photos;
+    }
+
+    std::optional<ImageJob> claim_image_job(std::int64_t now, std::int64_t lease_until, int max_attempts) override {
+        // Optimistic: read a due job, then take it only if nobody has meanwhile (its attempts
+        // and due time unchanged). Works alike on every database, no row locks held.
+        for (int tries = 0; tries < 5; ++tries) {
+            const std::array<Value, 2> due{now, std::int64_t{max_attempts}};
+            const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
+                return connection.query(sql_.due_job, due);
+            });
+            if (rows.empty()) return std::nullopt;
+            ImageJob job{as_text(rows.front().at(0)), static_cast<int>(as_int(rows.front().at(1)))};
+            const std::array<Value, 4> take{lease_until, job.photo_id, std::int64_t{job.attempts}, now};
+            // A lost answer is harmless: the job is then leased to nobody until lease_until.
+            const auto taken = with_connection(Retry::unless_committed, [&](sql::Connection& connection) {
+                return connection.execute(sql_.take_job, take);
+            });
+            if (taken > 0) {
+                ++job.attempts;
+                return job;
+            }
+        }
+        return std::nullopt;  // others keep taking them: they are busy enough
+    }
+
+    bool finish_image_job(const std::string& photo_id, const std::string& formats) override {
+        return with_connection(Retry::unless_committed, [&](sql::Connection& connection) {
+            sql::Transaction transaction(connection, sql::TxKind::write);
+            // Asked, not read from the UPDATE's count: MySQL counts only rows it changed.
+            const std::array<Value, 1> key{photo_id};
+            const bool exists = !connection.query(sql_.photo_exists, key).empty();
+            const std::array<Value, 2> set{formats, photo_id};
+            connection.execute(sql_.set_formats, set);
+            connection.execute(sql_.delete_job, key);
+            transaction.commit();
+            return exists;
+        });
+    }
+
+    void retry_image_job(const std::string& photo_id, std::int64_t run_after, const std::string& error) override {
+        const std::array<Value, 3> row{run_after, error.substr(0, 1000), photo_id};
+        with_connection(Retry::always, [&](sql::Connection& connection) { connection.execute(sql_.retry_job, row); });
+    }
+
+    bool requeue_image_job(const std::string& photo_id, std::int64_t now) override {
+        return with_connection(Retry::always, [&](sql::Connection& connection) {
+            sql::Transaction transaction(connection, sql::TxKind::write);
+            const std::array<Value, 1> key{photo_id};
+            if (connection.query(sql_.photo_exists, key).empty()) return false;
+            const std::array<Value, 2> clear{std::string(), photo_id};
+            connection.execute(sql_.set_formats, clear);
+            connection.execute(sql_.delete_job, key);
+            const std::array<Value, 2> job{photo_id, now};
+            connection.execute(sql_.insert_job, job);
+            transaction.commit();
+            return true;
+        });
+    }
+
+    ImageJobCounts image_job_counts(int max_attempts) override {
+        const std::array<Value, 1> limit{std::int64_t{max_attempts}};
+        return with_connection(Retry::always, [&](sql::Connection& connection) {
+            return ImageJobCounts{as_int(connection.query(sql_.count_waiting_jobs, limit).at(0).at(0)),
+                                  as_int(connection.query(sql_.count_failed_jobs, limit).at(0).at(0))};
+        });
     }
 
     void put_session(const Session& session) override {
@@ -389,6 +478,10 @@ private:
                 seq = connection.insert(sql_.insert_photo, row);
             } catch (const sql::UniqueViolation&) {
                 throw sql::UniqueViolation("store: photo id \"" + photo.id + "\" is already taken");
+            }
+            if (photo.queue_formats) {
+                const std::array<Value, 2> job{photo.id, created_at};
+                connection.execute(sql_.insert_job, job);
             }
             stored.push_back(Photo{.seq = seq,
                                    .id = photo.id,

@@ -90,7 +90,9 @@ std::string fetch_variant(const ServerProcess& s, const std::string& url) {
 
 }  // namespace
 
-PSTEST_SHARED_SERVER_FIXTURE(Uploads, .name = "itest-uploads");
+// Without image jobs: the tests compare the files before and after, and a job finishing an
+// earlier test's photo would add some. The jobs are tested on servers of their own below.
+PSTEST_SHARED_SERVER_FIXTURE(Uploads, .args = {"--set", "images.run_jobs=false"}, .name = "itest-uploads");
 
 TEST_F(Uploads, OnePhotoIs201WithItsVariants) {
     auto u = register_user(server());
@@ -150,6 +152,82 @@ TEST_F(Uploads, APhotoIsStoredAtSeveralWidthsAndPagesOfferThemInSrcset) {
 
     EXPECT_EQ(u.http().del("/api/v1/photos/" + id, u.csrf_header()).status, 204);
     EXPECT_EQ(state_files(server()), before) << "every width of the photo is removed";
+}
+
+// The JSON of a photo once its image job has made the further formats (or after 60 s).
+boost::json::value photo_with_formats(const ServerProcess& s, const std::string& id) {
+    HttpClient c(s.base_url());
+    boost::json::value photo;
+    eventually([&] {
+        photo = c.get("/api/v1/photos/" + id).json();
+        return photo.is_object() && photo.at("formats").as_object().size() == 2;
+    }, 60s);
+    return photo;
+}
+
+// AVIF and WebP come later, from an image job: the upload answers with the JPEGs, and soon
+// the API and the pages offer every width in both formats (a <picture> with a <source> per
+// format, best first). A delete removes those files too.
+TEST(UploadJobs, AvifAndWebpOfEveryWidthAreMadeInTheBackgroundAndOffered) {
+    ServerProcess s({.name = "itest-jobs"});
+    auto server = [&]() -> const ServerProcess& { return s; };
+    auto u = register_user(server());
+    const auto before = state_files(server());
+    auto res = upload_photos(u, {Part::bytes(make_png(1200, 900, true), "wide.png", "image/png")});
+    ASSERT_EQ(res.status, 201) << res.describe();
+    const std::string id(res.json().at("photos").at(0).at("id").as_string());
+    const auto photo = photo_with_formats(server(), id);
+    ASSERT_EQ(photo.at("formats").as_object().size(), 2U) << photo;
+    HttpClient c(server().base_url());
+    std::string grid_sources;
+    for (const std::string format : {"avif", "webp"}) {
+        SCOPED_TRACE(format);
+        std::vector<long> widths;
+        std::string srcset;
+        for (const auto& v : photo.at("formats").at(format).as_array()) {
+            const std::string url(v.at("url").as_string());
+            widths.push_back(static_cast<long>(v.at("width").as_int64()));
+            srcset += (srcset.empty() ? "" : ", ") + url + " " + std::to_string(widths.back()) + "w";
+            const auto file = c.get(url);
+            EXPECT_EQ(file.status, 200) << url;
+            EXPECT_EQ(file.header("Content-Type"), "image/" + format) << url;
+            if (format == "avif") EXPECT_EQ(file.body.substr(4, 8), "ftypavif") << url;
+            else EXPECT_TRUE(file.body.starts_with("RIFF") && file.body.substr(8, 4) == "WEBP") << url;
+        }
+        EXPECT_EQ(widths, (std::vector<long>{320, 480, 640, 1024, 1200}));
+        const auto page = c.get("/photos/" + id);
+        EXPECT_TRUE(contains(page.body, "<source type=\"image/" + format + "\" srcset=\"" + srcset + "\"")) << page.body;
+    }
+    const auto front = c.get("/");
+    const auto avif = front.body.find("<source type=\"image/avif\" srcset=\"/media/" + id + "_320.avif 320w");
+    const auto webp = front.body.find("<source type=\"image/webp\" srcset=\"/media/" + id + "_320.webp 320w");
+    EXPECT_NE(avif, std::string::npos) << front.body;
+    EXPECT_LT(avif, webp) << "AVIF is offered first";
+
+    EXPECT_EQ(u.http().del("/api/v1/photos/" + id, u.csrf_header()).status, 204);
+    EXPECT_EQ(state_files(server()), before) << "every file of every format is removed";
+}
+
+// A job is a row in the database, queued with the photo: a server that does not run jobs
+// (or dies) leaves it, and another server on the same database makes the formats.
+TEST(UploadJobs, AQueuedJobSurvivesARestartAndRunsOnAnotherServer) {
+    TempDir dir("ps-jobs");
+    std::string id;
+    {
+        ServerProcess a({.args = {"--set", "images.run_jobs=false"}, .name = "no-jobs", .data_dir = dir.path()});
+        auto u = register_user(a);
+        auto res = upload_photos(u, {Part::file(kCamera)});
+        ASSERT_EQ(res.status, 201) << res.describe();
+        id = std::string(res.json().at("photos").at(0).at("id").as_string());
+        std::this_thread::sleep_for(3s);  // more than images.job_interval
+        HttpClient c(a.base_url());
+        EXPECT_TRUE(c.get("/api/v1/photos/" + id).json().at("formats").as_object().empty());
+        ASSERT_TRUE(a.stop().has_value());
+    }
+    ServerProcess b({.name = "jobs", .data_dir = dir.path()});
+    const auto photo = photo_with_formats(b, id);
+    EXPECT_EQ(photo.at("formats").as_object().size(), 2U) << photo << b.log();
+    EXPECT_TRUE(contains(b.log(), "photo " + id + ": avif webp made")) << b.log();
 }
 
 // Phone photos: HEIC (iPhones) and AVIF, made from a camera JPEG with the vips command

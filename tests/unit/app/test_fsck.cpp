@@ -185,6 +185,32 @@ TEST_F(Fsck, VariantWidthsOfARowAreItsFiles) {
     EXPECT_EQ(report.broken_rows[0].missing, std::vector<std::string>{id + "_640.jpg"});
 }
 
+// A photo whose AVIF or WebP files went missing is still shown (as JPEG): not removed, but
+// its image job is queued again and its row forgets the formats.
+TEST_F(Fsck, MissingFurtherFormatsAreMadeAgainNotRemoved) {
+    const auto id = photo();
+    for (const auto& key : app::photo_keys(id, {}, "avif webp"))
+        if (!key.ends_with(".jpg")) put(key);
+    ASSERT_TRUE(repo_->requeue_image_job(id, 0));
+    ASSERT_TRUE(repo_->finish_image_job(id, "avif webp"));
+    EXPECT_EQ(fsck::check(*repo_, *blobs_, later(2h)).problems(), 0u);
+
+    blobs_->remove(app::thumbnail_key(id, "webp"));
+    auto report = fsck::check(*repo_, *blobs_, later(2h, true));
+    EXPECT_TRUE(report.broken_rows.empty());
+    ASSERT_EQ(report.missing_formats.size(), 1u);
+    EXPECT_EQ(report.missing_formats[0].missing, std::vector<std::string>{id + "_t.webp"});
+    fsck::repair(*repo_, *blobs_, later(2h, true), report);
+    EXPECT_EQ(report.jobs_queued, 1u);
+    EXPECT_EQ(report.rows_removed, 0u);
+    EXPECT_EQ(repo_->find_photo(id)->formats, "");
+    EXPECT_EQ(repo_->image_job_counts(5).waiting, 1);
+    // Its remaining AVIF/WebP files are now named by no row: old ones are orphans, removed.
+    report = fsck::check(*repo_, *blobs_, later(2h));
+    EXPECT_EQ(report.orphans.size(), 3u);  // _d.avif, _t.avif, _d.webp
+    EXPECT_EQ(report.jobs_waiting, 1);
+}
+
 TEST_F(Fsck, YoungObjectsWithoutARowAreUploadsInFlightAndStay) {
     const auto in_flight = photo(true, true, false);
     auto options = later(10s, true);  // written 10 s ago; the grace period is an hour

@@ -40,7 +40,7 @@ TEST(MariaDB, TablesAreInnoDbWithBinaryStrings) {
     EXPECT_EQ(text_of(*connection,
                       "SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
                       "ORDER BY TABLE_NAME"),
-              "photos|InnoDB\nschema_migrations|InnoDB\nsecrets|InnoDB\nsessions|InnoDB\nupload_keys|InnoDB\nusers|InnoDB");
+              "image_jobs|InnoDB\nphotos|InnoDB\nschema_migrations|InnoDB\nsecrets|InnoDB\nsessions|InnoDB\nupload_keys|InnoDB\nusers|InnoDB");
     EXPECT_EQ(text_of(*connection,
                       "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
                       "AND TABLE_NAME = 'users' AND COLUMN_NAME LIKE 'username%' ORDER BY COLUMN_NAME"),

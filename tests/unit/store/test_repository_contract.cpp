@@ -83,6 +83,59 @@ TEST_P(RepositoryContract, APhotosVariantWidthsComeBackEverywhereItIsRead) {
     EXPECT_TRUE(files[1].variant_widths.empty());
 }
 
+// Image jobs: queued with the photo, taken by one caller at a time for a lease, retried,
+// given up after max_attempts, finished with the photo's formats, gone with the photo.
+TEST_P(RepositoryContract, ImageJobsAreQueuedLeasedRetriedAndFinished) {
+    auto repo = open_migrated();
+    const auto alice = repo->create_user("alice", "h");
+    ASSERT_TRUE(alice);
+    auto queued = new_photo("queued", alice->id);
+    queued.queue_formats = true;
+    const auto deleted = [&] {
+        auto p = new_photo("deleted", alice->id);
+        p.queue_formats = true;
+        return p;
+    }();
+    repo->insert_photos(std::vector<NewPhoto>{queued, new_photo("plain", alice->id), deleted});
+    const std::int64_t now = now_seconds() + 10;  // the jobs were queued before
+    EXPECT_EQ(repo->image_job_counts(3).waiting, 2);
+
+    ASSERT_TRUE(repo->delete_photo("deleted", alice->id));  // its job goes with it
+    EXPECT_EQ(repo->image_job_counts(3).waiting, 1);
+
+    const auto job = repo->claim_image_job(now, now + 100, 3);
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->photo_id, "queued");
+    EXPECT_EQ(job->attempts, 1);
+    EXPECT_FALSE(repo->claim_image_job(now, now + 100, 3)) << "leased to the first caller";
+    const auto again = repo->claim_image_job(now + 100, now + 200, 3);  // the lease ran out
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->attempts, 2);
+
+    repo->retry_image_job("queued", now + 300, "it failed");
+    EXPECT_FALSE(repo->claim_image_job(now + 299, now + 400, 3));
+    const auto third = repo->claim_image_job(now + 300, now + 400, 3);
+    ASSERT_TRUE(third);
+    EXPECT_EQ(third->attempts, 3);
+    repo->retry_image_job("queued", now + 400, "failed again");
+    EXPECT_FALSE(repo->claim_image_job(now + 1000, now + 2000, 3)) << "given up after 3 attempts";
+    EXPECT_EQ(repo->image_job_counts(3).failed, 1);
+    EXPECT_EQ(repo->image_job_counts(3).waiting, 0);
+
+    ASSERT_TRUE(repo->requeue_image_job("queued", now));
+    EXPECT_EQ(repo->image_job_counts(3).waiting, 1);
+    const auto fresh = repo->claim_image_job(now, now + 100, 3);
+    ASSERT_TRUE(fresh);
+    EXPECT_EQ(fresh->attempts, 1);
+    EXPECT_TRUE(repo->finish_image_job("queued", "avif webp"));
+    EXPECT_EQ(repo->find_photo("queued")->formats, "avif webp");
+    EXPECT_EQ(repo->find_photo("plain")->formats, "");
+    EXPECT_EQ(repo->all_photo_files().at(0).formats, "avif webp");
+    EXPECT_EQ(repo->image_job_counts(3).waiting + repo->image_job_counts(3).failed, 0);
+    EXPECT_FALSE(repo->finish_image_job("deleted", "avif webp")) << "the photo is gone";
+    EXPECT_FALSE(repo->requeue_image_job("deleted", now));
+}
+
 // ---- users ----
 
 TEST_P(RepositoryContract, CreatesAndFindsAUser) {
