@@ -68,11 +68,13 @@ bool ImageJobs::run_one() {
         for (const auto& file : variants(*photo)) widths.push_back(file.width);
         const auto encoded = image::encode_formats(*jpeg, widths, options_.formats, options_.encode);
         for (const auto& e : encoded) {
-            const auto& files = variants(*photo, e.format);
-            const auto file = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.width == e.variant.width; });
-            if (file == files.end()) continue;
-            blobs_.put(file->key, e.variant.data, blob::ObjectInfo{content_type_of(e.format), "public, max-age=31536000, immutable"});
-            written.push_back(file->key);
+            // Every name of the width: a small photo's thumbnail is as wide as its display
+            // variant, and both names must exist (photo_keys, fsck).
+            for (const auto& file : all_files(*photo, e.format)) {
+                if (file.width != e.variant.width) continue;
+                blobs_.put(file.key, e.variant.data, blob::ObjectInfo{content_type_of(e.format), "public, max-age=31536000, immutable"});
+                written.push_back(file.key);
+            }
         }
         if (!db_.timed("finish_image_job", [&](store::Repository& repo) { return repo.finish_image_job(photo->id, formats_text_); })) {
             // Deleted while we worked: nothing names these files any more.

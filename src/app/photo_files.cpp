@@ -75,9 +75,14 @@ std::optional<std::string> photo_of_key(std::string_view key) {
     return std::string(key.substr(0, underscore));
 }
 
-std::vector<VariantFile> variants(const store::Photo& photo, std::string_view ext) {
+std::vector<VariantFile> all_files(const store::Photo& photo, std::string_view ext) {
     std::vector<VariantFile> files{{photo.width, display_key(photo.id, ext)}, {photo.thumb_width, thumbnail_key(photo.id, ext)}};
     for (const int width : photo.variant_widths) files.push_back({width, variant_key(photo.id, width, ext)});
+    return files;
+}
+
+std::vector<VariantFile> variants(const store::Photo& photo, std::string_view ext) {
+    auto files = all_files(photo, ext);
     // Stable: of a thumbnail as wide as the display variant (a small photo), the display stays.
     std::stable_sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.width < b.width; });
     files.erase(std::unique(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.width == b.width; }), files.end());

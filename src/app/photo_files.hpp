@@ -38,8 +38,10 @@ struct VariantFile {
     int width = 0;
     std::string key;
 };
-// The photo's variants in one format, narrowest first, one per width (a small photo's
-// thumbnail is its display variant).
+// Every file of the photo in one format with its width: display, thumbnail, further widths.
+std::vector<VariantFile> all_files(const store::Photo& photo, std::string_view ext = kJpeg);
+// The same narrowest first, one per width (a small photo's thumbnail is its display
+// variant): what pages and the API offer.
 std::vector<VariantFile> variants(const store::Photo& photo, std::string_view ext = kJpeg);
 
 // variants() as a srcset ("URL 320w, URL 480w, ..."), narrowest first, those up to

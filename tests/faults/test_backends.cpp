@@ -79,7 +79,8 @@ TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
     // so the undo of a failed upload is what is exercised.
     const std::vector<std::string> sets{"--set", "database.url=" + pg->url(), "--set", "sessions.url=memory://"};
     auto args = sets;
-    args.insert(args.end(), {"--set", "database.acquire_timeout=2s"});
+    // Image jobs on (kTestDefaults turns them off): they too meet the database going away.
+    args.insert(args.end(), {"--set", "database.acquire_timeout=2s", "--set", "images.run_jobs=true"});
     ServerProcess server(ServerOptions{.args = args, .name = "faults-db", .data_dir = data});
     const pid_t pid = server.pid();
     auto user = pstest::register_user(server);
@@ -179,7 +180,7 @@ TEST_P(CacheRestart, StopAndStartUnderViewsAndUploads) {
     const std::string kv_url = kv->url() + (kv->url().find('?') == std::string::npos ? "?" : "&") + "timeout_ms=500";
     auto options = [&](const std::string& name, const std::string& sessions) {
         return ServerOptions{.args = {"--set", "database.url=" + db, "--set", "storage.url=" + media, "--set", "cache.url=" + kv_url, "--set",
-                                      "sessions.url=" + sessions},
+                                      "sessions.url=" + sessions, "--set", "images.run_jobs=true"},
                              .name = name,
                              .data_dir = work.path() / name};
     };

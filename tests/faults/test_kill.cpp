@@ -29,7 +29,8 @@ int iterations() {
 TEST(KillNine, HundredTimesDuringUploadsLosesNothingAcknowledgedAndFsckRepairsTheRest) {
     pstest::TempDir work("ps-faults-kill");
     const auto data = work.path() / "data";
-    ServerProcess server(ServerOptions{.name = "faults-kill", .data_dir = data});
+    // Image jobs on (kTestDefaults turns them off): a kill may land in one too.
+    ServerProcess server(ServerOptions{.args = {"--set", "images.run_jobs=true"}, .name = "faults-kill", .data_dir = data});
     auto user = pstest::register_user(server);
     const Login login = login_of(user);
     ASSERT_FALSE(login.session_cookie.empty());

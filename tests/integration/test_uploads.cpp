@@ -90,9 +90,8 @@ std::string fetch_variant(const ServerProcess& s, const std::string& url) {
 
 }  // namespace
 
-// Without image jobs: the tests compare the files before and after, and a job finishing an
-// earlier test's photo would add some. The jobs are tested on servers of their own below.
-PSTEST_SHARED_SERVER_FIXTURE(Uploads, .args = {"--set", "images.run_jobs=false"}, .name = "itest-uploads");
+// Without image jobs (kTestDefaults): they are tested on servers of their own below.
+PSTEST_SHARED_SERVER_FIXTURE(Uploads, .name = "itest-uploads");
 
 TEST_F(Uploads, OnePhotoIs201WithItsVariants) {
     auto u = register_user(server());
@@ -169,7 +168,7 @@ boost::json::value photo_with_formats(const ServerProcess& s, const std::string&
 // the API and the pages offer every width in both formats (a <picture> with a <source> per
 // format, best first). A delete removes those files too.
 TEST(UploadJobs, AvifAndWebpOfEveryWidthAreMadeInTheBackgroundAndOffered) {
-    ServerProcess s({.name = "itest-jobs"});
+    ServerProcess s({.args = {"--set", "images.run_jobs=true"}, .name = "itest-jobs"});
     auto server = [&]() -> const ServerProcess& { return s; };
     auto u = register_user(server());
     const auto before = state_files(server());
@@ -204,6 +203,17 @@ TEST(UploadJobs, AvifAndWebpOfEveryWidthAreMadeInTheBackgroundAndOffered) {
     EXPECT_NE(avif, std::string::npos) << front.body;
     EXPECT_LT(avif, webp) << "AVIF is offered first";
 
+    // A photo smaller than the thumbnail size: its thumbnail is its display variant, and the
+    // job writes both names in each format (fsck expects them).
+    auto small = upload_photos(u, {Part::file(testdata("images/pngsuite/basn2c08.png"))});
+    ASSERT_EQ(small.status, 201) << small.describe();
+    const std::string small_id(small.json().at("photos").at(0).at("id").as_string());
+    EXPECT_EQ(photo_with_formats(server(), small_id).at("formats").at("avif").as_array().size(), 1U);
+    const auto fsck = run_photoshare({"fsck", "--data-dir", server().data_dir().string(), "--grace", "0"});
+    EXPECT_EQ(fsck.exit_code(), 0) << fsck.output;
+    EXPECT_TRUE(contains(fsck.output, "image jobs: 0 waiting, 0 given up")) << fsck.output;
+
+    EXPECT_EQ(u.http().del("/api/v1/photos/" + small_id, u.csrf_header()).status, 204);
     EXPECT_EQ(u.http().del("/api/v1/photos/" + id, u.csrf_header()).status, 204);
     EXPECT_EQ(state_files(server()), before) << "every file of every format is removed";
 }
@@ -224,7 +234,7 @@ TEST(UploadJobs, AQueuedJobSurvivesARestartAndRunsOnAnotherServer) {
         EXPECT_TRUE(c.get("/api/v1/photos/" + id).json().at("formats").as_object().empty());
         ASSERT_TRUE(a.stop().has_value());
     }
-    ServerProcess b({.name = "jobs", .data_dir = dir.path()});
+    ServerProcess b({.args = {"--set", "images.run_jobs=true"}, .name = "jobs", .data_dir = dir.path()});
     const auto photo = photo_with_formats(b, id);
     EXPECT_EQ(photo.at("formats").as_object().size(), 2U) << photo << b.log();
     EXPECT_TRUE(contains(b.log(), "photo " + id + ": avif webp made")) << b.log();

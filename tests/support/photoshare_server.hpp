@@ -31,8 +31,11 @@ CommandResult run_photoshare(const std::vector<std::string>& args, const Env& en
 // What every server a test starts is given before the test's own arguments (which may
 // override it): every client of a test comes from 127.0.0.1, so the allowance of new
 // accounts per address (20 an hour) would stop a suite at its 21st user. The tests of that
-// limit set their own.
-inline const std::vector<std::string> kTestDefaults{"--set", "auth.max_registrations_per_address=1000000"};
+// limit set their own. Image jobs (AVIF, WebP) are off: they write files seconds after an
+// upload, and many tests compare the files before and after theirs; the tests of the jobs
+// (and the browser test) turn them on.
+inline const std::vector<std::string> kTestDefaults{"--set", "auth.max_registrations_per_address=1000000", "--set",
+                                                    "images.run_jobs=false"};
 
 struct ServerOptions {
     std::vector<std::string> args;  // appended after `serve --listen ... --data-dir ...`
