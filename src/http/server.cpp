@@ -487,8 +487,10 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
 
     auto match = router.match(req);
     if (!match.route) {
-        x.res = match.path_known ? co_await error_page(req, 405, "This method is not allowed here.")
-                                 : co_await error_page(req, 404, "There is nothing at this address.");
+        if (match.path_known)
+            x.res = co_await error_page(req, 405, "This method is not allowed here.");
+        else
+            x.res = co_await error_page(req, 404, "There is nothing at this address.");
         if (has_body) x.close_after = x.linger = true;
         co_return;
     }
