@@ -326,16 +326,24 @@ http::ServerOptions Site::server_options() const {
     return o;
 }
 
+namespace {
+// How an error is answered: JSON for the API and admin endpoints, plain text for the probes,
+// an HTML page for everything else.
+enum class ErrorFormat { json, text, page };
+ErrorFormat error_format(const http::Request& req) {
+    if (is_api(req) || req.path.starts_with("/admin/")) return ErrorFormat::json;
+    if (req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics") return ErrorFormat::text;
+    return ErrorFormat::page;
+}
+}  // namespace
+
 // An error of a routed request. As an HTML page it keeps the visitor's navigation (logged
 // in, their name, the logout form): their session is looked up again, as the error may have
 // come before the route looked it up (or from a route that does not). A session store that
 // cannot answer, or an error about the session itself, gives the logged-out page.
 asio::awaitable<http::Response> Site::error_page(const http::Request& req, int status, const std::string& code,
                                                  const std::string& message) {
-    if (is_api(req) || req.path.starts_with("/admin/") || req.path == "/healthz" || req.path == "/readyz" ||
-        req.path == "/metrics" || code == "sessions_unavailable") {
-        co_return error_response(req, status, code, message);
-    }
+    if (error_format(req) != ErrorFormat::page || code == "sessions_unavailable") co_return error_response(req, status, code, message);
     PageFrame frame;
     try {
         auto found = co_await sessions_->load(req);
@@ -350,9 +358,11 @@ asio::awaitable<http::Response> Site::error_page(const http::Request& req, int s
 }
 
 http::Response Site::error_response(const http::Request& req, int status, const std::string& code, const std::string& message) {
-    if (is_api(req) || req.path.starts_with("/admin/")) return json_error(status, code, message);
-    if (req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics")
-        return http::Response(status, "text/plain; charset=utf-8", message + "\n");
+    switch (error_format(req)) {
+        case ErrorFormat::json: return json_error(status, code, message);
+        case ErrorFormat::text: return http::Response(status, "text/plain; charset=utf-8", message + "\n");
+        case ErrorFormat::page: break;
+    }
     return html_response(status, layout_.error_page(req, status, message));
 }
 
