@@ -72,7 +72,7 @@ bool ImageJobs::run_one() {
             // variant, and both names must exist (photo_keys, fsck).
             for (const auto& file : all_files(*photo, e.format)) {
                 if (file.width != e.variant.width) continue;
-                blobs_.put(file.key, e.variant.data, blob::ObjectInfo{content_type_of(e.format), "public, max-age=31536000, immutable"});
+                blobs_.put(file.key, e.variant.data, blob::ObjectInfo{content_type_of(e.format), options_.cache_control});
                 written.push_back(file.key);
             }
         }

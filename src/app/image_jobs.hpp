@@ -33,6 +33,7 @@ public:
         std::chrono::milliseconds interval{2000};  // how often a server looks for due jobs
         std::chrono::seconds lease{600};          // how long a taken job is this server's
         int max_attempts = kImageJobAttempts;
+        std::string cache_control;  // stored with each file (media_cache_control())
     };
 
     ImageJobs(Database& db, blob::Store& blobs, Feed& feed, metrics::Registry& metrics, Options options);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <utility>
 
 
@@ -131,11 +132,17 @@ asio::awaitable<http::Response> MediaFile::operator()(Context& ctx) const {
     const auto& req = ctx.req;
     const std::string key(req.param("key"));
     if (!blob::valid_key(key)) throw http::HttpError(404, "not_found", "There is no such photo.");
-    // Keys are random and a photo never changes, so the key is a perfect validator.
+    // Keys are random and a photo never changes, so the key is a perfect validator. A
+    // revalidation is answered 304 only while the file exists: once the photo is deleted, a
+    // cache that asks again is told 404 and lets it go.
     const std::string etag = "\"" + key + "\"";
-    const std::string cache_control = "public, max-age=31536000, immutable";
-    if (etag_matches(req, etag)) co_return not_modified(etag, cache_control);
+    const bool revalidation = etag_matches(req, etag);
     if (auto path = blobs.local_path(key)) {
+        if (revalidation) {
+            std::error_code ec;
+            if (!std::filesystem::is_regular_file(*path, ec)) throw http::HttpError(404, "not_found", "There is no such photo.");
+            co_return not_modified(etag, cache_control);
+        }
         // A missing file is answered 404 by the server when it opens it.
         http::Response res;
         res.content_type = content_type_of_key(key);
@@ -153,9 +160,14 @@ asio::awaitable<http::Response> MediaFile::operator()(Context& ctx) const {
         res.set("Cache-Control", lifetime ? fmt::format("private, max-age={}", lifetime->count() / 2) : "public, max-age=86400");
         co_return res;
     }
-    if (cache) {
-        if (auto bytes = cache->find(key)) co_return cached_object(std::move(bytes), etag, cache_control);
+    auto bytes = cache ? cache->find(key) : nullptr;
+    if (revalidation) {
+        bool exists = bytes != nullptr;
+        if (!exists) exists = co_await stream_workers->call([&] { return blobs.exists(key); });
+        if (!exists) throw http::HttpError(404, "not_found", "There is no such photo.");
+        co_return not_modified(etag, cache_control);
     }
+    if (bytes) co_return cached_object(std::move(bytes), etag, cache_control);
     co_return co_await proxy(key, etag, cache_control);
 }
 

@@ -28,6 +28,7 @@ struct MediaFile {
     const MediaUrls& urls;
     MediaCache* cache;              // proxy mode only
     http::Workers* stream_workers;  // proxy mode only: threads that read the object store
+    std::string cache_control;      // media_cache_control()
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 
 private:

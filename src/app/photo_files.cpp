@@ -1,5 +1,7 @@
 #include "app/photo_files.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 
@@ -48,6 +50,10 @@ std::string content_type_of_key(std::string_view key) {
     const auto dot = key.rfind('.');
     const auto ext = dot == std::string_view::npos ? std::string_view{} : key.substr(dot + 1);
     return known_ext(ext) ? content_type_of(ext) : content_type_of(kJpeg);
+}
+
+std::string media_cache_control(std::chrono::seconds max_age) {
+    return fmt::format("public, max-age={}, immutable", max_age.count());
 }
 
 std::vector<std::string> photo_keys(const std::string& photo_id, const std::vector<int>& variant_widths, std::string_view formats) {

@@ -9,6 +9,7 @@
 #include "app/views.hpp"
 #include "store/repository.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,11 @@ std::vector<std::string> formats_of(std::string_view formats);
 std::string content_type_of(std::string_view ext);
 // The type of a stored file, by its name's extension (image/jpeg for any other).
 std::string content_type_of_key(std::string_view key);
+// The Cache-Control of every file of a photo: a file's bytes never change under its name
+// (an edit would write new names), so caches need not revalidate it; a delete is what ends
+// it, and max_age bounds how long caches keep a deleted photo.
+std::string media_cache_control(std::chrono::seconds max_age);
+
 // Every file of the photo: display, thumbnail, then one per variant width; JPEG, then each
 // further format.
 std::vector<std::string> photo_keys(const std::string& photo_id, const std::vector<int>& variant_widths,

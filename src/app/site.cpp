@@ -4,6 +4,7 @@
 #include "app/feed_baselines.hpp"
 #include "app/media.hpp"
 #include "app/near_sessions.hpp"
+#include "app/photo_files.hpp"
 #include "app/pages.hpp"
 #include "app/request_metrics.hpp"
 #include "app/responses.hpp"
@@ -78,6 +79,10 @@ std::filesystem::path make_spool(const config::Config& c) {
 // minute after start and every hour, by whichever servers run (the delete is idempotent).
 constexpr auto kUploadKeyLifetime = std::chrono::hours(24);
 constexpr auto kPurgeInterval = std::chrono::hours(1);
+
+std::string cache_control_of_media(const config::Config& c) {
+    return media_cache_control(std::chrono::duration_cast<std::chrono::seconds>(c.storage.cache_max_age));
+}
 
 }  // namespace
 
@@ -176,6 +181,7 @@ Site::Site(config::Config c)
     upload_limits.image.sizes.assign(config_.images.sizes.begin(), config_.images.sizes.end());
     upload_limits.image.jpeg_quality = static_cast<int>(config_.images.jpeg_quality);
     upload_limits.queue_formats = !config_.images.formats.empty();
+    upload_limits.cache_control = cache_control_of_media(config_);
     uploads_ = std::make_unique<Uploads>(tmp_dir_, *blobs_, *db_, workers_, image_workers_, upload_limits, metrics_);
     if (upload_limits.queue_formats && config_.images.run_jobs) {
         ImageJobs::Options jobs;
@@ -184,6 +190,7 @@ Site::Site(config::Config c)
         jobs.encode.avif_effort = static_cast<int>(config_.images.avif_effort);
         jobs.encode.webp_quality = static_cast<int>(config_.images.webp_quality);
         jobs.interval = config_.images.job_interval;
+        jobs.cache_control = upload_limits.cache_control;
         image_jobs_ = std::make_unique<ImageJobs>(*db_, *blobs_, *feed_, metrics_, jobs);
     }
     photos_ = std::make_unique<Photos>(*db_, *uploads_, *blobs_, media_cache_.get(), *feed_, workers_, image_jobs_.get());
@@ -265,7 +272,7 @@ void Site::add_routes(http::Router& router) {
     r.add(Method::get, "/static/{path...}", StaticAsset{views_, ""}, file);
     r.add(Method::get, "/favicon.ico", StaticAsset{views_, "favicon.svg"}, file);
     r.add(Method::get, "/robots.txt", StaticAsset{views_, "robots.txt"}, file);
-    r.add(Method::get, "/media/{key}", MediaFile{*blobs_, *media_urls_, media_cache_.get(), stream_workers_.get()}, file);
+    r.add(Method::get, "/media/{key}", MediaFile{*blobs_, *media_urls_, media_cache_.get(), stream_workers_.get(), cache_control_of_media(config_)}, file);
 
     // Operations.
     const Access ops{.knobs = false};

@@ -203,7 +203,7 @@ asio::awaitable<StoredUpload> Uploads::store(const UploadForm& form, std::int64_
                 const auto keys = photo_keys(row.id, row.variant_widths);
                 std::vector<const image::Variant*> files{&p.display, &p.thumbnail};
                 for (const auto& v : p.more) files.push_back(&v);
-                const blob::ObjectInfo info{"image/jpeg", "public, max-age=31536000, immutable"};
+                const blob::ObjectInfo info{"image/jpeg", limits_.cache_control};
                 for (std::size_t k = 0; k < keys.size(); ++k) {
                     blobs_.put(keys[k], files[k]->data, info);
                     written.push_back(keys[k]);

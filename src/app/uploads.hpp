@@ -27,6 +27,7 @@ struct UploadLimits {
     std::size_t max_files = 20;
     image::Limits image;
     bool queue_formats = false;  // queue an image job per photo (ImageJobs makes AVIF/WebP)
+    std::string cache_control;   // stored with each file (media_cache_control())
 };
 
 // What came with the files: the form's other fields (small ones only).

@@ -194,6 +194,8 @@ const std::vector<Field>& fields() {
               "memory for photos proxied from an object store (0: none); one photo takes at most 1/16"),
         field("storage.proxy_cache_ttl", Kind::duration, &C::storage, &C::Storage::proxy_cache_ttl,
               "how long a proxied photo is kept in memory (a deleted one stays reachable here as long)"),
+        field("storage.cache_max_age", Kind::duration, &C::storage, &C::Storage::cache_max_age,
+              "how long browsers and CDNs may keep a photo's file: a deleted photo is gone from every cache within this"),
         field("sessions.url", Kind::text, &C::sessions, &C::Sessions::url,
               "'database', memory://, memcached://host:port,host2:port2 or redis://[:pw@]host:port/db", true),
         field("sessions.ttl", Kind::duration, &C::sessions, &C::Sessions::ttl, "session lifetime"),
@@ -364,6 +366,8 @@ void validate(const Config& c) {
             "1m to 7d", format_duration(c.storage.presign_expiry));
     require(c.storage.proxy_cache_ttl.count() >= 1'000 && c.storage.proxy_cache_ttl.count() <= 7LL * 24 * 3'600'000,
             "storage.proxy_cache_ttl", "1s to 7d", format_duration(c.storage.proxy_cache_ttl));
+    require(c.storage.cache_max_age.count() >= 1'000 && c.storage.cache_max_age.count() <= 365LL * 24 * 3'600'000,
+            "storage.cache_max_age", "1s to 365d", format_duration(c.storage.cache_max_age));
 }
 
 }  // namespace

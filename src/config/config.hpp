@@ -55,6 +55,9 @@ struct Config {
         // proxy_cache_ttl, which bounds how long a deleted photo stays reachable here.
         std::uint64_t proxy_cache_bytes = 32ULL * 1024 * 1024;
         Duration proxy_cache_ttl{600'000};
+        // How long browsers and CDNs may keep a photo's file (Cache-Control max-age): a
+        // deleted photo's files leave the store at once, and every cache within this.
+        Duration cache_max_age{24LL * 3600 * 1000};
     } storage;
     struct Sessions {
         std::string url = "database";

@@ -35,7 +35,8 @@ using pstest::Headers;
 using pstest::Response;
 
 constexpr const char* kBucket = "photoshare";
-constexpr const char* kImmutable = "public, max-age=31536000, immutable";
+// storage.cache_max_age's default, 1 day: how long a deleted photo may stay in caches.
+constexpr const char* kImmutable = "public, max-age=86400, immutable";
 
 // 640x480 from a camera, EXIF with GPS (the served variants must carry none of it).
 std::filesystem::path camera_jpeg() { return pstest::testdata("images/edge/exif-samples/DSCN0010.jpg"); }
@@ -629,6 +630,10 @@ TEST_F(S3ProxyStack, AProxiedPhotoIsServedFromMemoryUntilItIsDeleted) {
     ASSERT_EQ(removed.status, 204) << removed.describe();
     auto gone = one.get(photo.thumbnail_url);
     EXPECT_EQ(gone.status, 404) << "the deleting server still serves the photo from memory";
+    // A browser or CDN that revalidates its copy is told it is gone, by a server that has
+    // none in memory too (it asks S3).
+    auto revalidated = two.get(photo.url, {{"If-None-Match", "\"" + photo.id + "_d.jpg\""}});
+    EXPECT_EQ(revalidated.status, 404) << revalidated.describe();
 }
 
 // Proxied, the images come from the server itself: the policy is that of a server with its

@@ -102,6 +102,12 @@ TEST(Config, InvalidValuesNameTheKey) {
     EXPECT_NE(error_of(s).find("no.such"), std::string::npos);
     s.flags = {{"feed.page_size", "-3"}};
     EXPECT_NE(error_of(s).find("feed.page_size"), std::string::npos);
+    s.flags = {{"storage.cache_max_age", "0s"}};
+    EXPECT_NE(error_of(s).find("storage.cache_max_age"), std::string::npos);
+    s.flags = {{"storage.cache_max_age", "400d"}};
+    EXPECT_NE(error_of(s).find("storage.cache_max_age"), std::string::npos);
+    s.flags = {{"storage.cache_max_age", "1h"}};
+    EXPECT_EQ(error_of(s), "");
 }
 
 TEST(Config, TomlTypesAreAccepted) {
