@@ -1,5 +1,7 @@
 #include "app/api.hpp"
 
+#include "app/downloads.hpp"
+
 #include "app/responses.hpp"
 #include "http/form.hpp"
 
@@ -72,7 +74,10 @@ asio::awaitable<http::Response> GetPhoto::operator()(Context& ctx) const {
     const std::string id(ctx.req.param("id"));
     auto photo = co_await db.call("find_photo", [&](store::Repository& repo) { return repo.find_photo(id); });
     if (!photo) throw http::HttpError(404, "not_found", "There is no such photo.");
-    co_return json_response(200, photo_json(*photo, urls));
+    auto out = photo_json(*photo, urls);
+    const bool owner = ctx.visitor.session && ctx.visitor.session->user_id == photo->user_id;
+    out["downloads"] = downloads_json(*photo, offered_downloads(*photo, owner, full_size_for_everyone));
+    co_return json_response(200, out);
 }
 
 asio::awaitable<http::Response> UploadPhotos::operator()(Context& ctx) const {

@@ -47,10 +47,11 @@ struct ListPhotos {
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 
-// GET /api/v1/photos/{id}
+// GET /api/v1/photos/{id}: with what the visitor may download.
 struct GetPhoto {
     Database& db;
     const MediaUrls& urls;
+    bool full_size_for_everyone;
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 

@@ -33,7 +33,8 @@ bool row_exists(store::Repository& repo, const std::string& id) { return repo.fi
 bool file_of_a_photo(store::Repository& repo, const std::string& id, const std::string& key) {
     const auto photo = repo.find_photo(id);
     if (!photo) return false;
-    const auto keys = photo_keys(photo->id, photo->variant_widths, photo->formats);
+    auto keys = photo_keys(photo->id, photo->variant_widths, photo->formats);
+    for (auto& k : private_keys(photo->original.key)) keys.push_back(std::move(k));
     return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
@@ -79,6 +80,8 @@ Report check(store::Repository& repo, blob::Store& blobs, const Options& options
             if (!key_set.contains(key)) broken.missing.push_back(key);
             expected.insert(std::move(key));
         }
+        // Its original and full-size download are its own, but not needed to show it.
+        for (auto& key : private_keys(row.original_key)) expected.insert(std::move(key));
         if (broken.missing.empty()) {
             ++report.complete_rows;
             continue;
@@ -140,7 +143,9 @@ void repair(store::Repository& repo, blob::Store& blobs, const Options& options,
         if (!still_broken) continue;
         // As a delete does: the row first, then its files.
         if (repo.delete_photo(photo->id, photo->user_id)) ++report.rows_removed;
-        for (const auto& key : photo_keys(photo->id, photo->variant_widths, photo->formats)) {
+        auto keys = photo_keys(photo->id, photo->variant_widths, photo->formats);
+        for (auto& key : private_keys(photo->original.key)) keys.push_back(std::move(key));
+        for (const auto& key : keys) {
             if (blobs.exists(key)) {
                 blobs.remove(key);
                 ++report.objects_removed;

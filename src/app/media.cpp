@@ -78,10 +78,10 @@ http::Response cached_object(std::shared_ptr<const std::string> bytes, std::stri
 
 }  // namespace
 
-asio::awaitable<http::Response> MediaFile::proxy(const std::string& key, const std::string& etag, const std::string& cache_control) const {
+asio::awaitable<http::Response> stream_object(blob::Store& blobs, http::Workers& workers, MediaCache* cache, const std::string& key) {
     auto pipe = std::make_shared<http::ChunkPipe>(4);
     auto meta = std::make_shared<blob::ObjectMeta>();
-    stream_workers->post([&blobs = blobs, cache = cache, key, pipe, meta] {
+    workers.post([&blobs, cache, key, pipe, meta] {
         try {
             // A photo small enough for the cache is also collected; it is kept only when it
             // arrived whole (a client that went away stops the read part-way).
@@ -123,15 +123,15 @@ asio::awaitable<http::Response> MediaFile::proxy(const std::string& key, const s
     res.content_type = meta->content_type.empty() ? "image/jpeg" : meta->content_type;
     res.stream_length = meta->size;
     res.stream = std::make_shared<ObjectBody>(pipe, std::move(first));
-    res.set("ETag", etag);
-    res.set("Cache-Control", cache_control);
     co_return res;
 }
 
 asio::awaitable<http::Response> MediaFile::operator()(Context& ctx) const {
     const auto& req = ctx.req;
     const std::string key(req.param("key"));
-    if (!blob::valid_key(key)) throw http::HttpError(404, "not_found", "There is no such photo.");
+    // An original or a full-size file is its owner's: only /photos/ID/original and /full
+    // send them, after asking who wants them.
+    if (!blob::valid_key(key) || private_key(key)) throw http::HttpError(404, "not_found", "There is no such photo.");
     // Keys are random and a photo never changes, so the key is a perfect validator. A
     // revalidation is answered 304 only while the file exists: once the photo is deleted, a
     // cache that asks again is told 404 and lets it go.
@@ -168,7 +168,10 @@ asio::awaitable<http::Response> MediaFile::operator()(Context& ctx) const {
         co_return not_modified(etag, cache_control);
     }
     if (bytes) co_return cached_object(std::move(bytes), etag, cache_control);
-    co_return co_await proxy(key, etag, cache_control);
+    auto res = co_await stream_object(blobs, *stream_workers, cache, key);
+    res.set("ETag", etag);
+    res.set("Cache-Control", cache_control);
+    co_return res;
 }
 
 }  // namespace photoshare::app

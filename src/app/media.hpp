@@ -30,9 +30,11 @@ struct MediaFile {
     http::Workers* stream_workers;  // proxy mode only: threads that read the object store
     std::string cache_control;      // media_cache_control()
     asio::awaitable<http::Response> operator()(Context& ctx) const;
-
-private:
-    asio::awaitable<http::Response> proxy(const std::string& key, const std::string& etag, const std::string& cache_control) const;
 };
+
+// The object `key` of a store without local files, sent on as it arrives (a thread of
+// `workers` reads it into a small pipe), and kept in `cache` when it is a JPEG that fits
+// (nullptr: never). Throws HttpError 404 when there is no such object.
+asio::awaitable<http::Response> stream_object(blob::Store& blobs, http::Workers& workers, MediaCache* cache, const std::string& key);
 
 }  // namespace photoshare::app

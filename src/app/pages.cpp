@@ -1,5 +1,6 @@
 #include "app/pages.hpp"
 
+#include "app/downloads.hpp"
 #include "app/photo_files.hpp"
 #include "app/responses.hpp"
 
@@ -55,7 +56,15 @@ asio::awaitable<http::Response> PhotoPage::operator()(Context& ctx) const {
     d.set("username", photo->username);
     d.set("uploaded_at", rfc3339(photo->created_at));
     d.set("uploaded_at_text", human_time(photo->created_at));
-    d.set("mine", visitor.session && visitor.session->user_id == photo->user_id);
+    const bool mine = visitor.session && visitor.session->user_id == photo->user_id;
+    d.set("mine", mine);
+    const auto offered = offered_downloads(*photo, mine, full_size_for_everyone);
+    d.set("full_size", offered.full);
+    d.set("full_width", std::to_string(offered.full_width));
+    d.set("full_height", std::to_string(offered.full_height));
+    d.set("original", offered.original);
+    d.set("original_name", photo->original.name.empty() ? "as uploaded" : photo->original.name);
+    d.set("original_size", fmt::format("{:.1f} MB", static_cast<double>(photo->original.bytes) / 1e6));
     d.set("csrf_token", visitor.csrf_token);
     co_return html_response(200, layout.page(ctx.req, visitor_frame(visitor), "Photo by " + photo->username, layout.render("photo", d)));
 }

@@ -20,6 +20,7 @@ struct PhotoPage {
     Database& db;
     const Layout& layout;
     const MediaUrls& urls;
+    bool full_size_for_everyone;  // images.full_size_download
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 

@@ -1,9 +1,12 @@
 #include "app/photo_files.hpp"
 
+#include "auth/tokens.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
 
 namespace photoshare::app {
 
@@ -17,6 +20,24 @@ std::string key_of(const std::string& photo_id, std::string_view which, std::str
 
 bool known_ext(std::string_view ext) {
     return ext == kJpeg || std::find(kFurther.begin(), kFurther.end(), ext) != kFurther.end();
+}
+
+// What image::Processed::format names, and the extension of its original.
+struct OriginalFormat {
+    std::string_view format, ext;
+};
+constexpr std::array<OriginalFormat, 7> kOriginals{{
+    {"jpeg", "jpg"}, {"png", "png"}, {"gif", "gif"}, {"webp", "webp"}, {"heic", "heic"}, {"avif", "avif"}, {"heif", "heif"},
+}};
+constexpr std::size_t kSecretDigits = 32;
+
+bool hex_digits(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// "o-SECRET" or "f-SECRET" (the part of a private key after the photo id's '_').
+bool private_part(std::string_view which, char kind) {
+    return which.size() == 2 + kSecretDigits && which[0] == kind && which[1] == '-' && hex_digits(which.substr(2));
 }
 
 }  // namespace
@@ -52,8 +73,35 @@ std::string content_type_of_key(std::string_view key) {
     return known_ext(ext) ? content_type_of(ext) : content_type_of(kJpeg);
 }
 
+std::string original_key(const std::string& photo_id, std::string_view original_format) {
+    const auto* known = std::find_if(kOriginals.begin(), kOriginals.end(), [&](const auto& o) { return o.format == original_format; });
+    if (known == kOriginals.end()) throw std::invalid_argument("photo_files: no such original format: " + std::string(original_format));
+    return key_of(photo_id, "o-" + auth::random_hex(kSecretDigits / 2), known->ext);
+}
+
+std::string full_size_key(std::string_view original) {
+    const auto at = original.rfind("_o-");
+    if (at == std::string_view::npos || original.size() < at + 3 + kSecretDigits) return {};
+    return std::string(original.substr(0, at)) + "_f-" + std::string(original.substr(at + 3, kSecretDigits)) + "." + std::string(kJpeg);
+}
+
+bool private_key(std::string_view key) {
+    const auto dot = key.rfind('.');
+    const auto underscore = key.rfind('_', dot);
+    if (dot == std::string_view::npos || underscore == std::string_view::npos) return false;
+    const auto which = key.substr(underscore + 1, dot - underscore - 1);
+    return private_part(which, 'o') || private_part(which, 'f');
+}
+
+std::string original_type(std::string_view original_format) { return "image/" + std::string(original_format); }
+
 std::string media_cache_control(std::chrono::seconds max_age) {
     return fmt::format("public, max-age={}, immutable", max_age.count());
+}
+
+std::vector<std::string> private_keys(std::string_view original) {
+    if (original.empty()) return {};
+    return {std::string(original), full_size_key(original)};
 }
 
 std::vector<std::string> photo_keys(const std::string& photo_id, const std::vector<int>& variant_widths, std::string_view formats) {
@@ -70,11 +118,18 @@ std::vector<std::string> photo_keys(const std::string& photo_id, const std::vect
 
 std::optional<std::string> photo_of_key(std::string_view key) {
     const auto dot = key.rfind('.');
-    if (dot == std::string_view::npos || !known_ext(key.substr(dot + 1))) return std::nullopt;
+    if (dot == std::string_view::npos) return std::nullopt;
+    const auto ext = key.substr(dot + 1);
     key = key.substr(0, dot);
     const auto underscore = key.rfind('_');
     if (underscore == std::string_view::npos || underscore == 0) return std::nullopt;
     const std::string_view which = key.substr(underscore + 1);
+    if (private_part(which, 'o'))
+        return std::any_of(kOriginals.begin(), kOriginals.end(), [&](const auto& o) { return o.ext == ext; })
+                   ? std::optional<std::string>(key.substr(0, underscore))
+                   : std::nullopt;
+    if (private_part(which, 'f')) return ext == kJpeg ? std::optional<std::string>(key.substr(0, underscore)) : std::nullopt;
+    if (!known_ext(ext)) return std::nullopt;
     const bool width = !which.empty() && which.size() <= 5 && which[0] != '0' &&
                        std::all_of(which.begin(), which.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (which != "d" && which != "t" && !width) return std::nullopt;

@@ -33,11 +33,28 @@ std::string content_type_of_key(std::string_view key);
 // it, and max_age bounds how long caches keep a deleted photo.
 std::string media_cache_control(std::chrono::seconds max_age);
 
-// Every file of the photo: display, thumbnail, then one per variant width; JPEG, then each
-// further format.
+// The private files of a photo, never served by /media/: the original as uploaded
+// (ID_o-SECRET.EXT, with its metadata, for its owner) and the full-size JPEG made from it on
+// the first download (ID_f-SECRET.jpg). SECRET is 32 random hex digits of the photo's own, so
+// neither name follows from the public ones, even in a store that is public (serve = public).
+std::string original_key(const std::string& photo_id, std::string_view original_format);
+// The full-size file that goes with an original's key; empty for an empty key.
+std::string full_size_key(std::string_view original_key);
+bool private_key(std::string_view key);
+// "jpeg" -> "image/jpeg", "heic" -> "image/heic"... (image::Processed::format).
+std::string original_type(std::string_view original_format);
+
+// The private files that go with an original's key: the original, and its full-size JPEG
+// (which exists once someone downloaded it); none for an empty key. A delete removes them;
+// fsck knows them as the photo's (neither is needed to show it).
+std::vector<std::string> private_keys(std::string_view original_key);
+
+// Every file the photo must have: display, thumbnail, then one per variant width; JPEG,
+// then each further format.
 std::vector<std::string> photo_keys(const std::string& photo_id, const std::vector<int>& variant_widths,
                                     std::string_view formats = {});
-// The photo id a key of photo_keys() belongs to, or nullopt for any other name.
+// The photo id a key of photo_keys() or a full-size key belongs to, or nullopt for any other
+// name.
 std::optional<std::string> photo_of_key(std::string_view key);
 
 struct VariantFile {

@@ -69,7 +69,9 @@ asio::awaitable<std::int64_t> Photos::remove(const store::Session& session, cons
     bool deleted = co_await db_.call("delete_photo", [&](store::Repository& repo) { return repo.delete_photo(photo_id, session.user_id); });
     if (!deleted) throw http::HttpError(404, "not_found", "There is no such photo.");
     co_await workers_.run([&] {
-        for (const auto& key : photo_keys(photo_id, photo->variant_widths, photo->formats)) {
+        auto keys = photo_keys(photo_id, photo->variant_widths, photo->formats);
+        for (auto& key : private_keys(photo->original.key)) keys.push_back(std::move(key));
+        for (const auto& key : keys) {
             if (media_cache_) media_cache_->erase(key);
             try {
                 blobs_.remove(key);

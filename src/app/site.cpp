@@ -1,6 +1,7 @@
 #include "app/site.hpp"
 
 #include "app/api.hpp"
+#include "app/downloads.hpp"
 #include "app/feed_baselines.hpp"
 #include "app/media.hpp"
 #include "app/near_sessions.hpp"
@@ -101,10 +102,13 @@ Site::Site(config::Config c)
     blobs_ = blob::open(config_.storage_url());
     media_urls_ = std::make_unique<MediaUrls>(*blobs_, config_.storage.serve, config_.storage.public_url,
                                               std::chrono::duration_cast<std::chrono::seconds>(config_.storage.presign_expiry));
-    if (media_urls_->mode() == MediaUrls::Mode::server && !blobs_->local_path("probe")) {
-        // Each proxied download holds a thread while it reads from the store; a pool of
-        // its own keeps slow clients from starving database work.
+    if (!blobs_->local_path("probe")) {
+        // Each download streamed from an object store (proxied photos, originals) holds a
+        // thread while it reads; a pool of its own keeps slow clients from starving
+        // database work.
         stream_workers_ = std::make_unique<http::Workers>(16);
+    }
+    if (media_urls_->mode() == MediaUrls::Mode::server && stream_workers_) {
         media_cache_ = std::make_unique<MediaCache>(config_.storage.proxy_cache_bytes, config_.storage.proxy_cache_ttl, metrics_);
     }
     cache_store_ = kv::open(config_.cache.url);
@@ -182,6 +186,7 @@ Site::Site(config::Config c)
     upload_limits.image.jpeg_quality = static_cast<int>(config_.images.jpeg_quality);
     upload_limits.queue_formats = !config_.images.formats.empty();
     upload_limits.cache_control = cache_control_of_media(config_);
+    upload_limits.keep_originals = config_.images.keep_originals;
     uploads_ = std::make_unique<Uploads>(tmp_dir_, *blobs_, *db_, workers_, image_workers_, upload_limits, metrics_);
     if (upload_limits.queue_formats && config_.images.run_jobs) {
         ImageJobs::Options jobs;
@@ -239,7 +244,7 @@ void Site::add_routes(http::Router& router) {
 
     // Pages and forms.
     r.add(Method::get, "/", FrontPage{*feed_, *front_pages_, writes_, page_size, config_.server.gzip_min_bytes > 0}, {.who = Who::visitor});
-    r.add(Method::get, "/photos/{id}", PhotoPage{*db_, layout_, *media_urls_}, {.who = Who::visitor});
+    r.add(Method::get, "/photos/{id}", PhotoPage{*db_, layout_, *media_urls_, config_.images.full_size_download == "everyone"}, {.who = Who::visitor});
     r.add(Method::get, "/login", AccountForm{layout_, false}, {.who = Who::visitor});
     r.add(Method::get, "/register", AccountForm{layout_, true}, {.who = Who::visitor});
     const Access form_post{.who = Who::visitor, .csrf = Csrf::form, .body = Body::form};
@@ -254,6 +259,13 @@ void Site::add_routes(http::Router& router) {
     r.add(Method::post, "/upload", UploadPost{*photos_, writes_},
           {.who = Who::member, .csrf = Csrf::form, .body = Body::upload, .body_limit = upload_limit});
     r.add(Method::post, "/photos/{id}/delete", DeletePost{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
+    const DownloadServices downloads{*db_, *blobs_, workers_, image_workers_, stream_workers_.get()};
+    image::Limits full_size;
+    full_size.max_pixels = config_.limits.max_pixels;
+    full_size.jpeg_quality = static_cast<int>(config_.images.full_size_quality);
+    r.add(Method::get, "/photos/{id}/original", OriginalDownload{downloads}, {.who = Who::visitor, .knobs = false});
+    r.add(Method::get, "/photos/{id}/full", FullSizeDownload{downloads, full_size, config_.images.full_size_download == "everyone"},
+          {.who = Who::visitor, .knobs = false});
 
     // The JSON API (docs/API.md).
     r.add(Method::post, "/api/v1/users", api::CreateUser{*accounts_}, {.body = Body::json, .quota = accounts});
@@ -264,7 +276,8 @@ void Site::add_routes(http::Router& router) {
           api::ListPhotos{*feed_, writes_, *media_urls_, page_size, static_cast<int>(config_.feed.max_page_size)});
     r.add(Method::post, "/api/v1/photos", api::UploadPhotos{*photos_, writes_, *media_urls_},
           {.who = Who::member, .csrf = Csrf::header, .body = Body::upload, .body_limit = upload_limit});
-    r.add(Method::get, "/api/v1/photos/{id}", api::GetPhoto{*db_, *media_urls_});
+    r.add(Method::get, "/api/v1/photos/{id}", api::GetPhoto{*db_, *media_urls_, config_.images.full_size_download == "everyone"},
+          {.who = Who::visitor});
     r.add(Method::del, "/api/v1/photos/{id}", api::DeletePhoto{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::header});
 
     // Files: the knobs do not apply.

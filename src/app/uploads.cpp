@@ -10,6 +10,8 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <system_error>
 
@@ -28,8 +30,9 @@ struct FileCloser {
 
 // The client's file name, fit to show in a message (JSON or HTML, escaped there): valid
 // UTF-8 only (other bytes become '?'), no control characters, at most 80 characters.
-std::string shown_name(const std::string& name) {
-    if (name.empty()) return "the file";
+// The client's file name as valid UTF-8 without control characters (each replaced by '?'),
+// at most 80 characters: safe to show, to log and to keep.
+std::string clean_name(const std::string& name) {
     std::string clean;
     std::size_t chars = 0;
     for (std::size_t i = 0; i < name.size() && chars < 80; ++chars) {
@@ -50,7 +53,16 @@ std::string shown_name(const std::string& name) {
             i += len;
         }
     }
-    return "'" + clean + "'";
+    return clean;
+}
+
+std::string shown_name(const std::string& name) { return name.empty() ? "the file" : "'" + clean_name(name) + "'"; }
+
+std::string read_whole(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw std::runtime_error("cannot read the spooled upload " + path.string());
+    return bytes;
 }
 
 // Writing the spooled body failed: a full disk is the client's 507 like a full photo store;
@@ -190,7 +202,8 @@ asio::awaitable<StoredUpload> Uploads::store(const UploadForm& form, std::int64_
     std::exception_ptr error;
     try {
         co_await io_workers_.run([&] {
-            for (auto& p : processed) {
+            for (std::size_t i = 0; i < processed.size(); ++i) {
+                const auto& p = processed[i];
                 store::NewPhoto row;
                 row.id = auth::random_token(16);  // 128 random bits: names the files, unguessable
                 row.user_id = user_id;
@@ -208,6 +221,19 @@ asio::awaitable<StoredUpload> Uploads::store(const UploadForm& form, std::int64_
                     blobs_.put(keys[k], files[k]->data, info);
                     written.push_back(keys[k]);
                     row.bytes += static_cast<std::int64_t>(files[k]->data.size());
+                }
+                if (limits_.keep_originals) {
+                    // As sent, metadata and all: for its owner's download only (never public).
+                    const std::string bytes = read_whole(form.files[i]);
+                    auto& original = row.original;
+                    original.key = original_key(row.id, p.format);
+                    original.type = original_type(p.format);
+                    original.name = clean_name(form.file_names[i]);
+                    original.bytes = static_cast<std::int64_t>(bytes.size());
+                    original.width = p.original_width;
+                    original.height = p.original_height;
+                    blobs_.put(original.key, bytes, blob::ObjectInfo{original.type, "private, no-store"});
+                    written.push_back(original.key);
                 }
                 total_bytes += row.bytes;
                 rows.push_back(std::move(row));

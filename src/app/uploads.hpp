@@ -28,6 +28,7 @@ struct UploadLimits {
     image::Limits image;
     bool queue_formats = false;  // queue an image job per photo (ImageJobs makes AVIF/WebP)
     std::string cache_control;   // stored with each file (media_cache_control())
+    bool keep_originals = true;  // store each upload as sent, privately (photo_files: original_key)
 };
 
 // What came with the files: the form's other fields (small ones only).

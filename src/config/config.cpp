@@ -221,6 +221,11 @@ const std::vector<Field>& fields() {
         field("images.avif_effort", Kind::count, &C::images, &C::Images::avif_effort, "AVIF encoder effort, 0 (fastest) to 9 (smallest files)"),
         field("images.webp_quality", Kind::count, &C::images, &C::Images::webp_quality, "WebP quality (1-100)"),
         field("images.run_jobs", Kind::boolean, &C::images, &C::Images::run_jobs, "this server makes further formats from the queue (any server may; the queue is in the database)"),
+        field("images.keep_originals", Kind::boolean, &C::images, &C::Images::keep_originals,
+              "keep each upload as it was sent, privately, for its owner to download (metadata and all; never served to anyone else)"),
+        field("images.full_size_download", Kind::text, &C::images, &C::Images::full_size_download,
+              "who may download a photo at full resolution, without metadata: owner or everyone"),
+        field("images.full_size_quality", Kind::count, &C::images, &C::Images::full_size_quality, "JPEG quality of full-size downloads (1-100)"),
         field("images.job_interval", Kind::duration, &C::images, &C::Images::job_interval, "how often this server looks for queued image jobs"),
         field("auth.argon2_memory_kib", Kind::count, &C::auth, &C::Auth::argon2_memory_kib, "argon2id memory per hash, KiB (at least 19456)"),
         field("auth.argon2_iterations", Kind::count, &C::auth, &C::Auth::argon2_iterations, "argon2id passes (at least 2)"),
@@ -327,6 +332,10 @@ void validate(const Config& c) {
     require(c.images.avif_quality >= 1 && c.images.avif_quality <= 100, "images.avif_quality", "1 to 100", std::to_string(c.images.avif_quality));
     require(c.images.avif_effort <= 9, "images.avif_effort", "0 to 9", std::to_string(c.images.avif_effort));
     require(c.images.webp_quality >= 1 && c.images.webp_quality <= 100, "images.webp_quality", "1 to 100", std::to_string(c.images.webp_quality));
+    require(c.images.full_size_download == "owner" || c.images.full_size_download == "everyone", "images.full_size_download",
+            "owner or everyone", c.images.full_size_download);
+    require(c.images.full_size_quality >= 1 && c.images.full_size_quality <= 100, "images.full_size_quality", "1 to 100",
+            std::to_string(c.images.full_size_quality));
     require(c.images.job_interval.count() >= 10, "images.job_interval", "at least 10ms", format_duration(c.images.job_interval));
     for (const unsigned size : c.images.sizes)
         require(size >= 16 && size <= 16384, "images.sizes", "sizes from 16 to 16384", std::to_string(size));

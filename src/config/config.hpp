@@ -94,6 +94,9 @@ struct Config {
         bool run_jobs = true;
         Duration job_interval{2000};
         unsigned jpeg_quality = 82;
+        bool keep_originals = true;               // each upload as sent, for its owner only
+        std::string full_size_download = "owner";  // owner | everyone
+        unsigned full_size_quality = 90;
     } images;
     struct Auth {
         unsigned argon2_memory_kib = 19 * 1024;

@@ -299,7 +299,11 @@ Variant encode(const VImage& image, const Limits& limits) {
     return variant;
 }
 
-Processed process(const VSource& source, const Limits& limits) {
+// What process() makes: every variant, or (for a full-size download) the display variant
+// only, at the image's own size.
+enum class Make { variants, full_size };
+
+Processed process(const VSource& source, const Limits& limits, Make make = Make::variants) {
     const Accepted& accepted = detect(source);
 
     // Declared before every image so that it is released after them, when the decoder's
@@ -329,7 +333,7 @@ Processed process(const VSource& source, const Limits& limits) {
     const bool swaps_sides = vips_image_get_orientation_swap(header.get_image()) != 0;
 
     // Sizes are fixed from the stored (unrotated) frame; rotation happens last.
-    const Size display_size = fit(original, limits.display_size);
+    const Size display_size = make == Make::full_size ? original : fit(original, limits.display_size);
     const ShrinkOnLoad shrink = choose_shrink(accepted.format, original, display_size);
 
     MemoryBudget& budget = decode_budget();
@@ -376,6 +380,7 @@ Processed process(const VSource& source, const Limits& limits) {
         // rotation below can read it in any order (a sequential decoder cannot).
         const VImage display = without_metadata(compute_in_memory(image).autorot());
         result.display = encode(display, limits);
+        if (make == Make::full_size) return result;
 
         const Size shown{display.width(), display.height()};
         const int longest = std::max(shown.width, shown.height);
@@ -452,6 +457,16 @@ Processed process_file(const std::filesystem::path& path, const Limits& limits) 
         throw std::runtime_error("cannot read uploaded file " + path.string());
     }
     return process(VSource(source), limits);
+}
+
+Variant full_size(const std::string& bytes, const Limits& limits) {
+    initialize();
+    VipsSource* source = vips_source_new_from_memory(bytes.data(), bytes.size());
+    if (source == nullptr) {
+        vips_error_clear();
+        throw Unsupported(kNotAccepted);
+    }
+    return process(VSource(source), limits, Make::full_size).display;
 }
 
 Processed process_buffer(const std::string& bytes, const Limits& limits) {

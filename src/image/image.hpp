@@ -97,4 +97,10 @@ void initialize(std::uint64_t decode_memory = default_decode_memory);
 Processed process_file(const std::filesystem::path& path, const Limits& limits);
 Processed process_buffer(const std::string& bytes, const Limits& limits);
 
+// The whole image at its own size (after the EXIF rotation), treated as the display variant
+// is (sRGB, flattened, no metadata) and encoded at limits.jpeg_quality: a full-size
+// download made from the original upload. Limited by max_pixels and the decode budget like
+// process_*; the other sizes of `limits` are not used.
+Variant full_size(const std::string& bytes, const Limits& limits);
+
 }  // namespace photoshare::image

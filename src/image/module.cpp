@@ -8,6 +8,7 @@ extern "C" __attribute__((visibility("default"))) const photoshare::image::Modul
         &photoshare::image::process_file,
         &photoshare::image::process_buffer,
         &photoshare::image::encode_formats,
+        &photoshare::image::full_size,
     };
     return &api;
 }

@@ -18,7 +18,7 @@ namespace photoshare::image {
 
 inline constexpr const char* kModuleFile = "libphotoshare-image.so";
 inline constexpr const char* kModuleEntry = "photoshare_image_module";
-inline constexpr int kModuleVersion = 4;  // raise when ModuleApi or the types it uses change
+inline constexpr int kModuleVersion = 5;  // raise when ModuleApi or the types it uses change
 
 struct ModuleApi {
     int version;
@@ -27,6 +27,7 @@ struct ModuleApi {
     Processed (*process_buffer)(const std::string& bytes, const Limits& limits);
     std::vector<Encoded> (*encode_formats)(const std::string& display_jpeg, const std::vector<int>& widths,
                                            const std::vector<std::string>& formats, const FormatOptions& options);
+    Variant (*full_size)(const std::string& bytes, const Limits& limits);
 };
 
 }  // namespace photoshare::image

@@ -1,6 +1,6 @@
-// image::initialize, process_file and process_buffer for the server binary: the same
-// functions as src/image/, found in libphotoshare-image.so beside the binary and loaded on
-// the first call that needs pixels (see image/module.hpp for why).
+// image::initialize, process_file, process_buffer, encode_formats and full_size for the
+// server binary: the same functions as src/image/, found in libphotoshare-image.so beside
+// the binary and loaded on the first call that needs pixels (see image/module.hpp for why).
 #include "image/module.hpp"
 
 #include <dlfcn.h>
@@ -100,5 +100,7 @@ std::vector<Encoded> encode_formats(const std::string& display_jpeg, const std::
                                     const std::vector<std::string>& formats, const FormatOptions& options) {
     return module().encode_formats(display_jpeg, widths, formats, options);
 }
+
+Variant full_size(const std::string& bytes, const Limits& limits) { return module().full_size(bytes, limits); }
 
 }  // namespace photoshare::image

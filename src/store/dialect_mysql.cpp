@@ -102,12 +102,26 @@ constexpr std::array<std::string_view, 2> schema_v5{
     ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
 };
 
-constexpr std::array<Migration, 5> migrations{
+// The file of each photo as it was uploaded, kept privately for its owner (metadata and
+// all; never served to anyone else), with what its download needs. '' and 0 for photos
+// stored before, and when images.keep_originals is off. One statement: all the columns
+// or none (not re-runnable, see version 4).
+constexpr std::array<std::string_view, 1> schema_v6{
+    "ALTER TABLE photos ADD COLUMN original_key VARBINARY(255) NOT NULL DEFAULT '', "
+    "ADD COLUMN original_type VARBINARY(64) NOT NULL DEFAULT '', "
+    "ADD COLUMN original_name VARBINARY(1024) NOT NULL DEFAULT '', "
+    "ADD COLUMN original_bytes BIGINT NOT NULL DEFAULT 0, "
+    "ADD COLUMN original_width INT NOT NULL DEFAULT 0, "
+    "ADD COLUMN original_height INT NOT NULL DEFAULT 0",
+};
+
+constexpr std::array<Migration, 6> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
     Migration{3, "shared secrets", schema_v3},
     Migration{4, "variant widths", schema_v4},
     Migration{5, "further formats and their jobs", schema_v5},
+    Migration{6, "originals", schema_v6},
 };
 
 constexpr Dialect dialect{

@@ -86,12 +86,25 @@ constexpr std::array<std::string_view, 3> schema_v5{
     "CREATE INDEX image_jobs_run_after ON image_jobs (run_after)",
 };
 
-constexpr std::array<Migration, 5> migrations{
+// The file of each photo as it was uploaded, kept privately for its owner (metadata and
+// all; never served to anyone else), with what its download needs. '' and 0 for photos
+// stored before, and when images.keep_originals is off.
+constexpr std::array<std::string_view, 6> schema_v6{
+    "ALTER TABLE photos ADD COLUMN original_key TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE photos ADD COLUMN original_type TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE photos ADD COLUMN original_name TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE photos ADD COLUMN original_bytes INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE photos ADD COLUMN original_width INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE photos ADD COLUMN original_height INTEGER NOT NULL DEFAULT 0",
+};
+
+constexpr std::array<Migration, 6> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
     Migration{3, "shared secrets", schema_v3},
     Migration{4, "variant widths", schema_v4},
     Migration{5, "further formats and their jobs", schema_v5},
+    Migration{6, "originals", schema_v6},
 };
 
 constexpr Dialect dialect{

@@ -46,6 +46,17 @@ struct User {
     std::int64_t created_at = 0;  // unix seconds
 };
 
+// The file of a photo as it was uploaded, kept privately for its owner: it carries the
+// metadata (GPS...) the served variants have not, so nothing serves it to anyone else.
+struct Original {
+    std::string key;   // in the media store; empty: not kept (older photos, or keep_originals off)
+    std::string type;  // "image/heic"...
+    std::string name;  // the uploader's file name, for the download's name only
+    std::int64_t bytes = 0;
+    int width = 0;  // as shown, after the EXIF rotation; 0: unknown (older photos)
+    int height = 0;
+};
+
 struct NewPhoto {
     std::string id;  // random, url-safe: names the photo in URLs and its blobs
     std::int64_t user_id = 0;
@@ -59,6 +70,7 @@ struct NewPhoto {
     std::vector<int> variant_widths;
     // Queue an image job (claim_image_job) for the further formats, in the same transaction.
     bool queue_formats = false;
+    Original original;
 };
 
 struct Photo {
@@ -76,6 +88,7 @@ struct Photo {
     // The further formats made for every width, space-separated ("avif webp"); empty until
     // the photo's image job is done (or when there is none).
     std::string formats;
+    Original original;
 };
 
 // A photo whose further formats are still to be made, as claimed by one server.
@@ -94,6 +107,7 @@ struct PhotoFiles {
     std::string id;
     std::vector<int> variant_widths;
     std::string formats;
+    std::string original_key;  // '' when none is kept
 };
 
 struct Session {

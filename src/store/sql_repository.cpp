@@ -51,7 +51,8 @@ struct Statements {
           username_of(with_placeholders("SELECT username FROM users WHERE id = ?", d.placeholders)),
           insert_photo(with_placeholders(
               std::string("INSERT INTO photos (id, user_id, width, height, thumb_width, thumb_height, "
-                          "bytes, created_at, variant_widths) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") +
+                          "bytes, created_at, variant_widths, original_key, original_type, original_name, original_bytes, "
+                          "original_width, original_height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") +
                   (d.returning.empty() ? "" : std::string(d.returning) + "seq"),
               d.placeholders)),
           latest_photos(with_placeholders(std::string(photo_columns) +
@@ -59,7 +60,7 @@ struct Statements {
                                           d.placeholders)),
           find_photo(with_placeholders(std::string(photo_columns) + " WHERE p.id = ?", d.placeholders)),
           delete_photo(with_placeholders("DELETE FROM photos WHERE id = ? AND user_id = ?", d.placeholders)),
-          all_photo_files("SELECT id, variant_widths, formats FROM photos ORDER BY seq"),
+          all_photo_files("SELECT id, variant_widths, formats, original_key FROM photos ORDER BY seq"),
           insert_job(with_placeholders("INSERT INTO image_jobs (photo_id, attempts, run_after, last_error) VALUES (?, 0, ?, '')",
                                        d.placeholders)),
           due_job(with_placeholders(
@@ -90,7 +91,8 @@ struct Statements {
     // The photo and its owner's current name, in the order photo_from() reads them.
     static constexpr std::string_view photo_columns =
         "SELECT p.seq, p.id, p.user_id, u.username, p.width, p.height, p.thumb_width, "
-        "p.thumb_height, p.bytes, p.created_at, p.variant_widths, p.formats FROM photos p JOIN users u ON u.id = p.user_id";
+        "p.thumb_height, p.bytes, p.created_at, p.variant_widths, p.formats, p.original_key, p.original_type, "
+        "p.original_name, p.original_bytes, p.original_width, p.original_height FROM photos p JOIN users u ON u.id = p.user_id";
 
     std::string insert_user;
     std::string find_user;
@@ -172,6 +174,12 @@ Photo photo_from(const sql::Row& row) {
         .created_at = as_int(row.at(9)),
         .variant_widths = widths_from(as_text(row.at(10))),
         .formats = as_text(row.at(11)),
+        .original = Original{.key = as_text(row.at(12)),
+                             .type = as_text(row.at(13)),
+                             .name = as_text(row.at(14)),
+                             .bytes = as_int(row.at(15)),
+                             .width = static_cast<int>(as_int(row.at(16))),
+                             .height = static_cast<int>(as_int(row.at(17)))},
     };
 }
 
@@ -329,7 +337,7 @@ public:
         std::vector<PhotoFiles> photos;
         photos.reserve(rows.size());
         for (const sql::Row& row : rows) {
-            photos.push_back(PhotoFiles{as_text(row.at(0)), widths_from(as_text(row.at(1))), as_text(row.at(2))});
+            photos.push_back(PhotoFiles{as_text(row.at(0)), widths_from(as_text(row.at(1))), as_text(row.at(2)), as_text(row.at(3))});
         }
         return photos;
     }
@@ -469,10 +477,22 @@ private:
                 }
                 owner = usernames.emplace(photo.user_id, as_text(rows.front().at(0))).first;
             }
-            const std::array<Value, 9> row{photo.id,           photo.user_id,
-                                           std::int64_t{photo.width},       std::int64_t{photo.height},
-                                           std::int64_t{photo.thumb_width}, std::int64_t{photo.thumb_height},
-                                           photo.bytes,        created_at, widths_text(photo.variant_widths)};
+            const Original& original = photo.original;
+            const std::array<Value, 15> row{photo.id,
+                                            photo.user_id,
+                                            std::int64_t{photo.width},
+                                            std::int64_t{photo.height},
+                                            std::int64_t{photo.thumb_width},
+                                            std::int64_t{photo.thumb_height},
+                                            photo.bytes,
+                                            created_at,
+                                            widths_text(photo.variant_widths),
+                                            original.key,
+                                            original.type,
+                                            original.name,
+                                            original.bytes,
+                                            std::int64_t{original.width},
+                                            std::int64_t{original.height}};
             std::int64_t seq = 0;
             try {
                 seq = connection.insert(sql_.insert_photo, row);
@@ -493,7 +513,8 @@ private:
                                    .thumb_height = photo.thumb_height,
                                    .bytes = photo.bytes,
                                    .created_at = created_at,
-                                   .variant_widths = photo.variant_widths});
+                                   .variant_widths = photo.variant_widths,
+                                   .original = photo.original});
         }
         if (upload_key) {
             std::string ids;

@@ -393,6 +393,57 @@ TEST_F(S3PresignedStack, ObjectsReadBackWithTheAwsSdkAsJpegsWithoutExif) {
     }
 }
 
+// The original as uploaded and the full-size JPEG made from it are objects of their own,
+// private (no public caching, names with a secret no page shows), sent through the servers
+// to the owner only, and removed with the photo.
+TEST_F(S3PresignedStack, OriginalsAndFullSizeFilesStayPrivateAndGoWithTheirPhoto) {
+    auto& stack = this->stack();
+    pstest::TempDir tmp("ps-s3-full");
+    const auto large = tmp.path() / "large.jpg";
+    auto made = pstest::run({"vips", "resize", camera_jpeg().string(), large.string(), "5"}, 120s);
+    ASSERT_TRUE(made.ok()) << made.output;
+    auto a = sign_up(stack.server_url(1));
+    auto res = upload(a, Part::file(large));
+    ASSERT_EQ(res.status, 201) << res.describe();
+    const Photo photo = uploaded(res);
+    auto key_like = [&](const std::string& part) {
+        const auto keys = bucket_keys(stack);
+        std::string found;
+        if (keys)
+            for (const auto& k : *keys)
+                if (contains(k, photo.id + part)) found = k;
+        return found;
+    };
+    const auto original_key = key_like("_o-");
+    ASSERT_FALSE(original_key.empty()) << "no original in the bucket";
+    const auto back = read_back(original_key, stack.s3_url());
+    ASSERT_TRUE(back.error.empty()) << back.error;
+    EXPECT_EQ(back.cache_control, "private, no-store");
+    EXPECT_EQ(back.sha256, sha256_hex(pstest::read_file(large)));
+
+    // Another server than the one that stored it streams it to the owner.
+    pstest::User owner = pstest::login_at(stack.server_url(2), a.username, a.password);
+    auto original = owner.http().get("/photos/" + photo.id + "/original");
+    ASSERT_EQ(original.status, 200) << original.describe();
+    EXPECT_EQ(original.body, pstest::read_file(large));
+    EXPECT_TRUE(contains(original.body, "Exif"));
+    auto full = owner.http().get("/photos/" + photo.id + "/full");
+    ASSERT_EQ(full.status, 200) << full.describe();
+    EXPECT_EQ(pstest::jpeg_size(full.body), (std::pair<int, int>{3200, 2400}));
+    // No metadata segment at all (a search for words would find them in 1.7 MB of scan data).
+    for (unsigned m : jpeg_markers(full.body)) EXPECT_FALSE((m >= 0xE0 && m <= 0xEF) || m == 0xFE) << "metadata marker " << m;
+    EXPECT_FALSE(contains(full.body, "Exif"));
+    EXPECT_FALSE(key_like("_f-").empty()) << "the full-size JPEG was not kept in the bucket";
+    HttpClient anon(stack.server_url(3));
+    EXPECT_EQ(anon.get("/photos/" + photo.id + "/original").status, 403);
+    EXPECT_EQ(anon.get("/photos/" + photo.id + "/full").status, 403);
+    EXPECT_FALSE(contains(anon.get("/photos/" + photo.id).body, "_o-")) << "a page names the original";
+
+    auto removed = owner.http().del("/api/v1/photos/" + photo.id, owner.csrf_header());
+    ASSERT_EQ(removed.status, 204) << removed.describe();
+    EXPECT_EQ(key_like("_"), "") << "an object of the deleted photo is left";
+}
+
 // The pages allow images from the s3rver origin (the presigned URLs point there), and the
 // policy is otherwise exactly the one of a server with its photos on disk.
 TEST_F(S3PresignedStack, ContentSecurityPolicyAllowsTheS3OriginForImagesAndNothingElseNew) {
@@ -490,9 +541,16 @@ TEST_F(S3PresignedStack, S3DownLeavesPagesServedAndGivesUpload503WithNothingLeft
     ASSERT_EQ(retried.status, 201) << "the same upload, retried once S3 is back: " << retried.describe();
     const Photo photo = uploaded(retried);
     ASSERT_FALSE(photo.id.empty());
+    // Its two variants and its original (a name with a secret of its own: found by prefix).
+    auto keys_now = bucket_keys(stack);
+    ASSERT_TRUE(keys_now.has_value());
+    std::string original;
+    for (const auto& k : *keys_now)
+        if (k.starts_with(photo.id + "_o-") && k.ends_with(".png")) original = k;
+    EXPECT_FALSE(original.empty()) << "no original of the retried upload";
     auto keys_after = keys_before;
-    keys_after->insert({photo.id + "_d.jpg", photo.id + "_t.jpg"});
-    EXPECT_EQ(bucket_keys(stack), keys_after) << "the retry wrote something else than its two objects";
+    keys_after->insert({photo.id + "_d.jpg", photo.id + "_t.jpg", original});
+    EXPECT_EQ(keys_now, keys_after) << "the retry wrote something else than its three objects";
     for (int n = 1; n <= servers(); ++n) {
         auto ids = feed_now(n);
         EXPECT_FALSE(ids.empty());

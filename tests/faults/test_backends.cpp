@@ -127,7 +127,8 @@ TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
     // shutdown, possibly after committing and before answering) is answered 503
     // outcome_unknown and keeps its files: either its row was committed (a row with both
     // files) or its files are left without a row (orphans, for fsck --repair). Never a row
-    // without its files. Each upload here is one photo: two files.
+    // without its files. Each upload here is one photo: three files (display, thumbnail and
+    // the original as uploaded).
     long unknown = 0;
     for (const auto& a : uploads)
         if (a.status == 503 && a.what == "outcome_unknown") ++unknown;
@@ -140,7 +141,7 @@ TEST(DatabaseRestart, PostgresStopsAndStartsDuringUploadsAndViews) {
     const long committed_unknown = check.rows - static_cast<long>(acknowledged.size()) - 1;
     EXPECT_GE(committed_unknown, 0) << check.output();
     EXPECT_LE(committed_unknown, unknown) << "rows that no upload accounts for:\n" << check.output();
-    EXPECT_EQ(check.orphans, 2 * (unknown - committed_unknown)) << "files without a row that no upload accounts for:\n" << check.output();
+    EXPECT_EQ(check.orphans, 3 * (unknown - committed_unknown)) << "files without a row that no upload accounts for:\n" << check.output();
     if (check.orphans > 0) {
         auto repair = run_fsck([&] { auto a = fsck_args; a.emplace_back("--repair"); return a; }());
         EXPECT_EQ(repair.exit_code, 0) << repair.output();

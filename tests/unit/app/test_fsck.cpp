@@ -3,6 +3,7 @@
 #include "app/fsck.hpp"
 
 #include "app/photo_files.hpp"
+#include "blob/blob.hpp"
 
 #include <gtest/gtest.h>
 
@@ -119,6 +120,36 @@ TEST(FsckKeys, PhotoOfKeyKnowsTheNamesOfVariantsOnly) {
     EXPECT_EQ(app::photo_of_key("abc_x.jpg"), std::nullopt);
     EXPECT_EQ(app::photo_of_key("abc.jpg"), std::nullopt);
     EXPECT_EQ(app::photo_of_key("abc_d.jpeg"), std::nullopt);
+}
+
+// An original's and a full-size file's names: the photo id, then a secret of 32 hex digits.
+TEST(FsckKeys, PrivateKeysBelongToTheirPhotoAndCarryASecret) {
+    const std::string id = "a_b-c";
+    const auto original = app::original_key(id, "heic");
+    EXPECT_TRUE(original.starts_with(id + "_o-")) << original;
+    EXPECT_TRUE(original.ends_with(".heic")) << original;
+    EXPECT_EQ(original.size(), id.size() + 3 + 32 + 5);
+    EXPECT_NE(app::original_key(id, "heic"), original) << "the secret is not random";
+    EXPECT_TRUE(blob::valid_key(original));
+    const auto full = app::full_size_key(original);
+    EXPECT_EQ(full, id + "_f-" + original.substr(id.size() + 3, 32) + ".jpg");
+    EXPECT_EQ(app::original_key(id, "jpeg").substr(id.size() + 3 + 32), ".jpg");
+    EXPECT_THROW(app::original_key(id, "bmp"), std::invalid_argument);
+    EXPECT_EQ(app::full_size_key(""), "");
+
+    EXPECT_EQ(app::photo_of_key(original), id);
+    EXPECT_EQ(app::photo_of_key(full), id);
+    EXPECT_TRUE(app::private_key(original));
+    EXPECT_TRUE(app::private_key(full));
+    EXPECT_EQ(app::private_keys(original), (std::vector<std::string>{original, full}));
+    EXPECT_TRUE(app::private_keys("").empty());
+    // Public names, and names that only look alike, are not private.
+    EXPECT_FALSE(app::private_key(id + "_d.jpg"));
+    EXPECT_FALSE(app::private_key(id + "_o-0123.jpg"));
+    EXPECT_FALSE(app::private_key(id + "_o-" + std::string(32, 'G') + ".jpg"));
+    EXPECT_EQ(app::photo_of_key(id + "_o-" + std::string(32, 'a') + ".exe"), std::nullopt);
+    EXPECT_EQ(app::photo_of_key(id + "_f-" + std::string(32, 'a') + ".heic"), std::nullopt);
+    EXPECT_EQ(app::original_type("heic"), "image/heic");
 }
 
 TEST(FsckKeys, GraceIsADuration) {

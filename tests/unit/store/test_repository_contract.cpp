@@ -83,6 +83,35 @@ TEST_P(RepositoryContract, APhotosVariantWidthsComeBackEverywhereItIsRead) {
     EXPECT_TRUE(files[1].variant_widths.empty());
 }
 
+// The original's description: a name of any UTF-8 and sizes, back as stored wherever the
+// photo is read; none for a photo without (schema 6's defaults).
+TEST_P(RepositoryContract, APhotosOriginalComesBackEverywhereItIsRead) {
+    auto repo = open_migrated();
+    const auto alice = repo->create_user("alice", "h");
+    ASSERT_TRUE(alice);
+    auto kept = new_photo("kept", alice->id);
+    kept.original = Original{.key = "kept_o-0123456789abcdef0123456789abcdef.heic",
+                             .type = "image/heic",
+                             .name = "Été \"à\" Québec 📷.HEIC",
+                             .bytes = 31'234'567,
+                             .width = 4032,
+                             .height = 3024};
+    const auto none = new_photo("none", alice->id);
+    const auto stored = repo->insert_photos(std::vector<NewPhoto>{kept, none});
+    ASSERT_EQ(stored.size(), 2u);
+    auto same = [](const Original& a, const Original& b) {
+        return a.key == b.key && a.type == b.type && a.name == b.name && a.bytes == b.bytes && a.width == b.width && a.height == b.height;
+    };
+    EXPECT_TRUE(same(stored[0].original, kept.original));
+    EXPECT_TRUE(same(repo->find_photo("kept")->original, kept.original));
+    EXPECT_TRUE(same(repo->latest_photos(std::nullopt, 10).at(1).original, kept.original));
+    EXPECT_TRUE(same(repo->find_photo("none")->original, Original{}));
+    const auto files = repo->all_photo_files();
+    ASSERT_EQ(files.size(), 2u);
+    EXPECT_EQ(files[0].original_key, kept.original.key);
+    EXPECT_EQ(files[1].original_key, "");
+}
+
 // Image jobs: queued with the photo, taken by one caller at a time for a lease, retried,
 // given up after max_attempts, finished with the photo's formats, gone with the photo.
 TEST_P(RepositoryContract, ImageJobsAreQueuedLeasedRetriedAndFinished) {
