@@ -277,6 +277,20 @@ step('d. photo page shows the display image; delete removes it everywhere', asyn
   await page.waitForLoadState('networkidle');
   await shot(page, 'desktop-photo.png');
 
+  // The owner downloads the original, exactly as uploaded and under its own name.
+  const [original] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('.photo-page .downloads a', { hasText: 'the original' }).click(),
+  ]);
+  assert.equal(original.suggestedFilename(), 'DSCN0010.jpg');
+  assert.ok(readFileSync(await original.path()).equals(readFileSync(JPEG)), 'the original is the file as uploaded');
+  const [full] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('.photo-page .downloads a', { hasText: 'full size' }).click(),
+  ]);
+  assert.equal(full.suggestedFilename(), 'DSCN0010.jpg');
+  assert.ok(!readFileSync(await full.path()).includes('Exif'), 'the full-size download carries no EXIF');
+
   await Promise.all([page.waitForURL(`${BASE}/`), del.click()]);
   assert.deepEqual(await feedIds(page), [uploaded.png], 'the deleted photo is gone from the front page');
   assert.equal((await js.request.get(`/photos/${id}`)).status(), 404, 'its page is gone');
