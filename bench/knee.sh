@@ -122,17 +122,22 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# cpu_split: "ours others", CPU time (clock ticks) of every process now: ours is this script
-# (with every child it has reaped: curl, openloop) and the servers and the generator; others
-# is the rest of the machine (another session's compiler). From each process's own times,
-# which the kernel keeps exact; the machine-wide counters of /proc/stat sample busy time at
-# the tick, and missed most of a server's short bursts here (2% busy at 5,000 req/s).
+# cpu_split: "ours others", CPU time (clock ticks) of every process now. Ours: this script
+# (with every child it has reaped: curl, openloop), every process whose command line names its
+# work directory or whose pid is in a pid file there (the servers, the stack's services, the
+# generator), and their children (PostgreSQL's backends). Others: the rest of the machine
+# (another session's compiler, with the children it has reaped). From each process's own
+# times, which the kernel keeps exact; the machine-wide counters of /proc/stat sample busy
+# time at the tick, and missed most of a server's short bursts here (2% busy at 5,000 req/s).
 cpu_split() {
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v self=$$ '
-    { comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\) [^)]*$/, "", comm)
-      rest = $0; sub(/.*\) /, "", rest); split(rest, f, " ")
+  local mine
+  mine=$( { grep -lsF "$work" /proc/[0-9]*/cmdline | cut -d/ -f3
+            find "$work" -name '*pid' -type f -exec cat {} + 2>/dev/null; } | tr -c '0-9' ' ')
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v mine="$$ $mine" '
+    BEGIN { n = split(mine, m, " "); for (i = 1; i <= n; i++) ours_pid[m[i]] = 1 }
+    { rest = $0; sub(/.*\) /, "", rest); split(rest, f, " ")
       t = f[12] + f[13] + f[14] + f[15]  # utime stime cutime cstime
-      if ($1 == self || comm ~ /^(photoshare|openloop|nginx|haproxy|memcached|redis-server|postgres)$/) ours += t; else others += t }
+      if (($1 in ours_pid) || (f[2] in ours_pid)) ours += t; else others += t }
     END { print ours + 0, others + 0 }'
 }
 # jnum JSON KEY: the first number of "KEY": in JSON (one line, as openloop prints it)
