@@ -7,9 +7,11 @@
 #              on memcached (scripts/stack up --level 4 --servers 3 --cache memcached)
 #   redis      the same with Redis (--cache redis)
 #   nginx      nginx serving the very bytes of level 0's page as a static file
-# A step over the bound is run once more, and the second run is the one recorded (a burst
-# of other work on a shared machine should not end a curve); a curve ends at the first step
-# over the bound twice, which is kept in the CSV.
+# All four are up at once and take turns at each rate, in an order that rotates from one
+# rate to the next (points of one rate are close in time: this machine is shared). A step
+# over the bound is run once more, and the second run is the one recorded (a burst of other
+# work should not end a curve); a curve ends at the first step over the bound twice, which is
+# kept in the CSV.
 #
 #   bench/knee.sh [--bound MS] [--seconds S] [--rates "R1 R2 ..."] [--targets "T ..."]
 #                 [--connections C] [--build DIR] [--commit REV] [--data DIR] [--doc FILE]
@@ -42,7 +44,7 @@ root=$PWD
 # shellcheck source=bench/lib/common.sh
 source "$root/bench/lib/common.sh"
 
-usage() { sed -n '14,30p' "$0" >&2; exit 2; }
+usage() { sed -n '16,32p' "$0" >&2; exit 2; }
 bound=10 seconds=5 connections=32 build=build data=$root/docs/data doc=$root/docs/PERFORMANCE.md note='' render_only=0 commit=''
 rates="500 1000 2000 3000 4000 5000 6000 8000 10000 12000 15000 20000 25000 30000 40000 50000 60000 80000"
 targets="level0 memcached redis nginx"
@@ -110,12 +112,12 @@ mkdir -p "$work/bin"
 cp "$build/photoshare" "$build/libphotoshare-image.so" "$build/bench/openloop" "$work/bin/"
 bin=$work/bin/photoshare
 started_pids=()
-nginx_master='' stack_dir=''
+nginx_master='' stack_dirs=()
 cleanup() {
   local p
   for p in "${started_pids[@]}"; do stop_pid "$p"; done
   if [[ -n $nginx_master ]]; then kill -QUIT "$nginx_master" 2>/dev/null || true; fi
-  if [[ -n $stack_dir ]]; then scripts/stack down --dir "$stack_dir" >/dev/null 2>&1 || true; fi
+  for d in "${stack_dirs[@]}"; do scripts/stack down --dir "$d" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -175,73 +177,90 @@ step() {
     'BEGIN{exit !(n > 0 && p + 0 <= b + 0 && e == 0 && t == 0)}'
 }
 
-# curve TARGET URL: the rates in turn until one is over the bound twice running
-curve() {
-  local target=$1 url=$2 rate knee='' knee_p99='' attempts
-  log "$target: $url"
-  "$work/bin/openloop" --url "$url" --rate 500 --duration 2 --connections "$connections" --json >/dev/null  # warm
-  for rate in $rates; do
-    attempts=1
+# try TARGET RATE: one step, and once more if it is over the bound; appends the row kept to
+# the target's CSV and returns 1 when the step was over the bound twice.
+try() {
+  local target=$1 rate=$2 attempts=1 url=${url[$1]}
+  if ! step "$target" "$url" "$rate"; then
+    log "  $target $rate req/s: $outcome; once more"
+    attempts=2
     if ! step "$target" "$url" "$rate"; then
-      log "  $rate req/s: $outcome; once more"
-      attempts=2
-      if ! step "$target" "$url" "$rate"; then
-        echo "$row,$attempts" >>"$work/knee.csv"
-        log "  $rate req/s: $outcome: over the bound twice, the curve ends"
-        echo "$target,${knee:-0},${knee_p99:-nan},$rate,\"$outcome\"" >>"$work/knee-summary.csv"
-        return
-      fi
+      echo "$row,$attempts" >>"$work/rows-$target.csv"
+      log "  $target $rate req/s: $outcome: over the bound twice, its curve ends"
+      echo "$target,${knee[$target]:-0},${knee_p99[$target]:-nan},$rate,\"$outcome\"" >>"$work/summary-$target.csv"
+      return 1
     fi
-    echo "$row,$attempts" >>"$work/knee.csv"
-    knee=$rate knee_p99=$(cut -d, -f6 <<<"$row")
-    log "  $rate req/s: $outcome"
-  done
-  echo "$target,$knee,$knee_p99,,\"within the bound at every rate tried\"" >>"$work/knee-summary.csv"
+  fi
+  echo "$row,$attempts" >>"$work/rows-$target.csv"
+  knee[$target]=$rate knee_p99[$target]=$(cut -d, -f6 <<<"$row")
+  log "  $target $rate req/s: $outcome"
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$SECONDS
 level0_page=$work/www/index.html
 mkdir -p "$work/www"
+# Every target is started first and stays up, idle when it is not measured: the targets then
+# take turns at each rate, in an order that rotates from one rate to the next, so that the
+# points of one rate are close in time and share whatever else the machine was doing.
+declare -A url knee knee_p99 ended
+stack_dirs=()
 for target in $targets; do
   case $target in
     level0)
       tport=$(free_port)
       start_photoshare "$work/level0" "$tport"
-      level0_pid=$server_pid
       upload_photos "http://127.0.0.1:$tport" "$work/level0.jar"
       curl -sf -o /dev/null "http://127.0.0.1:$tport/"  # the feed cache warm
       curl -sf -o "$level0_page" "http://127.0.0.1:$tport/"
-      curve level0 "http://127.0.0.1:$tport/"
-      stop_pid "$level0_pid"
+      url[$target]=http://127.0.0.1:$tport/
       ;;
     memcached|redis)
-      stack_dir=$work/stack-$target
       tport=$(free_port)
-      scripts/stack up --level 4 --servers 3 --db postgres --cache "$target" --dir "$stack_dir" --port "$tport" \
+      stack_dirs+=("$work/stack-$target")
+      scripts/stack up --level 4 --servers 3 --db postgres --cache "$target" --dir "$work/stack-$target" --port "$tport" \
         --binary "$bin" >"$work/stack-$target.log" 2>&1 || { cat "$work/stack-$target.log" >&2; exit 1; }
       upload_photos "http://127.0.0.1:$tport" "$work/$target.jar"
       curl -sf -o /dev/null "http://127.0.0.1:$tport/"
-      curve "$target" "http://127.0.0.1:$tport/"
-      scripts/stack down --dir "$stack_dir" >/dev/null
-      stack_dir=''
+      url[$target]=http://127.0.0.1:$tport/
       ;;
-    nginx)
-      if [[ ! -s $level0_page ]]; then  # level0 was not among the targets: a server for its page
-        tport=$(free_port)
-        start_photoshare "$work/page" "$tport"
-        upload_photos "http://127.0.0.1:$tport" "$work/page.jar"
-        curl -sf -o "$level0_page" "http://127.0.0.1:$tport/"
-        stop_pid "$server_pid"
-      fi
-      tport=$(free_port)
-      start_nginx "$work/www" "$tport" "$work"
-      curve nginx "http://127.0.0.1:$tport/index.html"
-      kill -QUIT "$nginx_master" 2>/dev/null || true
-      nginx_master=''
-      ;;
+    nginx) ;;  # below, once level 0's page is there
     *) echo "unknown target '$target' (level0 memcached redis nginx)" >&2; exit 2 ;;
   esac
+done
+if [[ " $targets " == *" nginx "* ]]; then
+  if [[ ! -s $level0_page ]]; then  # level0 is not among the targets: a server for its page
+    tport=$(free_port)
+    start_photoshare "$work/page" "$tport"
+    upload_photos "http://127.0.0.1:$tport" "$work/page.jar"
+    curl -sf -o "$level0_page" "http://127.0.0.1:$tport/"
+    stop_pid "$server_pid"
+  fi
+  tport=$(free_port)
+  start_nginx "$work/www" "$tport" "$work"
+  url[nginx]=http://127.0.0.1:$tport/index.html
+fi
+read -r -a order <<<"$targets"
+for target in "${order[@]}"; do
+  log "$target: ${url[$target]}"
+  "$work/bin/openloop" --url "${url[$target]}" --rate 500 --duration 2 --connections "$connections" --json >/dev/null  # warm
+done
+i=0
+for rate in $rates; do
+  left=0
+  for ((j = 0; j < ${#order[@]}; j++)); do
+    target=${order[(i + j) % ${#order[@]}]}
+    [[ -n ${ended[$target]:-} ]] && continue
+    try "$target" "$rate" || ended[$target]=1
+    [[ -n ${ended[$target]:-} ]] || left=1
+  done
+  ((left)) || break
+  i=$((i + 1))
+done
+for target in "${order[@]}"; do
+  [[ -n ${ended[$target]:-} ]] || echo "$target,${knee[$target]},${knee_p99[$target]},,\"within the bound at every rate tried\"" >>"$work/summary-$target.csv"
+  cat "$work/rows-$target.csv" >>"$work/knee.csv"
+  cat "$work/summary-$target.csv" >>"$work/knee-summary.csv"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed=$((SECONDS - started))
@@ -263,7 +282,8 @@ echo "$(date -u +%Y-%m-%d), $(nproc) cores, openloop ${seconds} s a step on the 
     "$(redis-server --version | awk '{print $1, $3}' | tr -d 'v='), PostgreSQL $(postgres --version | awk '{print $3}')."
   echo "Command: \`bench/knee.sh${args[*]:+ ${args[*]}}\` (${elapsed} s). Each step:" \
     "\`build/bench/openloop --url URL --rate R --duration $seconds --connections $connections --timeout 2 --json\`," \
-    "after a 2 s warm-up of each target at 500 req/s; the bound: p99 ≤ $bound ms with no errors and no timeouts."
+    "after a 2 s warm-up of each target at 500 req/s; the targets all up at once, taking turns at each rate in a rotating" \
+    "order; the bound: p99 ≤ $bound ms with no errors and no timeouts."
   echo "Load average $load_before before, $load_after after. \"CPUs busy\": the CPU time of every process during the step" \
     "as a share of the $(nproc) cores; \"other work\": the share of processes that are not this benchmark's (its servers, its" \
     "generator, the script and what it ran)."
