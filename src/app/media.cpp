@@ -41,6 +41,7 @@ asio::awaitable<http::Response> StaticAsset::operator()(Context& ctx) const {
     res.content_type = asset->content_type;
     res.shared_body = asset->body;
     res.gzipped = asset->gzipped;
+    res.brotli = asset->brotli;
     res.set("ETag", asset->etag);
     res.set("Cache-Control", cache);
     co_return res;

@@ -1,6 +1,7 @@
 #include "app/views.hpp"
 
 #include "app/assets.hpp"
+#include "codec/brotli.hpp"
 #include "codec/gzip.hpp"
 #include "codec/sha256.hpp"
 #include "http/content_coding.hpp"
@@ -39,9 +40,13 @@ Views::Views() {
             auto rel = std::string(path.substr(7));
             auto hash = codec::sha256_hex(file.data).substr(0, 12);
             const auto type = content_type_for(rel);
-            std::shared_ptr<const std::string> gzipped;
-            if (http::compressible(type)) gzipped = std::make_shared<const std::string>(codec::gzip(file.data, 9));
-            assets_.emplace(rel, Asset{type, std::make_shared<const std::string>(file.data), std::move(gzipped), "\"" + hash + "\""});
+            std::shared_ptr<const std::string> gzipped, brotli;
+            if (http::compressible(type)) {
+                gzipped = std::make_shared<const std::string>(codec::gzip(file.data, 9));
+                brotli = std::make_shared<const std::string>(codec::brotli(file.data, 11));
+            }
+            assets_.emplace(rel, Asset{type, std::make_shared<const std::string>(file.data), std::move(gzipped), std::move(brotli),
+                                       "\"" + hash + "\""});
             asset_urls_.emplace(rel, fmt::format("/static/{}?v={}", rel, hash));
         }
     }

@@ -20,6 +20,7 @@ struct Asset {
     std::string content_type;
     std::shared_ptr<const std::string> body;
     std::shared_ptr<const std::string> gzipped;  // text assets, compressed once at start-up
+    std::shared_ptr<const std::string> brotli;   // the same in brotli (smaller still)
     std::string etag;  // quoted
 };
 

@@ -31,10 +31,10 @@ std::optional<int> quality(std::string_view params) {
     return q;
 }
 
-}  // namespace
-
-bool accepts_gzip(std::string_view header) {
-    std::optional<int> gzip, any;
+// Whether `header` takes the coding named `name` (or `alias`): listed by name with a q-value
+// above 0, or not listed and "*" is.
+bool accepts(std::string_view header, std::string_view name, std::string_view alias) {
+    std::optional<int> named, any;
     while (!header.empty()) {
         const auto comma = header.find(',');
         const auto member = header.substr(0, comma);
@@ -43,12 +43,17 @@ bool accepts_gzip(std::string_view header) {
         const auto coding = trim_ows(member.substr(0, semi));
         const auto q = quality(semi == std::string_view::npos ? std::string_view() : member.substr(semi + 1));
         if (!q) continue;
-        if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) gzip = q;
+        if (iequals(coding, name) || (!alias.empty() && iequals(coding, alias))) named = q;
         else if (coding == "*") any = q;
     }
-    if (gzip) return *gzip > 0;
+    if (named) return *named > 0;
     return any && *any > 0;
 }
+
+}  // namespace
+
+bool accepts_gzip(std::string_view header) { return accepts(header, "gzip", "x-gzip"); }
+bool accepts_brotli(std::string_view header) { return accepts(header, "br", ""); }
 
 bool compressible(std::string_view type) {
     type = trim_ows(type.substr(0, type.find(';')));

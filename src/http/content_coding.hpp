@@ -8,6 +8,8 @@ namespace photoshare::http {
 
 // "gzip" or "*" listed with a q-value above 0 (and gzip not refused by name).
 bool accepts_gzip(std::string_view accept_encoding);
+// The same for "br" (brotli).
+bool accepts_brotli(std::string_view accept_encoding);
 
 // Text that compresses: HTML, CSS, JavaScript, JSON, SVG, plain text. Not images, which
 // are compressed already.

@@ -113,6 +113,8 @@ struct Response {
     // The same body gzipped ahead of time (static assets): sent instead of compressing it
     // when the server gzips the response.
     std::shared_ptr<const std::string> gzipped;
+    // And in brotli: sent instead to a client that takes br (static assets).
+    std::shared_ptr<const std::string> brotli;
     std::optional<std::uint64_t> stream_length;  // Content-Length of a stream, when known (else chunked)
     bool close = false;  // close the connection after this response
     // A GET may ask for part of the body (Range, If-Range against the ETag header): the

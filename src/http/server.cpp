@@ -682,8 +682,9 @@ asio::awaitable<std::pair<beast::error_code, std::uint64_t>> Server::Impl::send_
 }
 
 // A text body goes out gzipped to a client that takes it, unless its handler chose an
-// encoding (then it also set Vary). Level 1: for pages made per request, speed matters
-// more than the last few percent of size.
+// encoding (then it also set Vary), or in brotli when it was compressed so ahead of time
+// (static assets). Level 1: for pages made per request, speed matters more than the last
+// few percent of size.
 void Server::Impl::encode(Exchange& x) const {
     auto& res = x.res;
     if (opts.gzip_min_bytes == 0 || !compressible(res.content_type)) return;
@@ -695,7 +696,13 @@ void Server::Impl::encode(Exchange& x) const {
     if (!vary) res.set("Vary", "Accept-Encoding");
     const auto body = res.body_view();
     if (body.size() < opts.gzip_min_bytes || res.status == 204 || res.status == 304) return;
-    if (!accepts_gzip(x.req.header("Accept-Encoding"))) return;
+    const auto accept = x.req.header("Accept-Encoding");
+    if (res.brotli && accepts_brotli(accept)) {  // compressed ahead of time, smaller than gzip
+        res.shared_body = std::move(res.brotli);
+        res.set("Content-Encoding", "br");
+        return;
+    }
+    if (!accepts_gzip(accept)) return;
     if (res.gzipped) {
         res.shared_body = std::move(res.gzipped);
     } else {

@@ -153,7 +153,7 @@ HttpClient::HttpClient(std::string base_url) : base_(std::move(base_url)) {
 }
 
 HttpClient::HttpClient(HttpClient&& other) noexcept
-    : curl_(other.curl_), base_(std::move(other.base_)), timeout_(other.timeout_), decode_gzip_(other.decode_gzip_) {
+    : curl_(other.curl_), base_(std::move(other.base_)), timeout_(other.timeout_), decode_(std::move(other.decode_)) {
     other.curl_ = nullptr;
 }
 
@@ -170,7 +170,7 @@ Response HttpClient::perform(const std::string& path, const Headers& headers, vo
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, decode_gzip_ ? "gzip" : nullptr);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, decode_.empty() ? nullptr : decode_.c_str());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &res.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -60,7 +60,9 @@ public:
     void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
     // Sends "Accept-Encoding: gzip" and hands back the body decoded, as a browser does (the
     // headers stay as sent: Content-Encoding, and the encoded Content-Length).
-    void set_decode_gzip(bool on) { decode_gzip_ = on; }
+    void set_decode_gzip(bool on) { decode_ = on ? "gzip" : ""; }
+    // The same for any codings libcurl decodes ("br", "gzip, br"); empty: none.
+    void set_decode(std::string codings) { decode_ = std::move(codings); }
 
     // path: after the base URL; an absolute URL (http://...) is used as it is.
     Response get(const std::string& path, const Headers& headers = {});
@@ -85,7 +87,7 @@ private:
     void* curl_;
     std::string base_;
     std::chrono::milliseconds timeout_ = 60s;
-    bool decode_gzip_ = false;
+    std::string decode_;  // Accept-Encoding that libcurl sends and decodes; empty: none
 };
 
 // x-www-form-urlencoded, every byte outside [A-Za-z0-9-._~] percent-encoded.

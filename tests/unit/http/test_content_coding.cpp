@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+using photoshare::http::accepts_brotli;
 using photoshare::http::accepts_gzip;
 using photoshare::http::compressible;
 
@@ -34,6 +35,17 @@ TEST(AcceptEncoding, MalformedQualitiesAreIgnored) {
     EXPECT_FALSE(accepts_gzip("gzip;q=abc"));
     EXPECT_FALSE(accepts_gzip("gzip;q=0.12345"));
     EXPECT_TRUE(accepts_gzip("gzip;q=bad, *"));
+}
+
+TEST(AcceptEncoding, BrotliByItsNameOrAStar) {
+    EXPECT_TRUE(accepts_brotli("gzip, deflate, br, zstd"));  // Chromium
+    EXPECT_TRUE(accepts_brotli("BR"));
+    EXPECT_TRUE(accepts_brotli("*"));
+    EXPECT_TRUE(accepts_brotli("gzip;q=1, br;q=0.5"));
+    EXPECT_FALSE(accepts_brotli("gzip, deflate"));  // curl --compressed built without brotli
+    EXPECT_FALSE(accepts_brotli("br;q=0, *"));
+    EXPECT_FALSE(accepts_brotli("brotli"));
+    EXPECT_FALSE(accepts_brotli(""));
 }
 
 TEST(Compressible, TextYesImagesNo) {
