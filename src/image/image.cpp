@@ -459,25 +459,25 @@ Processed process_file(const std::filesystem::path& path, const Limits& limits) 
     return process(VSource(source), limits);
 }
 
-Variant full_size(const std::string& bytes, const Limits& limits) {
+namespace {
+
+// Wraps the caller's bytes without copying them; they outlive every image made from them.
+VSource memory_source(const std::string& bytes) {
     initialize();
     VipsSource* source = vips_source_new_from_memory(bytes.data(), bytes.size());
     if (source == nullptr) {
         vips_error_clear();
         throw Unsupported(kNotAccepted);
     }
-    return process(VSource(source), limits, Make::full_size).display;
+    return VSource(source);
 }
 
-Processed process_buffer(const std::string& bytes, const Limits& limits) {
-    initialize();
-    // Wraps the caller's bytes without copying them; they outlive every image made here.
-    VipsSource* source = vips_source_new_from_memory(bytes.data(), bytes.size());
-    if (source == nullptr) {
-        vips_error_clear();
-        throw Unsupported(kNotAccepted);
-    }
-    return process(VSource(source), limits);
+}  // namespace
+
+Variant full_size(const std::string& bytes, const Limits& limits) {
+    return process(memory_source(bytes), limits, Make::full_size).display;
 }
+
+Processed process_buffer(const std::string& bytes, const Limits& limits) { return process(memory_source(bytes), limits); }
 
 }  // namespace photoshare::image

@@ -386,6 +386,26 @@ TEST(EdgeImages, OrientationSixIsRotatedUpright) {
     }
 }
 
+// The full-size download: the whole image, upright, without metadata, whatever the display
+// size says; refused past max_pixels like an upload.
+TEST(FullSize, TheWholeImageUprightWithoutMetadata) {
+    Limits limits;
+    limits.display_size = 100;  // not used: the full size is the image's own
+    const auto camera = photoshare::image::full_size(read_file(kEdge / "exif-samples/DSCN0010.jpg"), limits);
+    EXPECT_EQ(camera.width, 640);
+    EXPECT_EQ(camera.height, 480);
+    EXPECT_FALSE(contains(camera.data, "Exif"));
+    EXPECT_FALSE(contains(camera.data, "GPS"));
+    const auto file = kEdge / "pillow/hopper_orientation_6.jpg";
+    const auto turned = photoshare::image::full_size(read_file(file), limits);
+    const VImage stored = VImage::new_from_file(file.c_str()).colourspace(VIPS_INTERPRETATION_sRGB);
+    const VImage output = decode(turned.data);
+    EXPECT_LT(mean_abs_difference(output, stored.rot90()), 6.0) << "not turned upright";
+    limits.max_pixels = 640 * 480 - 1;
+    EXPECT_THROW(photoshare::image::full_size(read_file(kEdge / "exif-samples/DSCN0010.jpg"), limits), photoshare::image::TooLarge);
+    EXPECT_THROW(photoshare::image::full_size("not an image", limits), photoshare::image::Unsupported);
+}
+
 TEST(EdgeImages, CmykJpegComesOutInCorrectColours) {
     Processed p;
     ASSERT_EQ(process_both(kEdge / "pillow/pil_sample_cmyk.jpg", &p), Outcome::accepted);
