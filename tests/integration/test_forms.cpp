@@ -6,6 +6,7 @@
 #include "support/images.hpp"
 #include "support/photoshare_server.hpp"
 
+#include <map>
 #include <regex>
 #include <set>
 
@@ -407,6 +408,26 @@ TEST_F(Forms, PagesHaveOneHeadingADescriptionAndTheFirstRowLoadsAtOnce) {
     EXPECT_TRUE(robots.header("Content-Type").starts_with("text/plain")) << robots.describe();
     EXPECT_TRUE(contains(robots.body, "User-agent: *"));
     EXPECT_TRUE(contains(robots.body, "Disallow: /api/"));
+}
+
+// One form per action on a page (a screen reader lists forms; two that do the same confuse),
+// for a visitor and for the owner of a photo, on every page and an error page.
+TEST_F(Forms, NoPageHasTwoFormsForTheSameAction) {
+    auto u = register_user(server(), unique_username("forms"));
+    auto up = upload_photos(u, {Part::bytes(make_png(64, 48, true, 1), "p.png", "image/png")});
+    ASSERT_EQ(up.status, 201) << up.describe();
+    const auto id = newest_ids(server(), u.username).at(0);
+    HttpClient anon(server().base_url());
+    for (HttpClient* client : {&anon, &u.http()}) {
+        for (const std::string& path : std::vector<std::string>{"/", "/photos/" + id, "/login", "/register", "/no/such/page"}) {
+            SCOPED_TRACE(path);
+            const auto page = client->get(path).body;
+            std::map<std::string, int> actions;
+            const std::regex form("<form [^>]*action=\"([^\"]*)\"");
+            for (auto it = std::sregex_iterator(page.begin(), page.end(), form); it != std::sregex_iterator(); ++it) ++actions[(*it)[1].str()];
+            for (const auto& [action, n] : actions) EXPECT_EQ(n, 1) << action << " on " << path;
+        }
+    }
 }
 
 // Error pages keep the visitor's navigation: a member who meets a 403, 404, 405, 413, 415 or
