@@ -1,11 +1,12 @@
 #include "app/periodic.hpp"
 
-#include <spdlog/spdlog.h>
-
 namespace photoshare::app {
 
 Periodic::Periodic(std::string name, std::chrono::milliseconds first, std::chrono::milliseconds interval, std::function<void()> job)
-    : name_(std::move(name)), job_(std::move(job)), thread_([this, first, interval] { loop(first, interval); }) {}
+    : name_(std::move(name)),
+      job_(std::move(job)),
+      failures_(name_ + " failed", std::chrono::seconds(60)),
+      thread_([this, first, interval] { loop(first, interval); }) {}
 
 Periodic::~Periodic() {
     {
@@ -35,7 +36,7 @@ void Periodic::loop(std::chrono::milliseconds first, std::chrono::milliseconds i
         try {
             job_();
         } catch (const std::exception& e) {
-            spdlog::warn("{} failed: {}", name_, e.what());
+            failures_.warn(e.what());
         }
         next = std::chrono::steady_clock::now() + interval;
         lock.lock();

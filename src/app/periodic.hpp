@@ -1,7 +1,10 @@
 // A job that runs every `interval` on a thread of its own until destroyed: housekeeping
 // that no request should pay for (purging old rows). A job that throws is logged and run
-// again at the next interval.
+// again at the next interval; while it keeps failing (a database that is down), once a
+// minute at most.
 #pragma once
+
+#include "app/rate_limited_log.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +31,7 @@ private:
 
     std::string name_;
     std::function<void()> job_;
+    RateLimitedLog failures_;
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
