@@ -164,7 +164,9 @@ echo "target,knee_rate,p99_at_knee,next_rate,next_outcome" >"$work/knee-summary.
 step() {
   local target=$1 url=$2 rate=$3 before after out lat p99 errors timeouts t0 t1
   before=$(cpu_split) t0=${EPOCHREALTIME/./}
-  out=$("$work/bin/openloop" --url "$url" --rate "$rate" --duration "$seconds" --connections "$connections" --timeout 2 --json)
+  # (a failed run would leave a row without numbers, which nothing could draw: stop instead)
+  out=$("$work/bin/openloop" --url "$url" --rate "$rate" --duration "$seconds" --connections "$connections" --timeout 2 --json) ||
+    { echo "bench/knee.sh: openloop failed against $url (exit status $?)" >&2; exit 1; }
   after=$(cpu_split) t1=${EPOCHREALTIME/./}
   lat=$(jobj "$out" latency_ms)
   p99=$(jnum "$lat" p99)
