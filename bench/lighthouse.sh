@@ -45,7 +45,11 @@ run_lighthouse() {  # PRESET URL [extra headers JSON] -> "perf a11y bp seo"
     --only-categories=performance,accessibility,best-practices,seo)
   [[ $preset == desktop ]] && args+=(--preset=desktop)
   [[ -n $headers ]] && args+=(--extra-headers="$headers")
-  bench/lighthouse/node_modules/.bin/lighthouse "$url" "${args[@]}" >/dev/null 2>&1
+  # One retry: a run that writes no report would otherwise end this script silently.
+  rm -f "$work/report.json"
+  bench/lighthouse/node_modules/.bin/lighthouse "$url" "${args[@]}" >/dev/null 2>"$work/lighthouse.err" ||
+    bench/lighthouse/node_modules/.bin/lighthouse "$url" "${args[@]}" >/dev/null 2>"$work/lighthouse.err" ||
+    { echo "lighthouse failed twice on $preset $url:" >&2; tail -5 "$work/lighthouse.err" >&2; exit 1; }
   node -e 'const c = require(process.argv[1]).categories;
     console.log(["performance", "accessibility", "best-practices", "seo"].map((k) => Math.round(c[k].score * 100)).join(" "))' \
     "$work/report.json"
