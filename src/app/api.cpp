@@ -75,7 +75,7 @@ asio::awaitable<http::Response> GetPhoto::operator()(Context& ctx) const {
     auto photo = co_await db.call("find_photo", [&](store::Repository& repo) { return repo.find_photo(id); });
     if (!photo) throw http::HttpError(404, "not_found", "There is no such photo.");
     auto out = photo_json(*photo, urls);
-    const bool owner = ctx.visitor.session && ctx.visitor.session->user_id == photo->user_id;
+    const bool owner = ctx.visitor.is(photo->user_id);
     out["downloads"] = downloads_json(*photo, offered_downloads(*photo, owner, full_size_for_everyone));
     co_return json_response(200, out);
 }

@@ -2,6 +2,7 @@
 
 #include "app/media.hpp"
 #include "app/photo_files.hpp"
+#include "codec/percent.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -18,10 +19,6 @@ asio::awaitable<store::Photo> photo_of(const DownloadServices& s, const Context&
     auto photo = co_await s.db.call("find_photo", [&](store::Repository& repo) { return repo.find_photo(id); });
     if (!photo) throw http::HttpError(404, "not_found", "There is no such photo. It may have been deleted.");
     co_return std::move(*photo);
-}
-
-bool owner_asks(const store::Photo& photo, const Context& ctx) {
-    return ctx.visitor.session && ctx.visitor.session->user_id == photo.user_id;
 }
 
 // Whether the full size is the display variant: no original, or one no larger.
@@ -80,25 +77,24 @@ boost::json::object downloads_json(const store::Photo& photo, const OfferedDownl
 }
 
 std::string attachment(std::string_view name) {
+    if (name.empty()) name = "photo";
     std::string ascii;
-    std::string encoded;
     for (const char ch : name) {
         const auto c = static_cast<unsigned char>(ch);
         const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                           std::string_view("!#$&+-.^_`|~").find(ch) != std::string_view::npos;
-        if (plain || c == ' ')
+                           std::string_view(" !#$&+-.^_`|~").find(ch) != std::string_view::npos;
+        if (plain)
             ascii += ch;
         else if ((c & 0xC0) != 0x80)  // one '_' a character, not a byte
             ascii += '_';
-        encoded += plain ? std::string(1, ch) : fmt::format("%{:02X}", c);
     }
-    if (ascii.empty()) ascii = encoded = "photo";
-    return fmt::format("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii, encoded);
+    // RFC 3986's unreserved characters are all attr-chars of RFC 8187, so its encoding is one.
+    return fmt::format("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii, codec::percent_encode(name));
 }
 
 asio::awaitable<http::Response> OriginalDownload::operator()(Context& ctx) const {
     const auto photo = co_await photo_of(services, ctx);
-    if (!owner_asks(photo, ctx)) throw http::HttpError(403, "not_yours", "Only its owner can download the original of a photo.");
+    if (!ctx.visitor.is(photo.user_id)) throw http::HttpError(403, "not_yours", "Only its owner can download the original of a photo.");
     if (photo.original.key.empty())
         throw http::HttpError(404, "no_original", "The original of this photo was not kept: download it at full size instead.");
     co_return co_await send(services, photo.original.key, photo.original.type,
@@ -107,7 +103,7 @@ asio::awaitable<http::Response> OriginalDownload::operator()(Context& ctx) const
 
 asio::awaitable<http::Response> FullSizeDownload::operator()(Context& ctx) const {
     const auto photo = co_await photo_of(services, ctx);
-    if (!everyone && !owner_asks(photo, ctx))
+    if (!everyone && !ctx.visitor.is(photo.user_id))
         throw http::HttpError(403, "not_yours", "Only its owner can download this photo at full size.");
     const std::string name = stem_of(photo) + ".jpg";
     const auto& original = photo.original;

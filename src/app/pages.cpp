@@ -56,7 +56,7 @@ asio::awaitable<http::Response> PhotoPage::operator()(Context& ctx) const {
     d.set("username", photo->username);
     d.set("uploaded_at", rfc3339(photo->created_at));
     d.set("uploaded_at_text", human_time(photo->created_at));
-    const bool mine = visitor.session && visitor.session->user_id == photo->user_id;
+    const bool mine = visitor.is(photo->user_id);
     d.set("mine", mine);
     const auto offered = offered_downloads(*photo, mine, full_size_for_everyone);
     d.set("full_size", offered.full);

@@ -3,6 +3,7 @@
 
 #include "store/repository.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,9 @@ struct Visitor {
     std::string csrf_token;
     std::string set_cookie;             // empty unless a new visitor token was made (Routes sets it)
     bool sessions_unavailable = false;  // shown as logged out because the session store cannot answer
+
+    // Whether they are logged in as this user (a photo's owner).
+    bool is(std::int64_t user_id) const { return session && session->user_id == user_id; }
 };
 
 }  // namespace photoshare::app
