@@ -20,6 +20,27 @@ std::string string_member(const boost::json::object& o, std::string_view name) {
     return std::string(it->value().as_string());
 }
 
+// ?limit= of a listing: 1 to max_page_size, page_size when absent.
+int page_limit(const http::Fields& query, int page_size, int max_page_size) {
+    auto text = http::field(query, "limit");
+    if (!text || text->empty()) return page_size;
+    int v = 0;
+    auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc{} || p != text->data() + text->size() || v < 1 || v > max_page_size)
+        throw http::HttpError(400, "bad_limit", "'limit' must be a whole number from 1 to " + std::to_string(max_page_size) + ".");
+    return v;
+}
+
+// A page of photos with the cursors of the pages older ("next") and newer ("previous").
+boost::json::object page_json(const FeedPage& page, const MediaUrls& urls) {
+    boost::json::array photos;
+    for (const auto& p : page.photos) photos.push_back(photo_json(p, urls));
+    const auto cursor = [](const std::optional<std::int64_t>& seq) {
+        return seq ? boost::json::value(std::to_string(*seq)) : boost::json::value(nullptr);
+    };
+    return boost::json::object{{"photos", std::move(photos)}, {"next", cursor(page.next)}, {"previous", cursor(page.previous)}};
+}
+
 }  // namespace
 
 asio::awaitable<http::Response> CreateUser::operator()(Context& ctx) const {
@@ -51,23 +72,33 @@ asio::awaitable<http::Response> DeleteSession::operator()(Context& ctx) const {
 
 asio::awaitable<http::Response> ListPhotos::operator()(Context& ctx) const {
     auto query = http::parse_urlencoded(ctx.req.query);
-    auto before = parse_before(http::field(query, "before").value_or(""));
-    int limit = page_size;
-    if (auto text = http::field(query, "limit"); text && !text->empty()) {
-        int v = 0;
-        auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-        if (ec != std::errc{} || p != text->data() + text->size() || v < 1 || v > max_page_size)
-            throw http::HttpError(400, "bad_limit", "'limit' must be a whole number from 1 to " + std::to_string(max_page_size) + ".");
-        limit = v;
-    }
-    auto view = co_await feed.page(before, limit, writes.seen(ctx.req));
-    boost::json::array photos;
-    for (const auto& p : view.page->photos) photos.push_back(photo_json(p, urls));
-    boost::json::object out{{"photos", std::move(photos)}};
-    out["next"] = view.page->next ? boost::json::value(std::to_string(*view.page->next)) : boost::json::value(nullptr);
-    auto res = json_response(200, out);
+    const auto cursor = parse_cursor(query);
+    auto view = co_await feed.page(cursor, page_limit(query, page_size, max_page_size), writes.seen(ctx.req));
+    auto res = json_response(200, page_json(*view.page, urls));
     res.set("X-Feed-Source", header_value(view.source));
     co_return res;
+}
+
+asio::awaitable<http::Response> ListUserPhotos::operator()(Context& ctx) const {
+    const std::string name(ctx.req.param("name"));
+    auto query = http::parse_urlencoded(ctx.req.query);
+    const FeedPageKey key{0, parse_cursor(query), page_limit(query, page_size, max_page_size)};
+    auto page = co_await db.call("user_page", [&](store::Repository& repo) -> std::shared_ptr<FeedPage> {
+        const auto user = repo.find_user(name);
+        if (!user) return nullptr;
+        return query_feed_page([&](store::PhotoRange range) {
+            range.user_id = user->id;
+            return repo.photos(range);
+        }, key);
+    });
+    if (!page) throw http::HttpError(404, "no_such_user", "There is no user of that name.");
+    co_return json_response(200, page_json(*page, urls));
+}
+
+asio::awaitable<http::Response> UpdatePhoto::operator()(Context& ctx) const {
+    const auto caption = string_member(ctx.json, "caption");
+    const auto [photo, generation] = co_await photos.caption(ctx.session(), std::string(ctx.req.param("id")), caption);
+    co_return with_cookie(json_response(200, photo_json(photo, urls)), writes.cookie(generation));
 }
 
 asio::awaitable<http::Response> GetPhoto::operator()(Context& ctx) const {

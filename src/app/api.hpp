@@ -55,6 +55,23 @@ struct GetPhoto {
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 
+// GET /api/v1/users/{name}/photos: a user's photos, paged like the feed.
+struct ListUserPhotos {
+    Database& db;
+    const MediaUrls& urls;
+    int page_size;
+    int max_page_size;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
+// PATCH /api/v1/photos/{id}: {"caption": "..."} from its owner.
+struct UpdatePhoto {
+    Photos& photos;
+    const ReadYourWrites& writes;
+    const MediaUrls& urls;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
 // POST /api/v1/photos (multipart)
 struct UploadPhotos {
     Photos& photos;

@@ -1,5 +1,9 @@
 #include "app/feed.hpp"
 
+#include "http/message.hpp"
+
+#include <charconv>
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -9,7 +13,7 @@ namespace photoshare::app {
 
 namespace {
 
-constexpr std::size_t kMaxPagesInMemory = 1024;              // `before` comes from clients: bound what they can fill
+constexpr std::size_t kMaxPagesInMemory = 1024;              // cursors come from clients: bound what they can fill
 constexpr auto kOfflineTtl = std::chrono::seconds(1);        // cache store down: keep a page in process this long
 constexpr auto kLockTtl = std::chrono::seconds(5);           // a server computing a page holds the lock at most this long
 constexpr auto kLockWait = std::chrono::milliseconds(1000);  // others wait this long for its page
@@ -17,9 +21,29 @@ constexpr auto kLockPoll = std::chrono::milliseconds(20);
 
 }  // namespace
 
+std::string FeedCursor::text() const {
+    if (before) return "b" + std::to_string(*before);
+    if (after) return "a" + std::to_string(*after);
+    return "latest";
+}
+
+FeedCursor parse_cursor(const http::Fields& query) {
+    const auto seq = [&](std::string_view name) -> std::optional<std::int64_t> {
+        const auto text = http::field(query, name).value_or("");
+        if (text.empty()) return std::nullopt;
+        std::int64_t v = 0;
+        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc{} || p != text.data() + text.size() || v <= 0)
+            throw http::HttpError(400, "bad_cursor", fmt::format("The '{}' parameter must be a positive whole number.", name));
+        return v;
+    };
+    FeedCursor cursor{seq("before"), seq("after")};
+    if (cursor.before && cursor.after) throw http::HttpError(400, "bad_cursor", "Give 'before' or 'after', not both.");
+    return cursor;
+}
+
 std::string FeedPageKey::text() const {
-    return fmt::format("feed:v1:{}:{}:{}", generation < 0 ? std::string("offline") : std::to_string(generation),
-                       before ? std::to_string(*before) : "latest", limit);
+    return fmt::format("feed:v2:{}:{}:{}", generation < 0 ? std::string("offline") : std::to_string(generation), cursor.text(), limit);
 }
 
 const char* header_value(FeedSource source) {
@@ -48,10 +72,11 @@ std::string encode_feed_page(const FeedPage& page) {
                                              {"username", p.username}, {"width", p.width},   {"height", p.height},
                                              {"tw", p.thumb_width},    {"th", p.thumb_height}, {"bytes", p.bytes},
                                              {"created_at", p.created_at}, {"vw", std::move(widths)},
-                                             {"formats", p.formats}});
+                                             {"formats", p.formats},    {"caption", p.caption}});
     }
     boost::json::object o{{"photos", std::move(photos)}};
     if (page.next) o["next"] = *page.next;
+    if (page.previous) o["previous"] = *page.previous;
     return boost::json::serialize(o);
 }
 
@@ -79,9 +104,11 @@ std::shared_ptr<FeedPage> decode_feed_page(const std::string& text) {
             if (auto vw = j.find("vw"); vw != j.end())
                 for (const auto& w : vw->value().as_array()) p.variant_widths.push_back(static_cast<int>(w.as_int64()));
             if (auto f = j.find("formats"); f != j.end()) p.formats = std::string(f->value().as_string());
+            if (auto c = j.find("caption"); c != j.end()) p.caption = std::string(c->value().as_string());
             page->photos.push_back(std::move(p));
         }
         if (auto it = o.find("next"); it != o.end()) page->next = it->value().as_int64();
+        if (auto it = o.find("previous"); it != o.end()) page->previous = it->value().as_int64();
         page->made = std::chrono::steady_clock::now();
         return page;
     } catch (const std::exception&) {
@@ -92,14 +119,30 @@ std::shared_ptr<FeedPage> decode_feed_page(const std::string& text) {
 std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, const FeedPageKey& key) {
     auto page = std::make_shared<FeedPage>();
     page->generation = key.generation;
-    page->before = key.before;
+    page->cursor = key.cursor;
     page->limit = key.limit;
-    page->photos = query(key.before, key.limit + 1);  // one extra row tells whether older photos exist
+    const auto limit = static_cast<std::size_t>(key.limit);
+    if (key.cursor.after) {
+        // Going back: the page of photos just newer than `after` (one extra: is there a newer?).
+        page->photos = query({.after = key.cursor.after, .limit = key.limit + 1});
+        if (page->photos.size() > limit) {
+            page->photos.erase(page->photos.begin());  // the newest, beyond the page
+            page->previous = page->photos.front().seq;
+        }
+        if (page->photos.size() >= limit && !page->photos.empty()) {
+            page->next = page->photos.back().seq;  // `after` itself is older
+            page->made = std::chrono::steady_clock::now();
+            return page;
+        }
+        page->previous.reset();  // fewer than a page: it is the newest page
+    }
+    page->photos = query({.before = key.cursor.before, .limit = key.limit + 1});
     page->made = std::chrono::steady_clock::now();
-    if (static_cast<int>(page->photos.size()) > key.limit) {
-        page->photos.resize(static_cast<std::size_t>(key.limit));
+    if (page->photos.size() > limit) {
+        page->photos.resize(limit);
         page->next = page->photos.back().seq;
     }
+    if (key.cursor.before && !page->photos.empty()) page->previous = page->photos.front().seq;
     return page;
 }
 
@@ -161,7 +204,7 @@ std::shared_ptr<const FeedPage> GenerationFeed::from_cache_store(const FeedPageK
     auto page = decode_feed_page(*cached);
     if (!page) return nullptr;
     page->generation = key.generation;
-    page->before = key.before;
+    page->cursor = key.cursor;
     page->limit = key.limit;
     return page;
 }
@@ -242,24 +285,24 @@ FeedView GenerationFeed::load(const FeedPageKey& page_key) {
     return {shared, FeedSource::database};
 }
 
-asio::awaitable<FeedView> GenerationFeed::page(std::optional<std::int64_t> before, int limit, std::int64_t seen) {
+asio::awaitable<FeedView> GenerationFeed::page(FeedCursor cursor, int limit, std::int64_t seen) {
     using State = kv::SharedCounter::State;
     const auto near = generation_.near();
     FeedView view;
     if (near.state == State::fresh && near.value >= seen) {
         // The common case: the page for the current generation is in process memory. No
         // round trip, no thread hop.
-        if (auto page = from_memory(FeedPageKey{near.value, before, limit}.text())) {
+        if (auto page = from_memory(FeedPageKey{near.value, cursor, limit}.text())) {
             counts_.hits.inc();
             co_return FeedView{page, FeedSource::cache};
         }
-        view = co_await workers_.call([this, g = near.value, before, limit] { return load({g, before, limit}); });
+        view = co_await workers_.call([this, g = near.value, cursor, limit] { return load({g, cursor, limit}); });
     } else if (near.state == State::down && near.value >= seen) {
-        view = co_await workers_.call([this, before, limit] { return load({-1, before, limit}); });
+        view = co_await workers_.call([this, cursor, limit] { return load({-1, cursor, limit}); });
     } else {
         // This server's copy is unconfirmed, or older than what this visitor wrote: ask the
         // store, for this request (and, through the near copy, for the ones after it).
-        view = co_await workers_.call([this, before, limit] { return load({read_generation(), before, limit}); });
+        view = co_await workers_.call([this, cursor, limit] { return load({read_generation(), cursor, limit}); });
     }
     if (view.page->generation < 0) counts_.unavailable.inc();
     else if (view.source == FeedSource::database) counts_.misses.inc();

@@ -24,6 +24,7 @@
 #pragma once
 
 #include "app/rate_limited_log.hpp"
+#include "http/form.hpp"
 #include "http/runtime.hpp"
 #include "kv/kv.hpp"
 #include "kv/shared_counter.hpp"
@@ -44,12 +45,25 @@ namespace photoshare::app {
 
 namespace asio = boost::asio;
 
-// Which page of the feed: the photos older than `before` (none: the newest), `limit` of
-// them, as of a generation of the feed (-1: while the cache store is unavailable; the
-// baselines, which have no generations, use 0).
+// Where a page of the feed starts: the newest photos (neither set), the photos older than
+// the photo `before` (the next page), or the page just newer than the photo `after` (the
+// page before it, going back towards the newest).
+struct FeedCursor {
+    std::optional<std::int64_t> before;
+    std::optional<std::int64_t> after;
+    bool latest() const { return !before && !after; }
+    std::string text() const;  // "latest", "b123" or "a123"
+};
+
+// The cursor of a page request: ?before=N or ?after=N (N a photo's seq), neither for the
+// newest; throws HttpError 400 bad_cursor when malformed or both are given.
+FeedCursor parse_cursor(const http::Fields& query);
+
+// Which page of the feed: `limit` photos from `cursor`, as of a generation of the feed (-1:
+// while the cache store is unavailable; the baselines, which have no generations, use 0).
 struct FeedPageKey {
     std::int64_t generation = 0;
-    std::optional<std::int64_t> before;
+    FeedCursor cursor;
     int limit = 0;
     // Its name in the cache store and in process memory.
     std::string text() const;
@@ -58,8 +72,9 @@ struct FeedPageKey {
 // One page of the feed as queried: immutable once made, shared by every request that shows it.
 struct FeedPage {
     std::vector<store::Photo> photos;
-    std::optional<std::int64_t> next;  // cursor for older photos
-    std::optional<std::int64_t> before;
+    std::optional<std::int64_t> next;      // cursor for older photos (?before=)
+    std::optional<std::int64_t> previous;  // cursor for newer photos (?after=); none on the newest page
+    FeedCursor cursor;                     // as asked for
     int limit = 0;
     std::int64_t generation = 0;  // -1: made while the cache store was unavailable
     std::chrono::steady_clock::time_point made;
@@ -92,13 +107,13 @@ struct FeedMetrics {
 
 class Feed {
 public:
-    // The database query (blocking; runs on a worker): newest first, seq < before.
-    using Query = std::function<std::vector<store::Photo>(std::optional<std::int64_t> before, int limit)>;
+    // The database query (blocking; runs on a worker): Repository::photos.
+    using Query = std::function<std::vector<store::Photo>(const store::PhotoRange& range)>;
 
     virtual ~Feed() = default;
-    // A page, newest first, of photos with seq < before. seen: the generation this visitor's
-    // own last change produced (0: none); the page is at least that new.
-    virtual asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit, std::int64_t seen = 0) = 0;
+    // A page, newest first, from cursor. seen: the generation this visitor's own last change
+    // produced (0: none); the page is at least that new.
+    virtual asio::awaitable<FeedView> page(FeedCursor cursor, int limit, std::int64_t seen = 0) = 0;
     // After an upload or a delete: every cached page is stale, on every server. Returns the
     // generation the change produced, for the writer's `seen` (0: none to carry).
     virtual asio::awaitable<std::int64_t> changed() = 0;
@@ -116,7 +131,7 @@ public:
     };
     GenerationFeed(kv::Store& cache, http::Workers& workers, Query query, Options options, metrics::Registry& metrics);
 
-    asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit, std::int64_t seen = 0) override;
+    asio::awaitable<FeedView> page(FeedCursor cursor, int limit, std::int64_t seen = 0) override;
     asio::awaitable<std::int64_t> changed() override;
 
     const kv::SharedCounter& generation() const { return generation_; }
@@ -147,8 +162,9 @@ private:
     std::unordered_map<std::string, std::shared_ptr<std::mutex>> flights_;
 };
 
-// What every strategy shares: the query of one page, with the extra row that tells whether
-// older photos exist.
+// What every strategy shares (and a user's page too): the query of one page, with the extra
+// row that tells whether older (or, going back, newer) photos exist. A step back that would
+// show fewer than a page is the newest page instead.
 std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, const FeedPageKey& key);
 // A page as stored in a cache store, and back (nullptr when it is not one).
 std::string encode_feed_page(const FeedPage& page);

@@ -7,9 +7,7 @@
 namespace photoshare::app {
 
 namespace {
-std::string seed_key(std::optional<std::int64_t> before, int limit) {
-    return fmt::format("feed:seed:{}:{}", before ? std::to_string(*before) : "latest", limit);
-}
+std::string seed_key(const FeedCursor& cursor, int limit) { return fmt::format("feed:seed:{}:{}", cursor.text(), limit); }
 }  // namespace
 
 DeleteOnChangeFeed::DeleteOnChangeFeed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl,
@@ -25,17 +23,17 @@ void DeleteOnChangeFeed::cache_failed(const kv::Unavailable& e) {
     log_.warn(e.what());
 }
 
-FeedView DeleteOnChangeFeed::lookup(std::optional<std::int64_t> before, int limit) {
-    const auto key = seed_key(before, limit);
+FeedView DeleteOnChangeFeed::lookup(const FeedCursor& cursor, int limit) {
+    const auto key = seed_key(cursor, limit);
     {
         std::lock_guard lock(mutex_);
-        if (!before && std::find(limits_.begin(), limits_.end(), limit) == limits_.end()) limits_.push_back(limit);
+        if (cursor.latest() && std::find(limits_.begin(), limits_.end(), limit) == limits_.end()) limits_.push_back(limit);
     }
     try {
         if (auto cached = cache_.get(key)) {
             if (auto page = decode_feed_page(*cached)) {
                 counts_.hits.inc();
-                page->before = before;
+                page->cursor = cursor;
                 page->limit = limit;
                 return {std::move(page), FeedSource::cache};
             }
@@ -44,7 +42,7 @@ FeedView DeleteOnChangeFeed::lookup(std::optional<std::int64_t> before, int limi
         cache_failed(e);
     }
     counts_.misses.inc();
-    auto page = query_feed_page(query_, {0, before, limit});
+    auto page = query_feed_page(query_, {0, cursor, limit});
     try {
         cache_.set(key, encode_feed_page(*page), ttl_);
     } catch (const kv::Unavailable& e) {
@@ -53,8 +51,8 @@ FeedView DeleteOnChangeFeed::lookup(std::optional<std::int64_t> before, int limi
     return {std::move(page), FeedSource::database};
 }
 
-asio::awaitable<FeedView> DeleteOnChangeFeed::page(std::optional<std::int64_t> before, int limit, std::int64_t /*seen*/) {
-    co_return co_await workers_.call([this, before, limit] { return lookup(before, limit); });
+asio::awaitable<FeedView> DeleteOnChangeFeed::page(FeedCursor cursor, int limit, std::int64_t /*seen*/) {
+    co_return co_await workers_.call([this, cursor, limit] { return lookup(cursor, limit); });
 }
 
 asio::awaitable<std::int64_t> DeleteOnChangeFeed::changed() {
@@ -65,7 +63,7 @@ asio::awaitable<std::int64_t> DeleteOnChangeFeed::changed() {
     }
     co_await workers_.run([this, limits] {
         try {
-            for (int limit : limits) cache_.erase(seed_key(std::nullopt, limit));
+            for (int limit : limits) cache_.erase(seed_key({}, limit));
         } catch (const kv::Unavailable& e) {
             cache_failed(e);
         }
@@ -78,10 +76,10 @@ UncachedFeed::UncachedFeed(http::Workers& workers, Query query, metrics::Registr
       query_(std::move(query)),
       counts_(metrics) {}
 
-asio::awaitable<FeedView> UncachedFeed::page(std::optional<std::int64_t> before, int limit, std::int64_t /*seen*/) {
-    co_return co_await workers_.call([this, before, limit] {
+asio::awaitable<FeedView> UncachedFeed::page(FeedCursor cursor, int limit, std::int64_t /*seen*/) {
+    co_return co_await workers_.call([this, cursor, limit] {
         counts_.misses.inc();
-        return FeedView{query_feed_page(query_, {0, before, limit}), FeedSource::database};
+        return FeedView{query_feed_page(query_, {0, cursor, limit}), FeedSource::database};
     });
 }
 

@@ -15,11 +15,11 @@ namespace photoshare::app {
 class DeleteOnChangeFeed final : public Feed {
 public:
     DeleteOnChangeFeed(kv::Store& cache, http::Workers& workers, Query query, std::chrono::seconds ttl, metrics::Registry& metrics);
-    asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit, std::int64_t seen = 0) override;
+    asio::awaitable<FeedView> page(FeedCursor cursor, int limit, std::int64_t seen = 0) override;
     asio::awaitable<std::int64_t> changed() override;
 
 private:
-    FeedView lookup(std::optional<std::int64_t> before, int limit);  // blocking
+    FeedView lookup(const FeedCursor& cursor, int limit);  // blocking
     void cache_failed(const kv::Unavailable& e);
 
     kv::Store& cache_;
@@ -36,7 +36,7 @@ private:
 class UncachedFeed final : public Feed {
 public:
     UncachedFeed(http::Workers& workers, Query query, metrics::Registry& metrics);
-    asio::awaitable<FeedView> page(std::optional<std::int64_t> before, int limit, std::int64_t seen = 0) override;
+    asio::awaitable<FeedView> page(FeedCursor cursor, int limit, std::int64_t seen = 0) override;
     asio::awaitable<std::int64_t> changed() override { co_return 0; }
 
 private:

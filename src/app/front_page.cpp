@@ -1,7 +1,6 @@
 #include "app/front_page.hpp"
 
-#include "app/photo_files.hpp"
-#include "app/photos.hpp"
+#include "app/grid.hpp"
 #include "app/responses.hpp"
 #include "app/sessions.hpp"
 
@@ -70,54 +69,6 @@ struct PageWithHoles {
     }
 };
 
-// The photos of the first row (up to five across on a wide screen) are not lazy-loaded: one
-// of them is the largest thing on the page, and lazy loading would hold it back.
-constexpr std::size_t kFirstRow = 5;
-
-// A card (web/static/style.css: .grid, .card img) is one column of the page's width minus
-// padding below 496 px, else at most 340 px wide, and 220 px high with the photo cropped to
-// cover it: a wide photo needs more width than the card's to fill the height. Up to 640 px:
-// a card needs more only on a screen of 2 or more device pixels per CSS pixel, where 640 is
-// still sharp enough for a cropped preview and a third of the bytes of 1024 (bench/
-// image_pipeline: 57 against 113 KB for a 12 MP photo).
-constexpr int kLargestCardImage = 640;
-
-std::string card_width(const store::Photo& photo) {
-    const int cover = photo.height > 0 ? (220 * photo.width + photo.height - 1) / photo.height : 340;
-    return "(max-width: 495px) calc(100vw - 2.5rem), " + std::to_string(std::max(340, cover)) + "px";
-}
-
-Data grid_data(const FeedPage& page, bool member, const MediaUrls& urls) {
-    Data items{Data::type::list};
-    for (std::size_t i = 0; i < page.photos.size(); ++i) {
-        const auto& p = page.photos[i];
-        Data item;
-        item.set("first", i == 0);
-        item.set("eager", i < kFirstRow);
-        item.set("id", p.id);
-        item.set("thumbnail_url", urls.url(thumbnail_key(p.id)));
-        item.set("thumb_width", std::to_string(p.thumb_width));
-        item.set("thumb_height", std::to_string(p.thumb_height));
-        item.set("srcset", srcset(p, urls, kLargestCardImage));
-        item.set("sources", picture_sources(p, urls, kLargestCardImage));
-        item.set("sizes", card_width(p));
-        item.set("username", p.username);
-        item.set("uploaded_at", rfc3339(p.created_at));
-        item.set("uploaded_at_text", human_time(p.created_at));
-        items.push_back(item);
-    }
-    Data d;
-    if (!page.photos.empty()) {
-        Data photos;
-        photos.set("items", items);
-        d.set("photos", photos);
-    }
-    d.set("logged_in", member);
-    d.set("newer", page.before.has_value());
-    if (page.next) d.set("older", std::to_string(*page.next));
-    return d;
-}
-
 constexpr const char* kTitle = "Latest photos";
 
 }  // namespace
@@ -147,8 +98,8 @@ std::string FrontPages::home(const std::string& grid, bool member, const std::st
 std::shared_ptr<const FrontPages::Rendered> FrontPages::make(const FeedPage& page) const {
     auto r = std::make_shared<Rendered>();
     r->made = std::chrono::steady_clock::now();
-    r->grid_anonymous = layout_.render("grid", grid_data(page, false, urls_));
-    r->grid_member = layout_.render("grid", grid_data(page, true, urls_));
+    r->grid_anonymous = layout_.render("grid", grid_data(page, false, urls_, {}));
+    r->grid_member = layout_.render("grid", grid_data(page, true, urls_, {}));
     http::Request marked_request;
     marked_request.request_id = kMarkers[kRequestId];
     // The anonymous front page is the same for every visitor but for three values.
@@ -211,8 +162,7 @@ std::string FrontPages::render(const http::Request& req, const Visitor& visitor,
 
 asio::awaitable<http::Response> FrontPage::operator()(Context& ctx) const {
     auto query = http::parse_urlencoded(ctx.req.query);
-    auto before = parse_before(http::field(query, "before").value_or(""));
-    auto view = co_await feed.page(before, page_size, writes.seen(ctx.req));
+    auto view = co_await feed.page(parse_cursor(query), page_size, writes.seen(ctx.req));
     const bool gzip = compress && http::accepts_gzip(ctx.req.header("Accept-Encoding"));
     auto res = html_response(200, pages.render(ctx.req, ctx.visitor, view.page, view.source, gzip));
     res.set("Vary", "Accept-Encoding");

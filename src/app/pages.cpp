@@ -1,6 +1,7 @@
 #include "app/pages.hpp"
 
 #include "app/downloads.hpp"
+#include "app/grid.hpp"
 #include "app/photo_files.hpp"
 #include "app/responses.hpp"
 
@@ -42,8 +43,23 @@ std::string shown_width(const store::Photo& photo) {
 
 asio::awaitable<http::Response> PhotoPage::operator()(Context& ctx) const {
     const std::string id(ctx.req.param("id"));
-    auto photo = co_await db.call("find_photo", [&](store::Repository& repo) { return repo.find_photo(id); });
-    if (!photo) throw http::HttpError(404, "not_found", "There is no such photo. It may have been deleted.");
+    auto query = http::parse_urlencoded(ctx.req.query);
+    const bool in_user = http::field(query, "in").value_or("") == "user";  // came from the owner's page
+    struct Found {
+        std::optional<store::Photo> photo;
+        std::vector<store::Photo> newer, older;  // at most one each, in the order the visitor pages
+    };
+    auto found = co_await db.call("photo_page", [&](store::Repository& repo) {
+        Found f{repo.find_photo(id), {}, {}};
+        if (!f.photo) return f;
+        std::optional<std::int64_t> owner;
+        if (in_user) owner = f.photo->user_id;
+        f.newer = repo.photos({.user_id = owner, .after = f.photo->seq, .limit = 1});
+        f.older = repo.photos({.user_id = owner, .before = f.photo->seq, .limit = 1});
+        return f;
+    });
+    if (!found.photo) throw http::HttpError(404, "not_found", "There is no such photo. It may have been deleted.");
+    const auto& photo = found.photo;
     const auto& visitor = ctx.visitor;
     Data d;
     d.set("id", photo->id);
@@ -54,8 +70,17 @@ asio::awaitable<http::Response> PhotoPage::operator()(Context& ctx) const {
     d.set("width", std::to_string(photo->width));
     d.set("height", std::to_string(photo->height));
     d.set("username", photo->username);
+    d.set("user_href", user_page(photo->username));
+    d.set("alt", alt_text(*photo));
+    if (!photo->caption.empty()) d.set("caption", photo->caption);  // (an empty string is true to mustache)
+    d.set("max_caption_chars", std::to_string(max_caption_chars));
     d.set("uploaded_at", rfc3339(photo->created_at));
     d.set("uploaded_at_text", human_time(photo->created_at));
+    const std::string nav_query = in_user ? "?in=user" : "";
+    if (!found.newer.empty()) d.set("newer", "/photos/" + found.newer.front().id + nav_query);
+    if (!found.older.empty()) d.set("older", "/photos/" + found.older.front().id + nav_query);
+    d.set("back", in_user ? user_page(photo->username) : "/");
+    d.set("back_text", in_user ? "All photos by " + photo->username : "The latest photos");
     const bool mine = visitor.is(photo->user_id);
     d.set("mine", mine);
     const auto offered = offered_downloads(*photo, mine, full_size_for_everyone);
@@ -67,6 +92,41 @@ asio::awaitable<http::Response> PhotoPage::operator()(Context& ctx) const {
     d.set("original_size", fmt::format("{:.1f} MB", static_cast<double>(photo->original.bytes) / 1e6));
     d.set("csrf_token", visitor.csrf_token);
     co_return html_response(200, layout.page(ctx.req, visitor_frame(visitor), "Photo by " + photo->username, layout.render("photo", d)));
+}
+
+asio::awaitable<http::Response> UserPage::operator()(Context& ctx) const {
+    const std::string name(ctx.req.param("name"));
+    const auto cursor = parse_cursor(http::parse_urlencoded(ctx.req.query));
+    struct Found {
+        std::optional<store::User> user;
+        std::shared_ptr<FeedPage> page;
+    };
+    auto found = co_await db.call("user_page", [&](store::Repository& repo) {
+        Found f{repo.find_user(name), nullptr};
+        if (!f.user) return f;
+        const auto user_id = f.user->id;
+        f.page = query_feed_page([&](store::PhotoRange range) {
+            range.user_id = user_id;
+            return repo.photos(range);
+        }, FeedPageKey{0, cursor, page_size});
+        return f;
+    });
+    if (!found.user) throw http::HttpError(404, "no_such_user", "There is no user of that name.");
+    const auto& username = found.user->username;  // as they spell it, whatever case the URL had
+    Data grid = grid_data(*found.page, ctx.visitor.session.has_value(), urls,
+                          GridLinks{.pager = user_page(username), .photo_query = "?in=user"});
+    grid.set("empty_text", ctx.visitor.is(found.user->id) ? "You have not shared a photo yet." : username + " has not shared a photo yet.");
+    Data d;
+    d.set("username", username);
+    d.set("grid", layout.render("grid", grid));
+    d.set("mine", ctx.visitor.is(found.user->id));
+    co_return html_response(200, layout.page(ctx.req, visitor_frame(ctx.visitor), "Photos by " + username, layout.render("user", d)));
+}
+
+asio::awaitable<http::Response> CaptionPost::operator()(Context& ctx) const {
+    const std::string id(ctx.req.param("id"));
+    const auto [photo, generation] = co_await photos.caption(ctx.session(), id, field_or_empty(ctx.form, "caption"));
+    co_return with_cookie(redirect("/photos/" + photo.id), writes.cookie(generation));
 }
 
 asio::awaitable<http::Response> AccountForm::operator()(Context& ctx) const {

@@ -15,12 +15,30 @@
 
 namespace photoshare::app {
 
-// GET /photos/{id}
+// GET /photos/{id}: the photo, its caption, links to the newer and older photo (of
+// everyone's, or with ?in=user of its owner's), and for its owner the caption and delete forms.
 struct PhotoPage {
     Database& db;
     const Layout& layout;
     const MediaUrls& urls;
     bool full_size_for_everyone;  // images.full_size_download
+    std::size_t max_caption_chars;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
+// GET /u/{name}: a user's photos, newest first, paged like the front page.
+struct UserPage {
+    Database& db;
+    const Layout& layout;
+    const MediaUrls& urls;
+    int page_size;
+    asio::awaitable<http::Response> operator()(Context& ctx) const;
+};
+
+// POST /photos/{id}/caption (the owner's form on the photo page)
+struct CaptionPost {
+    Photos& photos;
+    const ReadYourWrites& writes;
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 

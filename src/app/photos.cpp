@@ -1,10 +1,10 @@
 #include "app/photos.hpp"
 
+#include "app/captions.hpp"
 #include "app/photo_files.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 
 namespace photoshare::app {
 
@@ -83,13 +83,18 @@ asio::awaitable<std::int64_t> Photos::remove(const store::Session& session, cons
     co_return co_await feed_.changed();
 }
 
-std::optional<std::int64_t> parse_before(std::string_view text) {
-    if (text.empty()) return std::nullopt;
-    std::int64_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || p != text.data() + text.size() || v <= 0)
-        throw http::HttpError(400, "bad_cursor", "The 'before' parameter must be a positive whole number.");
-    return v;
+asio::awaitable<std::pair<store::Photo, std::int64_t>> Photos::caption(const store::Session& session, const std::string& photo_id,
+                                                                       std::string_view text) {
+    const std::string caption = clean_caption(text, max_caption_chars_);
+    auto photo = co_await db_.call("find_photo", [&](store::Repository& repo) { return repo.find_photo(photo_id); });
+    if (!photo) throw http::HttpError(404, "not_found", "There is no such photo.");
+    if (photo->user_id != session.user_id) throw http::HttpError(403, "not_yours", "You can change only your own photos.");
+    const bool changed =
+        co_await db_.call("set_caption", [&](store::Repository& repo) { return repo.set_caption(photo_id, session.user_id, caption); });
+    if (!changed) throw http::HttpError(404, "not_found", "There is no such photo.");  // deleted meanwhile
+    photo->caption = caption;
+    const auto generation = co_await feed_.changed();
+    co_return std::pair{std::move(*photo), generation};
 }
 
 }  // namespace photoshare::app

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace photoshare::app {
@@ -32,8 +34,15 @@ public:
     // media_cache: the copies of proxied photos this server keeps, if any (a delete drops them).
     // jobs: this server's image job runner, if it runs one (told when an upload queued jobs).
     Photos(Database& db, Uploads& uploads, blob::Store& blobs, MediaCache* media_cache, Feed& feed, http::Workers& workers,
-           ImageJobs* jobs)
-        : db_(db), uploads_(uploads), blobs_(blobs), media_cache_(media_cache), feed_(feed), workers_(workers), jobs_(jobs) {}
+           ImageJobs* jobs, std::size_t max_caption_chars)
+        : db_(db),
+          uploads_(uploads),
+          blobs_(blobs),
+          media_cache_(media_cache),
+          feed_(feed),
+          workers_(workers),
+          jobs_(jobs),
+          max_caption_chars_(max_caption_chars) {}
 
     // Reads, validates and stores the upload of a route with Body::upload for the member
     // asking, then changes the feed. With an Idempotency-Key header, a retry of an upload
@@ -44,6 +53,11 @@ public:
     // HttpError 404 (no such photo) or 403 (someone else's). Returns the feed generation the
     // delete produced (Feed::changed).
     asio::awaitable<std::int64_t> remove(const store::Session& session, const std::string& photo_id);
+    // Replaces the caption of a photo of the user's (clean_caption: 422 for a bad one; 404,
+    // 403 as for remove) and changes the feed, whose pages show it. Returns the photo as it
+    // is now and the feed generation.
+    asio::awaitable<std::pair<store::Photo, std::int64_t>> caption(const store::Session& session, const std::string& photo_id,
+                                                                   std::string_view text);
 
 private:
     // What the upload under `key` stored the first time, in upload order (photos deleted
@@ -57,9 +71,7 @@ private:
     Feed& feed_;
     http::Workers& workers_;
     ImageJobs* jobs_;
+    const std::size_t max_caption_chars_;
 };
-
-// The `before` cursor of a feed request; throws HttpError 400 when malformed.
-std::optional<std::int64_t> parse_before(std::string_view text);
 
 }  // namespace photoshare::app

@@ -59,6 +59,7 @@ std::string try_again_in(std::chrono::seconds wait) {
 
 std::string rfc3339(std::int64_t t) { return format_time(t, "%Y-%m-%dT%H:%M:%SZ"); }
 std::string human_time(std::int64_t t) { return format_time(t, "%d %b %Y, %H:%M UTC"); }
+std::string user_page(const std::string& username) { return "/u/" + username; }
 
 boost::json::object photo_json(const store::Photo& p, const MediaUrls& urls) {
     auto list = [&](std::string_view ext) {
@@ -79,7 +80,9 @@ boost::json::object photo_json(const store::Photo& p, const MediaUrls& urls) {
                                {"thumbnail_height", p.thumb_height},
                                {"variants", std::move(sizes)},
                                {"formats", std::move(formats)},
+                               {"caption", p.caption},
                                {"uploaded_by", p.username},
+                               {"uploaded_by_url", user_page(p.username)},
                                {"uploaded_at", rfc3339(p.created_at)}};
 }
 

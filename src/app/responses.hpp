@@ -28,6 +28,8 @@ std::string try_again_in(std::chrono::seconds wait);
 
 std::string rfc3339(std::int64_t unix_seconds);
 std::string human_time(std::int64_t unix_seconds);
+// Where a user's page is: /u/NAME (names are letters, digits and "_.-": nothing to encode).
+std::string user_page(const std::string& username);
 
 class MediaUrls;
 boost::json::object photo_json(const store::Photo& photo, const MediaUrls& urls);

@@ -162,8 +162,8 @@ Site::Site(config::Config c)
     knobs_.cpu_ms = config_.knobs.cpu_ms;
     knobs_.slots.set_permits(config_.knobs.slots);
 
-    Feed::Query latest = [db = db_.get()](std::optional<std::int64_t> before, int limit) {
-        return db->timed("latest_photos", [&](store::Repository& repo) { return repo.latest_photos(before, limit); });
+    Feed::Query latest = [db = db_.get()](const store::PhotoRange& range) {
+        return db->timed("latest_photos", [&](store::Repository& repo) { return repo.photos(range); });
     };
     const auto feed_ttl = std::chrono::duration_cast<std::chrono::seconds>(config_.cache.ttl);
     if (config_.cache.invalidation == "off") {
@@ -187,6 +187,7 @@ Site::Site(config::Config c)
     upload_limits.queue_formats = !config_.images.formats.empty();
     upload_limits.cache_control = cache_control_of_media(config_);
     upload_limits.keep_originals = config_.images.keep_originals;
+    upload_limits.max_caption_chars = config_.limits.max_caption_chars;
     uploads_ = std::make_unique<Uploads>(tmp_dir_, *blobs_, *db_, workers_, image_workers_, upload_limits, metrics_);
     if (upload_limits.queue_formats && config_.images.run_jobs) {
         ImageJobs::Options jobs;
@@ -198,7 +199,8 @@ Site::Site(config::Config c)
         jobs.cache_control = upload_limits.cache_control;
         image_jobs_ = std::make_unique<ImageJobs>(*db_, *blobs_, *feed_, metrics_, jobs);
     }
-    photos_ = std::make_unique<Photos>(*db_, *uploads_, *blobs_, media_cache_.get(), *feed_, workers_, image_jobs_.get());
+    photos_ = std::make_unique<Photos>(*db_, *uploads_, *blobs_, media_cache_.get(), *feed_, workers_, image_jobs_.get(),
+                                       config_.limits.max_caption_chars);
     front_pages_ = std::make_unique<FrontPages>(layout_, *media_urls_, config_.limits.max_upload_bytes);
 
     std::vector<Readiness::Probe> probes{{"database", true, [this] { repo_->ping(); }},
@@ -244,7 +246,10 @@ void Site::add_routes(http::Router& router) {
 
     // Pages and forms.
     r.add(Method::get, "/", FrontPage{*feed_, *front_pages_, writes_, page_size, config_.server.gzip_min_bytes > 0}, {.who = Who::visitor});
-    r.add(Method::get, "/photos/{id}", PhotoPage{*db_, layout_, *media_urls_, config_.images.full_size_download == "everyone"}, {.who = Who::visitor});
+    r.add(Method::get, "/photos/{id}", PhotoPage{*db_, layout_, *media_urls_, config_.images.full_size_download == "everyone",
+                                                   config_.limits.max_caption_chars},
+          {.who = Who::visitor});
+    r.add(Method::get, "/u/{name}", UserPage{*db_, layout_, *media_urls_, page_size}, {.who = Who::visitor});
     r.add(Method::get, "/login", AccountForm{layout_, false}, {.who = Who::visitor});
     r.add(Method::get, "/register", AccountForm{layout_, true}, {.who = Who::visitor});
     const Access form_post{.who = Who::visitor, .csrf = Csrf::form, .body = Body::form};
@@ -259,6 +264,7 @@ void Site::add_routes(http::Router& router) {
     r.add(Method::post, "/upload", UploadPost{*photos_, writes_},
           {.who = Who::member, .csrf = Csrf::form, .body = Body::upload, .body_limit = upload_limit});
     r.add(Method::post, "/photos/{id}/delete", DeletePost{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
+    r.add(Method::post, "/photos/{id}/caption", CaptionPost{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
     const DownloadServices downloads{*db_, *blobs_, workers_, image_workers_, stream_workers_.get()};
     image::Limits full_size;
     full_size.max_pixels = config_.limits.max_pixels;
@@ -279,6 +285,10 @@ void Site::add_routes(http::Router& router) {
     r.add(Method::get, "/api/v1/photos/{id}", api::GetPhoto{*db_, *media_urls_, config_.images.full_size_download == "everyone"},
           {.who = Who::visitor});
     r.add(Method::del, "/api/v1/photos/{id}", api::DeletePhoto{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::header});
+    r.add(Method::patch, "/api/v1/photos/{id}", api::UpdatePhoto{*photos_, writes_, *media_urls_},
+          {.who = Who::member, .csrf = Csrf::header, .body = Body::json});
+    r.add(Method::get, "/api/v1/users/{name}/photos",
+          api::ListUserPhotos{*db_, *media_urls_, page_size, static_cast<int>(config_.feed.max_page_size)});
 
     // Files: the knobs do not apply.
     const Access file{.knobs = false};

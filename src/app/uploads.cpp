@@ -1,5 +1,6 @@
 #include "app/uploads.hpp"
 
+#include "app/captions.hpp"
 #include "app/photo_files.hpp"
 #include "auth/tokens.hpp"
 #include "http/multipart.hpp"
@@ -20,7 +21,7 @@ namespace photoshare::app {
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
-constexpr std::size_t kMaxFieldBytes = 4096;
+constexpr std::size_t kMaxFieldBytes = 16 * 1024;  // a caption of 2000 characters is up to 8000 bytes
 
 struct FileCloser {
     void operator()(std::FILE* f) const {
@@ -141,6 +142,8 @@ asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
             if (std::fclose(current.release()) != 0) spool_failed("closing");
         } else if (in_field && field_name == "csrf_token") {
             form.csrf_token = field_value;
+        } else if (in_field && field_name == "caption") {
+            form.caption = field_value;
         }
         in_file = in_field = false;
     };
@@ -173,6 +176,13 @@ asio::awaitable<StoredUpload> Uploads::store(const UploadForm& form, std::int64_
     if (form.files.empty()) {
         rejected_.inc();
         throw http::HttpError(422, "no_photo", "Choose at least one photo to upload (form field 'photo').");
+    }
+    std::string caption;
+    try {
+        caption = clean_caption(form.caption, limits_.max_caption_chars);
+    } catch (const http::HttpError&) {
+        rejected_.inc();
+        throw;
     }
 
     // 1. Decode and make the variants of every file before storing any.
@@ -212,6 +222,7 @@ asio::awaitable<StoredUpload> Uploads::store(const UploadForm& form, std::int64_
                 row.thumb_width = p.thumbnail.width;
                 row.thumb_height = p.thumbnail.height;
                 row.queue_formats = limits_.queue_formats;
+                row.caption = caption;
                 for (const auto& v : p.more) row.variant_widths.push_back(v.width);
                 const auto keys = photo_keys(row.id, row.variant_widths);
                 std::vector<const image::Variant*> files{&p.display, &p.thumbnail};

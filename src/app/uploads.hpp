@@ -29,6 +29,7 @@ struct UploadLimits {
     bool queue_formats = false;  // queue an image job per photo (ImageJobs makes AVIF/WebP)
     std::string cache_control;   // stored with each file (media_cache_control())
     bool keep_originals = true;  // store each upload as sent, privately (photo_files: original_key)
+    std::size_t max_caption_chars = 500;
 };
 
 // What came with the files: the form's other fields (small ones only).
@@ -42,6 +43,7 @@ struct UploadForm {
     std::vector<std::filesystem::path> files;
     std::vector<std::string> file_names;  // as the client sent them: shown in messages, never used in paths
     std::string csrf_token;
+    std::string caption;  // the field as sent: one caption for every photo of the upload
 };
 
 class Uploads {

@@ -169,6 +169,8 @@ const std::vector<Field>& fields() {
         field("limits.max_body_bytes", Kind::size, &C::limits, &C::Limits::max_body_bytes, "body of forms and JSON requests"),
         field("limits.max_upload_bytes", Kind::size, &C::limits, &C::Limits::max_upload_bytes, "body of one upload request"),
         field("limits.max_files_per_upload", Kind::count, &C::limits, &C::Limits::max_files_per_upload, "photos in one upload request"),
+        field("limits.max_caption_chars", Kind::count, &C::limits, &C::Limits::max_caption_chars,
+              "characters of a photo's caption (at most 2000)"),
         field("limits.max_pixels", Kind::count, &C::limits, &C::Limits::max_pixels, "pixels of an uploaded image (decompression bombs)"),
         field("limits.max_connections", Kind::count, &C::limits, &C::Limits::max_connections, "open connections; more get 503"),
         field("limits.max_connections_per_address", Kind::count, &C::limits, &C::Limits::max_connections_per_address,
@@ -309,6 +311,8 @@ void validate(const Config& c) {
     require(c.limits.max_body_bytes >= 1024, "limits.max_body_bytes", "at least 1KiB", render(c.limits.max_body_bytes, Kind::size));
     require(c.limits.max_upload_bytes >= 1024, "limits.max_upload_bytes", "at least 1KiB", render(c.limits.max_upload_bytes, Kind::size));
     require(c.limits.max_files_per_upload >= 1, "limits.max_files_per_upload", "at least 1", "0");
+    require(c.limits.max_caption_chars >= 1 && c.limits.max_caption_chars <= 2000, "limits.max_caption_chars", "from 1 to 2000",
+            std::to_string(c.limits.max_caption_chars));
     require(c.limits.max_pixels >= 1, "limits.max_pixels", "at least 1", "0");
     require(c.limits.max_connections >= 1, "limits.max_connections", "at least 1", "0");
     require(c.limits.body_min_rate >= 1, "limits.body_min_rate", "at least 1B", "0");

@@ -32,6 +32,7 @@ struct Config {
         std::uint64_t max_body_bytes = 64 * 1024;         // forms and JSON
         std::uint64_t max_upload_bytes = 25 * 1024 * 1024;  // one upload request, all files
         std::uint64_t max_files_per_upload = 20;
+        std::uint64_t max_caption_chars = 500;  // characters (code points) of a photo's caption
         std::uint64_t max_pixels = 50'000'000;
         std::uint64_t max_connections = 10'000;
         std::uint64_t max_connections_per_address = 256;  // 0: no cap; trusted proxies are exempt

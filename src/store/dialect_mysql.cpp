@@ -115,13 +115,22 @@ constexpr std::array<std::string_view, 1> schema_v6{
     "ADD COLUMN original_height INT NOT NULL DEFAULT 0",
 };
 
-constexpr std::array<Migration, 6> migrations{
+// Each photo's caption, as its owner wrote it (HTML-escaped when shown; at most
+// limits.max_caption_chars characters, so 4 bytes each in UTF-8 at most). '' for none.
+// A user page walks photos_user_id: InnoDB keeps the primary key (seq) in every secondary
+// index, so it is (user_id, seq) already.
+constexpr std::array<std::string_view, 1> schema_v7{
+    "ALTER TABLE photos ADD COLUMN caption VARBINARY(8192) NOT NULL DEFAULT ''",
+};
+
+constexpr std::array<Migration, 7> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
     Migration{3, "shared secrets", schema_v3},
     Migration{4, "variant widths", schema_v4},
     Migration{5, "further formats and their jobs", schema_v5},
     Migration{6, "originals", schema_v6},
+    Migration{7, "captions", schema_v7},
 };
 
 constexpr Dialect dialect{

@@ -100,13 +100,24 @@ constexpr std::array<std::string_view, 1> schema_v6{
     "ADD COLUMN IF NOT EXISTS original_height INTEGER NOT NULL DEFAULT 0",
 };
 
-constexpr std::array<Migration, 6> migrations{
+// Each photo's caption, as its owner wrote it (HTML-escaped when shown; at most
+// limits.max_caption_chars characters, so 4 bytes each in UTF-8 at most). '' for none.
+// A user page ("user_id = ? AND seq < ? ORDER BY seq DESC") walks (user_id, seq); it also
+// serves the foreign key, so the index on user_id alone goes.
+constexpr std::array<std::string_view, 3> schema_v7{
+    "ALTER TABLE photos ADD COLUMN IF NOT EXISTS caption BYTEA NOT NULL DEFAULT ''::bytea",
+    "CREATE INDEX IF NOT EXISTS photos_user_seq ON photos (user_id, seq)",
+    "DROP INDEX IF EXISTS photos_user_id",
+};
+
+constexpr std::array<Migration, 7> migrations{
     Migration{1, "users, photos, sessions", schema_v1},
     Migration{2, "upload idempotency keys", schema_v2},
     Migration{3, "shared secrets", schema_v3},
     Migration{4, "variant widths", schema_v4},
     Migration{5, "further formats and their jobs", schema_v5},
     Migration{6, "originals", schema_v6},
+    Migration{7, "captions", schema_v7},
 };
 
 constexpr Dialect dialect{

@@ -71,6 +71,7 @@ struct NewPhoto {
     // Queue an image job (claim_image_job) for the further formats, in the same transaction.
     bool queue_formats = false;
     Original original;
+    std::string caption;  // the uploader's words, shown with it and as its alt text; '' none
 };
 
 struct Photo {
@@ -89,6 +90,17 @@ struct Photo {
     // the photo's image job is done (or when there is none).
     std::string formats;
     Original original;
+    std::string caption;
+};
+
+// Which photos a page shows, newest first: everyone's or one user's; those older than the
+// photo `before`, or else the `limit` nearest above the photo `after` (the page before,
+// going back towards the newest); neither: the newest.
+struct PhotoRange {
+    std::optional<std::int64_t> user_id;
+    std::optional<std::int64_t> before;
+    std::optional<std::int64_t> after;
+    int limit = 0;
 };
 
 // A photo whose further formats are still to be made, as claimed by one server.
@@ -147,9 +159,15 @@ public:
     // The site-wide secret `name`: the one stored, or else `candidate`, stored now. Whichever
     // server asks first decides; every server then gets the same value.
     virtual std::string shared_secret(const std::string& name, const std::string& candidate) = 0;
-    // Newest first; only photos with seq < before when given. limit < 0: invalid_argument.
-    virtual std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) = 0;
+    // Newest first (see PhotoRange). limit < 0, or both before and after: invalid_argument.
+    virtual std::vector<Photo> photos(const PhotoRange& range) = 0;
+    // Everyone's, newest first; only photos with seq < before when given.
+    std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) {
+        return photos(PhotoRange{.before = before, .limit = limit});
+    }
     virtual std::optional<Photo> find_photo(const std::string& id) = 0;
+    // Replaces the caption when the photo belongs to user_id; returns whether it did.
+    virtual bool set_caption(const std::string& id, std::int64_t user_id, const std::string& caption) = 0;
     // Deletes the row when it belongs to user_id; returns whether a row was deleted.
     virtual bool delete_photo(const std::string& id, std::int64_t user_id) = 0;
     virtual std::vector<PhotoFiles> all_photo_files() = 0;  // in upload order, for consistency checks

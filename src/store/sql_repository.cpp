@@ -52,12 +52,20 @@ struct Statements {
           insert_photo(with_placeholders(
               std::string("INSERT INTO photos (id, user_id, width, height, thumb_width, thumb_height, "
                           "bytes, created_at, variant_widths, original_key, original_type, original_name, original_bytes, "
-                          "original_width, original_height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") +
+                          "original_width, original_height, caption) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") +
                   (d.returning.empty() ? "" : std::string(d.returning) + "seq"),
               d.placeholders)),
-          latest_photos(with_placeholders(std::string(photo_columns) +
-                                              " WHERE p.seq < ? ORDER BY p.seq DESC LIMIT ?",
+          // Each walks an index in order: the primary key, or (user_id, seq).
+          photos_before(with_placeholders(std::string(photo_columns) + " WHERE p.seq < ? ORDER BY p.seq DESC LIMIT ?",
                                           d.placeholders)),
+          photos_after(with_placeholders(std::string(photo_columns) + " WHERE p.seq > ? ORDER BY p.seq LIMIT ?",
+                                         d.placeholders)),
+          user_photos_before(with_placeholders(
+              std::string(photo_columns) + " WHERE p.user_id = ? AND p.seq < ? ORDER BY p.seq DESC LIMIT ?", d.placeholders)),
+          user_photos_after(with_placeholders(
+              std::string(photo_columns) + " WHERE p.user_id = ? AND p.seq > ? ORDER BY p.seq LIMIT ?", d.placeholders)),
+          set_caption(with_placeholders("UPDATE photos SET caption = ? WHERE id = ? AND user_id = ?", d.placeholders)),
+          owns_photo(with_placeholders("SELECT 1 FROM photos WHERE id = ? AND user_id = ?", d.placeholders)),
           find_photo(with_placeholders(std::string(photo_columns) + " WHERE p.id = ?", d.placeholders)),
           delete_photo(with_placeholders("DELETE FROM photos WHERE id = ? AND user_id = ?", d.placeholders)),
           all_photo_files("SELECT id, variant_widths, formats, original_key FROM photos ORDER BY seq"),
@@ -92,13 +100,19 @@ struct Statements {
     static constexpr std::string_view photo_columns =
         "SELECT p.seq, p.id, p.user_id, u.username, p.width, p.height, p.thumb_width, "
         "p.thumb_height, p.bytes, p.created_at, p.variant_widths, p.formats, p.original_key, p.original_type, "
-        "p.original_name, p.original_bytes, p.original_width, p.original_height FROM photos p JOIN users u ON u.id = p.user_id";
+        "p.original_name, p.original_bytes, p.original_width, p.original_height, p.caption "
+        "FROM photos p JOIN users u ON u.id = p.user_id";
 
     std::string insert_user;
     std::string find_user;
     std::string username_of;
     std::string insert_photo;
-    std::string latest_photos;
+    std::string photos_before;
+    std::string photos_after;
+    std::string user_photos_before;
+    std::string user_photos_after;
+    std::string set_caption;
+    std::string owns_photo;
     std::string find_photo;
     std::string delete_photo;
     std::string all_photo_files;
@@ -180,6 +194,7 @@ Photo photo_from(const sql::Row& row) {
                              .bytes = as_int(row.at(15)),
                              .width = static_cast<int>(as_int(row.at(16))),
                              .height = static_cast<int>(as_int(row.at(17)))},
+        .caption = as_text(row.at(18)),
     };
 }
 
@@ -289,26 +304,43 @@ public:
         });
     }
 
-    std::vector<Photo> latest_photos(std::optional<std::int64_t> before, int limit) override {
-        if (limit < 0) {
+    std::vector<Photo> photos(const PhotoRange& range) override {
+        if (range.limit < 0) {
             // Several databases read a negative LIMIT as "no limit": refuse it outright.
             throw std::invalid_argument("store: a photo limit cannot be negative");
         }
+        if (range.before && range.after) throw std::invalid_argument("store: a photo range is before or after a photo, not both");
         std::vector<Photo> photos;
-        if (limit == 0) {
+        if (range.limit == 0) {
             return photos;
         }
-        // One statement for both cases: no cursor means "before the end of time".
-        const std::array<Value, 2> params{before.value_or(std::numeric_limits<std::int64_t>::max()),
-                                          std::int64_t{limit}};
+        // One statement for the newest and the older pages: no cursor means "before the end of time".
+        const bool after = range.after.has_value();
+        const std::int64_t cursor = after ? *range.after : range.before.value_or(std::numeric_limits<std::int64_t>::max());
+        const std::int64_t limit = range.limit;
         const sql::Rows rows = with_connection(Retry::always, [&](sql::Connection& connection) {
-            return connection.query(sql_.latest_photos, params);
+            if (range.user_id) {
+                const std::array<Value, 3> params{*range.user_id, cursor, limit};
+                return connection.query(after ? sql_.user_photos_after : sql_.user_photos_before, params);
+            }
+            const std::array<Value, 2> params{cursor, limit};
+            return connection.query(after ? sql_.photos_after : sql_.photos_before, params);
         });
         photos.reserve(rows.size());
         for (const sql::Row& row : rows) {
             photos.push_back(photo_from(row));
         }
+        if (after) std::reverse(photos.begin(), photos.end());  // read oldest first, from the cursor up
         return photos;
+    }
+
+    bool set_caption(const std::string& id, std::int64_t user_id, const std::string& caption) override {
+        const std::array<Value, 3> row{caption, id, user_id};
+        const std::array<Value, 2> key{id, user_id};
+        return with_connection(Retry::always, [&](sql::Connection& connection) {
+            // MySQL counts only rows it changed: the same caption again is 0 there.
+            return connection.execute(sql_.set_caption, row) > 0 || !connection.query(sql_.owns_photo, key).empty();
+        });
     }
 
     std::optional<Photo> find_photo(const std::string& id) override {
@@ -478,7 +510,7 @@ private:
                 owner = usernames.emplace(photo.user_id, as_text(rows.front().at(0))).first;
             }
             const Original& original = photo.original;
-            const std::array<Value, 15> row{photo.id,
+            const std::array<Value, 16> row{photo.id,
                                             photo.user_id,
                                             std::int64_t{photo.width},
                                             std::int64_t{photo.height},
@@ -492,7 +524,8 @@ private:
                                             original.name,
                                             original.bytes,
                                             std::int64_t{original.width},
-                                            std::int64_t{original.height}};
+                                            std::int64_t{original.height},
+                                            photo.caption};
             std::int64_t seq = 0;
             try {
                 seq = connection.insert(sql_.insert_photo, row);
@@ -514,7 +547,8 @@ private:
                                    .bytes = photo.bytes,
                                    .created_at = created_at,
                                    .variant_widths = photo.variant_widths,
-                                   .original = photo.original});
+                                   .original = photo.original,
+                                   .caption = photo.caption});
         }
         if (upload_key) {
             std::string ids;

@@ -390,14 +390,14 @@ TEST_F(Forms, PagesHaveOneHeadingADescriptionAndTheFirstRowLoadsAtOnce) {
         EXPECT_TRUE(std::regex_search(imgs[i], std::regex(R"( width="[0-9]+" height="[0-9]+")")));
     }
     const auto id = newest_ids(server(), u.username).at(0);
-    for (const std::string& path : std::vector<std::string>{"/", "/photos/" + id, "/login", "/register", "/no/such/page"}) {
+    for (const std::string& path : std::vector<std::string>{"/", "/photos/" + id, "/u/" + u.username, "/login", "/register", "/no/such/page"}) {
         SCOPED_TRACE(path);
         auto page = c.get(path);
         EXPECT_EQ(count_of(page.body, "<h1"), 1U) << page.body.substr(0, 3000);
         EXPECT_TRUE(contains(page.body, "<meta name=\"description\" content=\"")) << page.body.substr(0, 600);
     }
     auto photo = c.get("/photos/" + id);
-    EXPECT_TRUE(contains(photo.body, "<h1>Photo by " + u.username + "</h1>"));
+    EXPECT_TRUE(contains(photo.body, "<h1>Photo by <a href=\"/u/" + u.username + "\">" + u.username + "</a></h1>"));
     const auto big = img_tags(photo.body);
     ASSERT_EQ(big.size(), 1U);
     EXPECT_TRUE(contains(big[0], "fetchpriority=\"high\"")) << big[0];
@@ -419,7 +419,7 @@ TEST_F(Forms, NoPageHasTwoFormsForTheSameAction) {
     const auto id = newest_ids(server(), u.username).at(0);
     HttpClient anon(server().base_url());
     for (HttpClient* client : {&anon, &u.http()}) {
-        for (const std::string& path : std::vector<std::string>{"/", "/photos/" + id, "/login", "/register", "/no/such/page"}) {
+        for (const std::string& path : std::vector<std::string>{"/", "/photos/" + id, "/u/" + u.username, "/login", "/register", "/no/such/page"}) {
             SCOPED_TRACE(path);
             const auto page = client->get(path).body;
             std::map<std::string, int> actions;

@@ -17,6 +17,7 @@ document.addEventListener('DOMContentLoaded', () => {
   const list = form.querySelector('.progress-list');
   const button = form.querySelector('button[type=submit]');
   const csrf = form.dataset.csrf;
+  const caption = form.querySelector('input[name=caption]');
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
   // Choosing files starts their upload, so the button is only for the form without script.
   form.classList.add('enhanced');
@@ -47,6 +48,7 @@ document.addEventListener('DOMContentLoaded', () => {
       return;
     }
     const data = new FormData();
+    if (caption && caption.value) data.append('caption', caption.value);
     data.append('photo', file, file.name);
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/v1/photos');

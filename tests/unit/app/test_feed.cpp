@@ -57,11 +57,11 @@ struct Fixture {
     std::atomic<int> queries{0};
     std::int64_t newest = 25;
     GenerationFeed feed{*cache, workers,
-                        [this](std::optional<std::int64_t> before, int limit) {
+                        [this](const store::PhotoRange& range) {
                             ++queries;
                             std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a slow database
-                            auto top = before ? *before - 1 : newest;
-                            return photos(std::min<int>(limit, static_cast<int>(top)), top);
+                            auto top = range.before ? *range.before - 1 : newest;
+                            return photos(std::min<int>(range.limit, static_cast<int>(top)), top);
                         },
                         {}, metrics};
 };
@@ -77,7 +77,7 @@ TEST(Feed, ConcurrentMissesMakeOneQuery) {
         auto ex = co_await asio::this_coro::executor;
         for (int i = 0; i < 16; ++i) {
             asio::co_spawn(ex, [&]() -> asio::awaitable<void> {
-                auto view = co_await f.feed.page(std::nullopt, 10);
+                auto view = co_await f.feed.page({}, 10);
                 sources.emplace_back(source(view.source));
                 ++done;
             }, asio::detached);
@@ -93,13 +93,13 @@ TEST(Feed, ConcurrentMissesMakeOneQuery) {
 TEST(Feed, PagesCarryTheCursorForOlderPhotos) {
     Fixture f;
     run([&]() -> asio::awaitable<void> {
-        auto first = co_await f.feed.page(std::nullopt, 10);
+        auto first = co_await f.feed.page({}, 10);
         EXPECT_EQ(first.page->photos.size(), 10u);
         EXPECT_EQ(first.page->photos.front().seq, 25);
         EXPECT_EQ(first.page->next.value_or(-1), 16);
-        auto second = co_await f.feed.page(first.page->next, 10);
+        auto second = co_await f.feed.page({.before = first.page->next}, 10);
         EXPECT_EQ(second.page->photos.front().seq, 15);
-        auto last = co_await f.feed.page(std::int64_t{6}, 10);
+        auto last = co_await f.feed.page({.before = 6}, 10);
         EXPECT_EQ(last.page->photos.size(), 5u);
         EXPECT_FALSE(last.page->next.has_value());
     });
@@ -108,15 +108,15 @@ TEST(Feed, PagesCarryTheCursorForOlderPhotos) {
 TEST(Feed, AChangeMakesTheNextViewQueryAgain) {
     Fixture f;
     run([&]() -> asio::awaitable<void> {
-        auto a = co_await f.feed.page(std::nullopt, 10);
-        auto b = co_await f.feed.page(std::nullopt, 10);
+        auto a = co_await f.feed.page({}, 10);
+        auto b = co_await f.feed.page({}, 10);
         EXPECT_STREQ(source(a.source), "database");
         EXPECT_STREQ(source(b.source), "cache");
         EXPECT_EQ(f.queries.load(), 1);
         f.newest = 26;  // an upload
         // In process (memory://) there is no other server to tell: nothing for the writer to carry.
         EXPECT_EQ(co_await f.feed.changed(), 0);
-        auto c = co_await f.feed.page(std::nullopt, 10);
+        auto c = co_await f.feed.page({}, 10);
         EXPECT_STREQ(source(c.source), "database");
         EXPECT_EQ(c.page->photos.front().seq, 26);
         EXPECT_EQ(f.queries.load(), 2);
@@ -129,14 +129,14 @@ TEST(Feed, CachedPageSurvivesTheProcessMemoryBeingDropped) {
     Fixture f;
     std::atomic<int> other_queries{0};
     GenerationFeed other{*f.cache, f.workers,
-                         [&](std::optional<std::int64_t>, int) {
+                         [&](const store::PhotoRange&) {
                              ++other_queries;
                              return photos(1, 1);
                          },
                          {}, f.metrics};
     run([&]() -> asio::awaitable<void> {
-        co_await f.feed.page(std::nullopt, 10);
-        auto view = co_await other.page(std::nullopt, 10);
+        co_await f.feed.page({}, 10);
+        auto view = co_await other.page({}, 10);
         EXPECT_STREQ(source(view.source), "cache");
         EXPECT_EQ(view.page->photos.size(), 10u);
     });
@@ -163,17 +163,17 @@ TEST(Feed, ADeadCacheFallsBackToTheDatabaseAndSaysSo) {
     metrics::Registry metrics;
     int queries = 0;
     GenerationFeed feed{dead, workers,
-                        [&](std::optional<std::int64_t>, int) {
+                        [&](const store::PhotoRange&) {
                             ++queries;
                             return photos(3, 3);
                         },
                         {}, metrics};
     run([&]() -> asio::awaitable<void> {
-        auto view = co_await feed.page(std::nullopt, 10);
+        auto view = co_await feed.page({}, 10);
         EXPECT_STREQ(source(view.source), "database");
         EXPECT_EQ(view.page->photos.size(), 3u);
         // The next view within a second gets this server's copy, and says so: not "cache".
-        auto again = co_await feed.page(std::nullopt, 10);
+        auto again = co_await feed.page({}, 10);
         EXPECT_STREQ(source(again.source), "local");
         EXPECT_EQ(again.page, view.page);
         EXPECT_EQ(co_await feed.changed(), 0);  // must not throw; nothing to carry
@@ -216,7 +216,7 @@ TEST(Feed, TwoServersMissingAtOnceMakeOneQuery) {
     http::Workers workers{8};
     metrics::Registry metrics;
     std::atomic<int> queries{0};
-    auto query = [&](std::optional<std::int64_t>, int) {
+    auto query = [&](const store::PhotoRange&) {
         ++queries;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         return photos(3, 3);
@@ -229,7 +229,7 @@ TEST(Feed, TwoServersMissingAtOnceMakeOneQuery) {
         auto ex = co_await asio::this_coro::executor;
         for (GenerationFeed* f : {&a, &b, &a, &b}) {
             asio::co_spawn(ex, [&, f]() -> asio::awaitable<void> {
-                auto v = co_await f->page(std::nullopt, 10);
+                auto v = co_await f->page({}, 10);
                 std::lock_guard lock(m);
                 sources.emplace_back(source(v.source));
             }, asio::detached);
@@ -250,7 +250,7 @@ struct TwoServers {
         wait_fresh(b);
     }
     Feed::Query query() {
-        return [this](std::optional<std::int64_t>, int) { return photos(static_cast<int>(newest.load()), newest.load()); };
+        return [this](const store::PhotoRange&) { return photos(static_cast<int>(newest.load()), newest.load()); };
     }
     std::unique_ptr<kv::Store> shared = kv::open("memory://");
     ActsRemote view_a{*shared}, view_b{*shared};
@@ -270,15 +270,15 @@ TEST(Feed, TheWriterSeesTheirChangeAtOnceOnAnotherServer) {
     auto& b = servers.b;
     auto& newest = servers.newest;
     run([&]() -> asio::awaitable<void> {
-        auto first = co_await b.page(std::nullopt, 10);
+        auto first = co_await b.page({}, 10);
         EXPECT_EQ(first.page->photos.front().seq, 5);
         newest = 6;
         const auto made = co_await a.changed();  // the upload happened on server a
         EXPECT_GT(made, 0);
-        EXPECT_EQ((co_await b.page(std::nullopt, 10)).page->photos.front().seq, 5) << "b's copy is within its bound";
-        auto own = co_await b.page(std::nullopt, 10, made);
+        EXPECT_EQ((co_await b.page({}, 10)).page->photos.front().seq, 5) << "b's copy is within its bound";
+        auto own = co_await b.page({}, 10, made);
         EXPECT_EQ(own.page->photos.front().seq, 6) << "the writer does not see their own upload on b";
-        EXPECT_EQ((co_await b.page(std::nullopt, 10)).page->photos.front().seq, 6);
+        EXPECT_EQ((co_await b.page({}, 10)).page->photos.front().seq, 6);
     });
 }
 
@@ -290,12 +290,12 @@ TEST(Feed, EveryServerSeesAChangeWithinTheBound) {
     auto& newest = servers.newest;
     double seen_after = -1;
     run([&]() -> asio::awaitable<void> {
-        EXPECT_EQ((co_await b.page(std::nullopt, 10)).page->photos.front().seq, 5);
+        EXPECT_EQ((co_await b.page({}, 10)).page->photos.front().seq, 5);
         newest = 6;
         co_await a.changed();
         const auto changed_at = std::chrono::steady_clock::now();
         for (int i = 0; i < 200; ++i) {
-            if ((co_await b.page(std::nullopt, 10)).page->photos.front().seq == 6) {
+            if ((co_await b.page({}, 10)).page->photos.front().seq == 6) {
                 seen_after = std::chrono::duration<double>(std::chrono::steady_clock::now() - changed_at).count();
                 break;
             }
@@ -313,13 +313,13 @@ TEST(Feed, AWarmViewDoesNotReadTheStore) {
     ActsRemote remote(*shared);
     http::Workers workers{2};
     metrics::Registry metrics;
-    GenerationFeed feed{remote, workers, [](std::optional<std::int64_t>, int) { return photos(2, 2); }, {.max_staleness = 10s}, metrics};
+    GenerationFeed feed{remote, workers, [](const store::PhotoRange&) { return photos(2, 2); }, {.max_staleness = 10s}, metrics};
     wait_fresh(feed);
     int reads_during = -1;
     run([&]() -> asio::awaitable<void> {
-        co_await feed.page(std::nullopt, 10);
+        co_await feed.page({}, 10);
         const int before = remote.generation_reads.load();
-        for (int i = 0; i < 100; ++i) EXPECT_STREQ(source((co_await feed.page(std::nullopt, 10)).source), "cache");
+        for (int i = 0; i < 100; ++i) EXPECT_STREQ(source((co_await feed.page({}, 10)).source), "cache");
         reads_during = remote.generation_reads.load() - before;
     });
     EXPECT_EQ(reads_during, 0);
@@ -332,9 +332,9 @@ TEST(Feed, ZeroStalenessReadsTheStoreOnEveryView) {
     ActsRemote remote(*shared);
     http::Workers workers{2};
     metrics::Registry metrics;
-    GenerationFeed feed{remote, workers, [](std::optional<std::int64_t>, int) { return photos(2, 2); }, {.max_staleness = 0ms}, metrics};
+    GenerationFeed feed{remote, workers, [](const store::PhotoRange&) { return photos(2, 2); }, {.max_staleness = 0ms}, metrics};
     run([&]() -> asio::awaitable<void> {
-        for (int i = 0; i < 5; ++i) co_await feed.page(std::nullopt, 10);
+        for (int i = 0; i < 5; ++i) co_await feed.page({}, 10);
     });
     EXPECT_GE(remote.generation_reads.load(), 5);
 }
@@ -344,13 +344,13 @@ TEST(Feed, OffQueriesOnEveryView) {
     metrics::Registry metrics;
     int queries = 0;
     UncachedFeed feed{workers,
-                      [&](std::optional<std::int64_t>, int) {
+                      [&](const store::PhotoRange&) {
                           ++queries;
                           return photos(2, 2);
                       },
                       metrics};
     run([&]() -> asio::awaitable<void> {
-        for (int i = 0; i < 3; ++i) EXPECT_STREQ(source((co_await feed.page(std::nullopt, 10)).source), "database");
+        for (int i = 0; i < 3; ++i) EXPECT_STREQ(source((co_await feed.page({}, 10)).source), "database");
     });
     EXPECT_EQ(queries, 3);
 }
@@ -362,20 +362,20 @@ TEST(Feed, TheSeedsSchemeCachesUntilDeletedAndThenStampedes) {
     metrics::Registry metrics;
     std::atomic<int> queries{0};
     DeleteOnChangeFeed feed{remote, workers,
-                            [&](std::optional<std::int64_t>, int) {
+                            [&](const store::PhotoRange&) {
                                 ++queries;
                                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
                                 return photos(2, 2);
                             },
                             std::chrono::seconds(60), metrics};
     run([&]() -> asio::awaitable<void> {
-        EXPECT_STREQ(source((co_await feed.page(std::nullopt, 10)).source), "database");
-        EXPECT_STREQ(source((co_await feed.page(std::nullopt, 10)).source), "cache");
+        EXPECT_STREQ(source((co_await feed.page({}, 10)).source), "database");
+        EXPECT_STREQ(source((co_await feed.page({}, 10)).source), "cache");
         co_await feed.changed();
         // Eight concurrent views after the delete: without single flight, several query.
         auto ex = co_await asio::this_coro::executor;
         for (int i = 0; i < 8; ++i)
-            asio::co_spawn(ex, [&]() -> asio::awaitable<void> { co_await feed.page(std::nullopt, 10); }, asio::detached);
+            asio::co_spawn(ex, [&]() -> asio::awaitable<void> { co_await feed.page({}, 10); }, asio::detached);
     });
     EXPECT_GT(queries.load(), 2);
 }

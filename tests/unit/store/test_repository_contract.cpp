@@ -389,6 +389,58 @@ TEST_P(RepositoryContract, ListsNewestFirstAndPagesBack) {
     EXPECT_THROW(repo->latest_photos(std::nullopt, -1), std::invalid_argument);
 }
 
+TEST_P(RepositoryContract, PagesOneUsersPhotosAndStepsBackTowardsTheNewest) {
+    auto repo = open_migrated();
+    const auto alice = repo->create_user("alice", "h").value();
+    const auto bob = repo->create_user("bob", "h").value();
+    std::vector<NewPhoto> batch;
+    for (int i = 1; i <= 7; ++i) batch.push_back(new_photo("p" + std::to_string(i), i % 2 == 1 ? alice.id : bob.id));
+    const auto stored = repo->insert_photos(batch);  // alice: p1 p3 p5 p7, bob: p2 p4 p6
+    const auto seq = [&](int i) { return stored.at(static_cast<std::size_t>(i - 1)).seq; };
+
+    EXPECT_EQ(ids_of(repo->photos({.user_id = alice.id, .limit = 10})), (std::vector<std::string>{"p7", "p5", "p3", "p1"}));
+    EXPECT_EQ(ids_of(repo->photos({.user_id = bob.id, .limit = 2})), (std::vector<std::string>{"p6", "p4"}));
+    EXPECT_EQ(ids_of(repo->photos({.user_id = bob.id, .before = seq(4), .limit = 2})), (std::vector<std::string>{"p2"}));
+    EXPECT_TRUE(repo->photos({.user_id = bob.id + alice.id + 100, .limit = 5}).empty());
+
+    // `after`: the `limit` nearest above the cursor, still newest first.
+    EXPECT_EQ(ids_of(repo->photos({.after = seq(2), .limit = 2})), (std::vector<std::string>{"p4", "p3"}));
+    EXPECT_EQ(ids_of(repo->photos({.after = seq(5), .limit = 10})), (std::vector<std::string>{"p7", "p6"}));
+    EXPECT_EQ(ids_of(repo->photos({.user_id = alice.id, .after = seq(1), .limit = 2})), (std::vector<std::string>{"p5", "p3"}));
+    EXPECT_TRUE(repo->photos({.after = seq(7), .limit = 3}).empty());
+    // Neighbours of a photo, as its page links them.
+    EXPECT_EQ(ids_of(repo->photos({.user_id = alice.id, .after = seq(3), .limit = 1})), (std::vector<std::string>{"p5"}));
+    EXPECT_EQ(ids_of(repo->photos({.user_id = alice.id, .before = seq(3), .limit = 1})), (std::vector<std::string>{"p1"}));
+
+    EXPECT_THROW(repo->photos({.before = seq(3), .after = seq(1), .limit = 1}), std::invalid_argument);
+    EXPECT_THROW(repo->photos({.after = seq(1), .limit = -1}), std::invalid_argument);
+}
+
+TEST_P(RepositoryContract, ACaptionIsStoredReadEverywhereAndChangedOnlyByTheOwner) {
+    auto repo = open_migrated();
+    const auto alice = repo->create_user("alice", "h").value();
+    const auto bob = repo->create_user("bob", "h").value();
+    auto photo = new_photo("cap", alice.id);
+    photo.caption = "Sunset at the pier\nwith <b>friends</b> & 'family' \xf0\x9f\x8c\x85";
+    const auto stored = repo->insert_photos(std::vector<NewPhoto>{photo, new_photo("plain", alice.id)});
+    EXPECT_EQ(stored.at(0).caption, photo.caption);
+    EXPECT_EQ(repo->find_photo("cap")->caption, photo.caption);
+    EXPECT_EQ(repo->latest_photos(std::nullopt, 10).at(1).caption, photo.caption);
+    EXPECT_EQ(repo->find_photo("plain")->caption, "");
+
+    EXPECT_FALSE(repo->set_caption("cap", bob.id, "mine now"));
+    EXPECT_FALSE(repo->set_caption("nope", alice.id, "x"));
+    EXPECT_EQ(repo->find_photo("cap")->caption, photo.caption);
+    EXPECT_TRUE(repo->set_caption("cap", alice.id, "new words"));
+    EXPECT_TRUE(repo->set_caption("cap", alice.id, "new words")) << "the same caption again is still the owner's change";
+    EXPECT_EQ(repo->photos({.user_id = alice.id, .limit = 5}).at(1).caption, "new words");
+    const std::string longest(8000, 'x');  // 2000 characters of 4 bytes each fit
+    EXPECT_TRUE(repo->set_caption("cap", alice.id, longest));
+    EXPECT_EQ(repo->find_photo("cap")->caption, longest);
+    EXPECT_TRUE(repo->set_caption("cap", alice.id, ""));
+    EXPECT_EQ(repo->find_photo("cap")->caption, "");
+}
+
 TEST_P(RepositoryContract, FindsAPhotoById) {
     auto repo = open_migrated();
     const auto alice = repo->create_user("Alice", "h").value();

@@ -137,7 +137,7 @@ TEST_F(SqliteRepository, OneMigrationRowPerVersionAfterAConcurrentStart) {
         thread.join();
     }
     RawSqlite raw(file());
-    EXPECT_EQ(raw.text("SELECT version FROM schema_migrations ORDER BY version"), "1\n2\n3\n4\n5\n6");
+    EXPECT_EQ(raw.text("SELECT version FROM schema_migrations ORDER BY version"), "1\n2\n3\n4\n5\n6\n7");
     EXPECT_EQ(raw.text("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
                        "('users', 'photos', 'sessions') ORDER BY name"),
               "photos\nsessions\nusers");
