@@ -70,7 +70,7 @@ std::string clean_caption(std::string_view text, std::size_t max_chars) {
     while (last > first && is_space(out[last - 1])) --last;
     out = out.substr(first, last - first);
     std::size_t kept = 0;  // code points: every byte but continuation bytes
-    for (std::size_t i = 0; i < out.size(); ++i) kept += (static_cast<unsigned char>(out[i]) & 0xc0) != 0x80;
+    for (const char c : out) kept += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
     if (kept > max_chars) refuse(fmt::format("The caption has {} characters; the limit is {}.", kept, max_chars));
     return out;
 }

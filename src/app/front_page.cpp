@@ -91,7 +91,9 @@ std::string FrontPages::home(const std::string& grid, bool member, const std::st
     d.set("csrf_token", csrf);
     d.set("grid", grid);
     d.set("max_upload_bytes", std::to_string(max_upload_bytes_));
-    d.set("max_upload_mib", std::to_string(max_upload_bytes_ / (1024 * 1024)));
+    d.set("max_file_bytes", std::to_string(max_file_bytes_));
+    d.set("max_file_size", http::human_size(max_file_bytes_));
+    d.set("max_upload_size", http::human_size(max_upload_bytes_));
     return layout_.render("home", d);
 }
 
@@ -136,11 +138,14 @@ std::shared_ptr<const FrontPages::Rendered> FrontPages::rendered(const std::shar
 std::string FrontPages::render(const http::Request& req, const Visitor& visitor, const std::shared_ptr<const FeedPage>& page,
                                FeedSource source, bool gzip) {
     const auto r = rendered(page);
-    if (visitor.sessions_unavailable) {
-        // Rare (an outage), so rendered for the request, with its notice.
+    if (visitor.sessions_unavailable || visitor.flash) {
+        // Rare (an outage, or the page after a form), so rendered for the request, with its notice.
         PageFrame frame = visitor_frame(visitor);
         frame.feed_source = footer_text(source);
-        auto html = layout_.page(req, frame, kTitle, home(r->grid_anonymous, false, visitor.csrf_token, ""));
+        const bool member = visitor.session.has_value();
+        auto html = layout_.page(req, frame, kTitle,
+                                 home(member ? r->grid_member : r->grid_anonymous, member, visitor.csrf_token,
+                                      member ? visitor.session->username : ""));
         return gzip ? codec::gzip(html, 1) : html;
     }
     const std::string request_id = html_escape(req.request_id);  // plain tokens, but this is HTML

@@ -24,8 +24,8 @@ namespace photoshare::app {
 
 class FrontPages {
 public:
-    FrontPages(const Layout& layout, const MediaUrls& urls, std::size_t max_upload_bytes)
-        : layout_(layout), urls_(urls), max_upload_bytes_(max_upload_bytes) {}
+    FrontPages(const Layout& layout, const MediaUrls& urls, std::uint64_t max_upload_bytes, std::uint64_t max_file_bytes)
+        : layout_(layout), urls_(urls), max_upload_bytes_(max_upload_bytes), max_file_bytes_(max_file_bytes) {}
 
     // The front page showing `page` to this visitor; gzipped when `gzip`.
     std::string render(const http::Request& req, const Visitor& visitor, const std::shared_ptr<const FeedPage>& page, FeedSource source,
@@ -42,7 +42,8 @@ private:
 
     const Layout& layout_;
     const MediaUrls& urls_;
-    const std::size_t max_upload_bytes_;
+    const std::uint64_t max_upload_bytes_;
+    const std::uint64_t max_file_bytes_;
 
     struct Entry {
         std::weak_ptr<const FeedPage> page;  // the key's owner; expired: the feed let it go

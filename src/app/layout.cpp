@@ -35,6 +35,9 @@ PageFrame visitor_frame(const Visitor& v) {
     if (v.sessions_unavailable) {
         frame.flash_kind = "error";
         frame.flash_message = "Signing in is unavailable at the moment, so you are seeing the site as a visitor.";
+    } else if (v.flash) {
+        frame.flash_kind = v.flash->kind;
+        frame.flash_message = v.flash->text;
     }
     return frame;
 }

@@ -126,7 +126,7 @@ asio::awaitable<http::Response> UserPage::operator()(Context& ctx) const {
 asio::awaitable<http::Response> CaptionPost::operator()(Context& ctx) const {
     const std::string id(ctx.req.param("id"));
     const auto [photo, generation] = co_await photos.caption(ctx.session(), id, field_or_empty(ctx.form, "caption"));
-    co_return with_cookie(redirect("/photos/" + photo.id), writes.cookie(generation));
+    co_return with_cookie(with_cookie(redirect("/photos/" + photo.id), writes.cookie(generation)), flash.cookie(FlashCode::caption_saved));
 }
 
 asio::awaitable<http::Response> AccountForm::operator()(Context& ctx) const {
@@ -154,24 +154,27 @@ asio::awaitable<http::Response> AccountPost::operator()(Context& ctx) const {
         co_return res;
     }
     auto created = co_await sessions.create(ctx.req, user->id, user->username);
-    co_return with_cookie(redirect("/"), created.set_cookie);
+    co_return with_cookie(with_cookie(redirect("/"), created.set_cookie),
+                          flash.cookie(register_form ? FlashCode::registered : FlashCode::logged_in));
 }
 
 asio::awaitable<http::Response> UploadFormRedirect::operator()(Context&) const { co_return redirect("/#upload"); }
 
 asio::awaitable<http::Response> LogoutPost::operator()(Context& ctx) const {
     if (ctx.visitor.sessions_unavailable) throw_sessions_unavailable();  // the session could not be ended
-    co_return with_cookie(redirect("/"), co_await sessions.destroy(ctx.req));
+    auto cleared = co_await sessions.destroy(ctx.req);
+    co_return with_cookie(with_cookie(redirect("/"), cleared), flash.cookie(FlashCode::logged_out));
 }
 
 asio::awaitable<http::Response> UploadPost::operator()(Context& ctx) const {
     auto result = co_await photos.upload(ctx);
-    co_return with_cookie(redirect("/"), writes.cookie(result.feed_generation));
+    co_return with_cookie(with_cookie(redirect("/"), writes.cookie(result.feed_generation)),
+                          flash.cookie(FlashCode::uploaded, static_cast<int>(result.photos.size())));
 }
 
 asio::awaitable<http::Response> DeletePost::operator()(Context& ctx) const {
     const auto generation = co_await photos.remove(ctx.session(), std::string(ctx.req.param("id")));
-    co_return with_cookie(redirect("/"), writes.cookie(generation));
+    co_return with_cookie(with_cookie(redirect("/"), writes.cookie(generation)), flash.cookie(FlashCode::deleted));
 }
 
 }  // namespace photoshare::app

@@ -6,6 +6,7 @@
 
 #include "app/accounts.hpp"
 #include "app/database.hpp"
+#include "app/flash.hpp"
 #include "app/layout.hpp"
 #include "app/media_urls.hpp"
 #include "app/photos.hpp"
@@ -39,6 +40,7 @@ struct UserPage {
 struct CaptionPost {
     Photos& photos;
     const ReadYourWrites& writes;
+    const Flash& flash;
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 
@@ -54,6 +56,7 @@ struct AccountPost {
     Accounts& accounts;
     Sessions& sessions;
     const Layout& layout;
+    const Flash& flash;
     bool register_form;
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
@@ -61,6 +64,7 @@ struct AccountPost {
 // POST /logout
 struct LogoutPost {
     Sessions& sessions;
+    const Flash& flash;
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 
@@ -74,6 +78,7 @@ struct UploadFormRedirect {
 struct UploadPost {
     Photos& photos;
     const ReadYourWrites& writes;
+    const Flash& flash;
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 
@@ -81,6 +86,7 @@ struct UploadPost {
 struct DeletePost {
     Photos& photos;
     const ReadYourWrites& writes;
+    const Flash& flash;
     asio::awaitable<http::Response> operator()(Context& ctx) const;
 };
 

@@ -10,6 +10,7 @@
 #include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 
 namespace photoshare::app {
@@ -126,7 +127,11 @@ asio::awaitable<void> Routes::admit(Context& ctx, const Access& access) {
     require_content_type(ctx.req, access.body);
     switch (access.who) {
         case Who::anyone: break;
-        case Who::visitor: ctx.visitor = co_await load_visitor(services_.sessions, ctx.req); break;
+        case Who::visitor:
+            ctx.visitor = co_await load_visitor(services_.sessions, ctx.req);
+            // A page shows what the form before it left; the API and forms never take it.
+            if (ctx.req.method == http::Method::get && !is_api(ctx.req)) ctx.visitor.flash = services_.flash.read(ctx.req);
+            break;
         case Who::member: ctx.visitor = co_await load_member(services_.sessions, ctx.req); break;
         case Who::admin: co_await require_admin(ctx.req, access.failures); break;
     }
@@ -152,6 +157,10 @@ asio::awaitable<http::Response> Routes::handle(const Handler& handler, const Acc
         // Most routes (files, the feed API, operations) require nothing: no coroutine frame for them.
         if (access.who != Who::anyone || access.csrf != Csrf::none || access.body != Body::none || req.body_reader) co_await admit(ctx, access);
         auto response = with_cookie(co_await handler(ctx), ctx.visitor.set_cookie);
+        if (ctx.visitor.flash && std::none_of(response.headers.begin(), response.headers.end(), [&](const auto& h) {
+                return h.first == "Set-Cookie" && services_.flash.sets(h.second);
+            }))
+            response.set("Set-Cookie", services_.flash.clear());  // shown once
         if (quota && response.status < 400) co_await services_.workers.call([&] { quota->record(req.client_address); });
         co_return response;
     } catch (const store::Unavailable& e) {

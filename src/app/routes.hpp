@@ -106,6 +106,7 @@ public:
         Sessions& sessions;
         Uploads& uploads;
         Knobs& knobs;
+        const Flash& flash;
         http::Workers& workers;  // where the CPU knob burns, and blocking throttle calls run
         std::string admin_token;
     };

@@ -92,7 +92,8 @@ Site::Site(config::Config c)
       workers_(worker_threads(config_)),
       image_workers_(image_threads()),
       tmp_dir_(make_spool(config_)),
-      writes_(config_.server.secure_cookies, config_.cache.max_staleness) {
+      writes_(config_.server.secure_cookies, config_.cache.max_staleness),
+      flash_(config_.server.secure_cookies) {
     image::initialize();
     repo_ = store::open(config_.database_url(),
                         store::Options{static_cast<int>(config_.database.pool_size), config_.database.acquire_timeout});
@@ -179,6 +180,7 @@ Site::Site(config::Config c)
 
     UploadLimits upload_limits;
     upload_limits.max_files = config_.limits.max_files_per_upload;
+    upload_limits.max_file_bytes = config_.limits.max_file_bytes;
     upload_limits.image.max_pixels = config_.limits.max_pixels;
     upload_limits.image.display_size = static_cast<int>(config_.images.display_size);
     upload_limits.image.thumbnail_size = static_cast<int>(config_.images.thumbnail_size);
@@ -201,7 +203,7 @@ Site::Site(config::Config c)
     }
     photos_ = std::make_unique<Photos>(*db_, *uploads_, *blobs_, media_cache_.get(), *feed_, workers_, image_jobs_.get(),
                                        config_.limits.max_caption_chars);
-    front_pages_ = std::make_unique<FrontPages>(layout_, *media_urls_, config_.limits.max_upload_bytes);
+    front_pages_ = std::make_unique<FrontPages>(layout_, *media_urls_, config_.limits.max_upload_bytes, config_.limits.max_file_bytes);
 
     std::vector<Readiness::Probe> probes{{"database", true, [this] { repo_->ping(); }},
                                          {"storage", true, [this] {
@@ -239,7 +241,7 @@ Site::~Site() {
 
 void Site::add_routes(http::Router& router) {
     using http::Method;
-    routes_ = std::make_unique<Routes>(router, Routes::Services{*sessions_, *uploads_, knobs_, workers_, admin_token_});
+    routes_ = std::make_unique<Routes>(router, Routes::Services{*sessions_, *uploads_, knobs_, flash_, workers_, admin_token_});
     auto& r = *routes_;
     const auto page_size = static_cast<int>(config_.feed.page_size);
     const auto upload_limit = config_.limits.max_upload_bytes;
@@ -253,18 +255,18 @@ void Site::add_routes(http::Router& router) {
     r.add(Method::get, "/login", AccountForm{layout_, false}, {.who = Who::visitor});
     r.add(Method::get, "/register", AccountForm{layout_, true}, {.who = Who::visitor});
     const Access form_post{.who = Who::visitor, .csrf = Csrf::form, .body = Body::form};
-    r.add(Method::post, "/login", AccountPost{*accounts_, *sessions_, layout_, false}, form_post);
+    r.add(Method::post, "/login", AccountPost{*accounts_, *sessions_, layout_, flash_, false}, form_post);
     // New accounts per address are limited, on the page and in the API alike.
     const Access::Quota accounts{registrations_.get(), "Too many new accounts from your network."};
     auto register_post = form_post;
     register_post.quota = accounts;
-    r.add(Method::post, "/register", AccountPost{*accounts_, *sessions_, layout_, true}, register_post);
-    r.add(Method::post, "/logout", LogoutPost{*sessions_}, form_post);
+    r.add(Method::post, "/register", AccountPost{*accounts_, *sessions_, layout_, flash_, true}, register_post);
+    r.add(Method::post, "/logout", LogoutPost{*sessions_, flash_}, form_post);
     r.add(Method::get, "/upload", UploadFormRedirect{});
-    r.add(Method::post, "/upload", UploadPost{*photos_, writes_},
+    r.add(Method::post, "/upload", UploadPost{*photos_, writes_, flash_},
           {.who = Who::member, .csrf = Csrf::form, .body = Body::upload, .body_limit = upload_limit});
-    r.add(Method::post, "/photos/{id}/delete", DeletePost{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
-    r.add(Method::post, "/photos/{id}/caption", CaptionPost{*photos_, writes_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
+    r.add(Method::post, "/photos/{id}/delete", DeletePost{*photos_, writes_, flash_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
+    r.add(Method::post, "/photos/{id}/caption", CaptionPost{*photos_, writes_, flash_}, {.who = Who::member, .csrf = Csrf::form, .body = Body::form});
     const DownloadServices downloads{*db_, *blobs_, workers_, image_workers_, stream_workers_.get()};
     image::Limits full_size;
     full_size.max_pixels = config_.limits.max_pixels;

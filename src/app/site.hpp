@@ -98,6 +98,7 @@ private:
     // The near copies of shared counters this server keeps (for /metrics), by name.
     std::vector<std::pair<std::string, const kv::SharedCounter*>> near_copies_;
     ReadYourWrites writes_;
+    Flash flash_;
     Views views_;
     Layout layout_{views_, info_};
     std::unique_ptr<Uploads> uploads_;

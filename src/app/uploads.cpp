@@ -102,6 +102,7 @@ asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
     std::string field_value;
     bool in_file = false;
     bool in_field = false;
+    std::uint64_t file_bytes = 0;  // of the file being received
     std::string write_error;
 
     auto fail_cleanup = [&] {
@@ -122,6 +123,7 @@ asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
             form.files.push_back(path);
             form.file_names.push_back(*part.filename);
             in_file = true;
+            file_bytes = 0;
         } else if (!part.filename) {
             field_name = part.name;
             field_value.clear();
@@ -130,6 +132,12 @@ asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
     };
     callbacks.on_part_data = [&](std::string_view data) {
         if (in_file) {
+            file_bytes += data.size();
+            // Over the limit per photo: the rest is counted, not kept, so the message can say how big it is.
+            if (file_bytes > limits_.max_file_bytes) {
+                current.reset();
+                return;
+            }
             if (std::fwrite(data.data(), 1, data.size(), current.get()) != data.size()) spool_failed("writing");
         } else if (in_field) {
             if (field_value.size() + data.size() > kMaxFieldBytes)
@@ -138,6 +146,11 @@ asio::awaitable<UploadForm> Uploads::receive(http::Request& req) {
         }
     };
     callbacks.on_part_end = [&] {
+        if (in_file && file_bytes > limits_.max_file_bytes) {
+            const auto [size, most] = http::human_sizes(file_bytes, limits_.max_file_bytes);
+            throw http::HttpError(413, "file_too_large",
+                                  fmt::format("{} is {}; the limit per photo is {}.", shown_name(form.file_names.back()), size, most));
+        }
         if (in_file) {
             if (std::fclose(current.release()) != 0) spool_failed("closing");
         } else if (in_field && field_name == "csrf_token") {

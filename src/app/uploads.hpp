@@ -25,6 +25,7 @@ namespace asio = boost::asio;
 
 struct UploadLimits {
     std::size_t max_files = 20;
+    std::uint64_t max_file_bytes = 25 * 1024 * 1024;  // each photo (the request has limits.max_upload_bytes)
     image::Limits image;
     bool queue_formats = false;  // queue an image job per photo (ImageJobs makes AVIF/WebP)
     std::string cache_control;   // stored with each file (media_cache_control())

@@ -167,7 +167,8 @@ const std::vector<Field>& fields() {
               "HTML, CSS, JavaScript and JSON responses from this size go out gzipped to clients that take it (0: never)"),
         field("limits.max_header_bytes", Kind::size, &C::limits, &C::Limits::max_header_bytes, "request line and headers"),
         field("limits.max_body_bytes", Kind::size, &C::limits, &C::Limits::max_body_bytes, "body of forms and JSON requests"),
-        field("limits.max_upload_bytes", Kind::size, &C::limits, &C::Limits::max_upload_bytes, "body of one upload request"),
+        field("limits.max_upload_bytes", Kind::size, &C::limits, &C::Limits::max_upload_bytes, "body of one upload request, all its photos"),
+        field("limits.max_file_bytes", Kind::size, &C::limits, &C::Limits::max_file_bytes, "each photo of an upload"),
         field("limits.max_files_per_upload", Kind::count, &C::limits, &C::Limits::max_files_per_upload, "photos in one upload request"),
         field("limits.max_caption_chars", Kind::count, &C::limits, &C::Limits::max_caption_chars,
               "characters of a photo's caption (at most 2000)"),
@@ -310,6 +311,7 @@ void validate(const Config& c) {
     require(c.limits.max_header_bytes >= 1024, "limits.max_header_bytes", "at least 1KiB", render(c.limits.max_header_bytes, Kind::size));
     require(c.limits.max_body_bytes >= 1024, "limits.max_body_bytes", "at least 1KiB", render(c.limits.max_body_bytes, Kind::size));
     require(c.limits.max_upload_bytes >= 1024, "limits.max_upload_bytes", "at least 1KiB", render(c.limits.max_upload_bytes, Kind::size));
+    require(c.limits.max_file_bytes >= 1024, "limits.max_file_bytes", "at least 1KiB", render(c.limits.max_file_bytes, Kind::size));
     require(c.limits.max_files_per_upload >= 1, "limits.max_files_per_upload", "at least 1", "0");
     require(c.limits.max_caption_chars >= 1 && c.limits.max_caption_chars <= 2000, "limits.max_caption_chars", "from 1 to 2000",
             std::to_string(c.limits.max_caption_chars));

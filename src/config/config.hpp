@@ -30,7 +30,8 @@ struct Config {
     struct Limits {
         std::uint64_t max_header_bytes = 16 * 1024;
         std::uint64_t max_body_bytes = 64 * 1024;         // forms and JSON
-        std::uint64_t max_upload_bytes = 25 * 1024 * 1024;  // one upload request, all files
+        std::uint64_t max_upload_bytes = 100 * 1024 * 1024;  // one upload request, all its files
+        std::uint64_t max_file_bytes = 25 * 1024 * 1024;     // each photo of an upload
         std::uint64_t max_files_per_upload = 20;
         std::uint64_t max_caption_chars = 500;  // characters (code points) of a photo's caption
         std::uint64_t max_pixels = 50'000'000;

@@ -23,6 +23,13 @@ enum class Method { get, head, post, put, patch, del, options, other };
 
 std::string_view to_string(Method m);
 
+// A size as people read it in a message: "512 bytes", "31.2 KiB", "25 MiB", "1.5 GiB"
+// (one decimal, none when whole).
+std::string human_size(std::uint64_t bytes);
+// A size and the limit it broke, both as human_size, or both in bytes where rounding would
+// show the same figure twice ("65537 bytes" and "65536 bytes", not "64 KiB" and "64 KiB").
+std::pair<std::string, std::string> human_sizes(std::uint64_t size, std::uint64_t limit);
+
 // An error a client caused (or a dependency being down): it becomes a response with this
 // status, a stable machine-readable code and a message that is safe to show.
 class HttpError : public std::runtime_error {

@@ -73,7 +73,14 @@ asio::awaitable<beast::error_code> send_continue(beast::tcp_stream& stream, std:
     co_return ec;
 }
 
-std::string too_large(std::uint64_t limit) { return fmt::format("The request body is larger than {} bytes.", limit); }
+// What a 413 says: the size when the request declared it, and the limit.
+std::string too_large(std::uint64_t limit, std::optional<std::uint64_t> length = std::nullopt) {
+    if (length) {
+        const auto [size, most] = human_sizes(*length, limit);
+        return fmt::format("The request ({}) is larger than the limit, {}.", size, most);
+    }
+    return fmt::format("The request is larger than the limit, {}.", human_size(limit));
+}
 
 Method to_method(bhttp::verb v) {
     switch (v) {
@@ -499,7 +506,7 @@ asio::awaitable<void> Server::Impl::handle(beast::tcp_stream& stream, beast::fla
     const auto declared = x.header_parser.content_length();
     if (declared && *declared > limit) {
         // Refuse before reading a byte of the body.
-        x.res = co_await error_page(req, 413, too_large(limit));
+        x.res = co_await error_page(req, 413, too_large(limit, *declared));
         x.close_after = x.linger = true;
         co_return;
     }

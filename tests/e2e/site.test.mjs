@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -111,8 +111,8 @@ async function imagesLoaded(page, selector) {
 
 // Ids of the photos on the front page, top to bottom (newest first).
 async function feedIds(page) {
-  const hrefs = await page.locator('.grid .card a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-  return hrefs.map((h) => h.replace('/photos/', ''));
+  const hrefs = await page.locator('.grid .card > a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  return hrefs.map((h) => h.replace('/photos/', '').replace('?in=user', ''));
 }
 
 // The API's view of the feed: the order of record, to compare the page against.
@@ -212,12 +212,11 @@ step('b. register through the form, land logged in on the front page', async () 
 });
 
 step('c. upload two photos through the file chooser, with progress rows, newest first', async () => {
-  // The page reloads as soon as the uploads finish, which can be quicker than a check from
-  // here: the page itself records what its progress list showed, in sessionStorage.
+  // The page records what its progress list showed, in sessionStorage, as it changes.
   await page.evaluate(() => {
     const list = document.querySelector('.upload-form .progress-list');
     const record = () => {
-      const rows = [...list.querySelectorAll('li')].map((li) => ({
+      const rows = [...list.querySelectorAll('li:not(.summary)')].map((li) => ({
         name: li.querySelector('.name')?.textContent,
         hasBar: !!li.querySelector('progress'),
         status: li.querySelector('.status')?.textContent,
@@ -234,10 +233,17 @@ step('c. upload two photos through the file chooser, with progress rows, newest 
     if (r.url().startsWith(`${BASE}/api/v1/photos`)) posts.push([r.method(), Boolean(r.headers()['x-csrf-token'])]);
   };
   page.on('request', onRequest);
-  const reloaded = page.waitForEvent('load');
+  let reloads = 0;
+  const onLoad = () => { reloads++; };
+  page.on('load', onLoad);
   await page.locator('form.upload-form input[type=file]').setInputFiles([JPEG, PNG]);
-  await reloaded;
+  const summary = page.locator('.upload-form .progress-list li.summary');
+  await summary.waitFor({ timeout: STEP_TIMEOUT });
+  assert.equal((await summary.textContent()).trim(), '2 photos uploaded.');
+  await page.waitForFunction(() => document.querySelectorAll('.feed .grid .card').length === 2, null, { timeout: STEP_TIMEOUT });
   page.off('request', onRequest);
+  page.off('load', onLoad);
+  assert.equal(reloads, 0, 'the new photos are put in place, the page is not reloaded');
   assert.deepEqual(posts, [['POST', true], ['POST', true]], 'one API request per file, each with its CSRF token');
   await page.waitForURL(`${BASE}/`);
   const seen = await page.evaluate(() => JSON.parse(sessionStorage.getItem('e2e-rows')));
@@ -246,7 +252,7 @@ step('c. upload two photos through the file chooser, with progress rows, newest 
   assert.ok(seen.rows.every((r) => r.hasBar), 'each row has a progress bar');
   assert.deepEqual(seen.rows.map((r) => r.status), ['done', 'done']);
   await assertLoggedIn(page);
-  assert.equal(await page.locator('.upload-form .progress-list li').count(), 0, 'the reloaded page starts clean');
+  assert.equal(await page.locator('.upload-form .progress-list li').count(), 3, 'each file keeps its row, and a summary');
 
   const api = await apiFeed(js);
   assert.equal(api.length, 2);
@@ -350,10 +356,10 @@ step('g. drag and drop a file onto the drop zone', async () => {
   await drop.dispatchEvent('dragenter', { dataTransfer });
   await drop.dispatchEvent('dragover', { dataTransfer });
   assert.ok(await drop.evaluate((d) => d.classList.contains('over')), 'the drop zone lights up while dragging');
-  const reloaded = page.waitForEvent('load');
+  const shown = (await feedIds(page)).length;
   await drop.dispatchEvent('drop', { dataTransfer });
-  await reloaded;
-  await page.waitForURL(`${BASE}/`);
+  await page.locator('.upload-form .progress-list li.summary').waitFor({ timeout: STEP_TIMEOUT });
+  await page.waitForFunction((n) => document.querySelectorAll('.feed .grid .card').length === n, shown + 1, { timeout: STEP_TIMEOUT });
   const ids = await feedIds(page);
   assert.deepEqual(ids.slice(1), [uploaded.gif, uploaded.png]);
   uploaded.webp = ids[0];
@@ -379,7 +385,9 @@ step('g2. a file that is no image fails alone, with the server\'s message, and n
   assert.ok(text.length > 10 && !/^failed/.test(text), `the row shows the server's message, not a bare status: "${text}"`);
   await page.waitForTimeout(300); // a reload would come right after the last upload
   await page.locator('#upload').screenshot({ path: path.join(SHOTS, 'desktop-upload-failed.png') });
-  assert.equal(await page.locator('.upload-form .progress-list li').count(), 1, 'the page did not reload');
+  assert.equal(await page.locator('.upload-form .progress-list li:not(.summary)').count(), 1, 'the page did not reload');
+  assert.equal((await page.locator('.upload-form .progress-list li.summary').textContent()).trim(),
+    '0 of 1 photo uploaded; 1 failed (see above).');
   assert.deepEqual(await feedIds(page), before);
   assert.deepEqual(await feedIds(await page.reload().then(() => page)), before, 'nothing was stored');
   assertNoProblems([/HTTP 415: POST .*\/api\/v1\/photos/, /console error: Failed to load resource: .* 415/]);
@@ -453,9 +461,8 @@ step('k. a phone loads a small variant, a wide screen a large one (srcset)', asy
   const p = await up.newPage();
   await p.goto('/');
   await logIn(p);
-  const reloaded = p.waitForEvent('load');
   await p.locator('form.upload-form input[type=file]').setInputFiles([big]);
-  await reloaded;
+  await p.locator('.upload-form .progress-list li.summary').waitFor({ timeout: STEP_TIMEOUT });
   let photo = (await apiFeed(up))[0];
   assert.equal(photo.width, 2048);
   assert.deepEqual(photo.variants.map((v) => v.width), [320, 480, 640, 1024, 1600, 2048]);
@@ -499,4 +506,55 @@ step('k. a phone loads a small variant, a wide screen a large one (srcset)', asy
   const shown = await p.locator(figure).evaluate((img) => [img.naturalWidth, Math.round(img.getBoundingClientRect().width)]);
   assert.deepEqual(shown, [960, 960], 'shown at the width sizes promised');
   assertNoProblems();
+});
+
+step('l. a mixed batch with a caption shows every result and the good photos at once; names, captions, pages, local times', async () => {
+  // A viewer in Tokyo, in English: times are shown in their zone, UTC kept as the tooltip.
+  const tokyo = await newContext({ timezoneId: 'Asia/Tokyo', locale: 'en-US' });
+  const p = await tokyo.newPage();
+  await p.goto('/');
+  await logIn(p);
+  const notPhoto = path.join(mkdtempSync(path.join(tmpdir(), 'e2e-bad-')), 'notes.jpg');
+  writeFileSync(notPhoto, 'this is not a photo\n');
+  const before = await feedIds(p);
+  await p.locator('form.upload-form input[name=caption]').fill('Harbour <at> dusk');
+  await p.locator('form.upload-form input[type=file]').setInputFiles([PNG, notPhoto, GIF]);
+  const summary = p.locator('.upload-form .progress-list li.summary');
+  await summary.waitFor({ timeout: STEP_TIMEOUT });
+  assert.equal((await summary.textContent()).trim(), '2 of 3 photos uploaded; 1 failed (see above).');
+  const statuses = await p.locator('.upload-form .progress-list li:not(.summary) .status').allTextContents();
+  assert.equal(statuses.length, 3);
+  assert.ok(statuses[0].startsWith('done') && statuses[2].startsWith('done'), `the good files: ${statuses}`);
+  assert.ok(/notes\.jpg/.test(statuses[1]), `the bad file's own message: ${statuses[1]}`);
+  await p.waitForFunction((n) => document.querySelectorAll('.feed .grid .card').length === n, before.length + 2, { timeout: STEP_TIMEOUT });
+  const ids = await feedIds(p);
+  assert.deepEqual(ids.slice(2), before, 'both good photos are on the page, without a reload');
+  await shot(p, 'desktop-mixed-batch.png');
+
+  // The caption is each photo's alt text; the name links to the user's page.
+  const card = p.locator(`.grid .card a[href="/photos/${ids[0]}"] img`);
+  assert.equal(await card.getAttribute('alt'), 'Harbour <at> dusk');
+  const time = p.locator('.grid .card .meta time').first();
+  const utc = await time.getAttribute('title');
+  const local = (await time.textContent()).trim();
+  assert.match(utc, /UTC$/, `the tooltip keeps the UTC time: ${utc}`);
+  assert.ok(!/UTC/.test(local) && local !== utc, `shown in the viewer's zone: "${local}"`);
+  const iso = await time.getAttribute('datetime');
+  const expected = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(new Date(iso));
+  assert.equal(local, expected, 'as Tokyo reads it');
+
+  await Promise.all([p.waitForURL(`${BASE}/u/${user.name}`), p.locator('.grid .card .meta a.by').first().click()]);
+  assert.equal((await p.locator('h1').textContent()).trim(), `Photos by ${user.name}`);
+  await shot(p, 'desktop-user-page.png');
+  await Promise.all([p.waitForURL(`${BASE}/photos/${ids[0]}?in=user`), p.locator(`.grid .card a[href="/photos/${ids[0]}?in=user"]`).click()]);
+  assert.equal((await p.locator('.photo-page .caption').textContent()).trim(), 'Harbour <at> dusk');
+  await Promise.all([p.waitForURL(`${BASE}/photos/${ids[1]}?in=user`), p.locator('.photo-nav a[rel=next]').click()]);
+  // The owner edits the caption; the next page says so (a flash message).
+  await p.locator('.caption-form textarea').fill('Gulls over the harbour');
+  await Promise.all([p.waitForURL(`${BASE}/photos/${ids[1]}`), p.locator('.caption-form button').click()]);
+  assert.equal((await p.locator('.flash').textContent()).trim(), 'Caption saved.');
+  assert.equal((await p.locator('.photo-page .caption').textContent()).trim(), 'Gulls over the harbour');
+  await imagesLoaded(p, '.photo-page figure img');
+  await shot(p, 'desktop-photo-caption.png');
+  assertNoProblems([/HTTP 415: POST .*\/api\/v1\/photos/, /console error: Failed to load resource: .* 415/]);
 });

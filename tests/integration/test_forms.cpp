@@ -457,12 +457,63 @@ TEST_F(Forms, ErrorPagesShowTheMembersOwnNavigation) {
     expect_member_page(b.http.post_form("/photos/" + theirs + "/delete", {{"csrf_token", b.csrf}}), 403);
     expect_member_page(b.http.upload("/upload", {Part::field("csrf_token", b.csrf), Part::bytes("not an image", "notes.txt", "text/plain")}), 415);
     expect_member_page(b.http.upload("/upload", {Part::field("csrf_token", b.csrf)}), 422);
-    // Over limits.max_upload_bytes (25 MiB): refused from its Content-Length, body unread.
-    expect_member_page(b.http.post_raw("/upload", std::string((25u << 20) + 1, 'x'), "multipart/form-data; boundary=x"), 413);
+    // A photo over limits.max_file_bytes (25 MiB), in an upload under limits.max_upload_bytes.
+    auto big = b.http.upload("/upload", {Part::field("csrf_token", b.csrf), Part::bytes(std::string((25u << 20) + 1, 'x'), "IMG_2041.HEIC", "image/heic")});
+    expect_member_page(big, 413);
+    EXPECT_TRUE(contains(big.body, "&#39;IMG_2041.HEIC&#39; is 26214401 bytes; the limit per photo is 26214400 bytes.")) << big.body;
+    // Over limits.max_upload_bytes (100 MiB): refused from its Content-Length, body unread.
+    expect_member_page(b.http.post_raw("/upload", std::string((100u << 20) + 1, 'x'), "multipart/form-data; boundary=x"), 413);
 
     HttpClient visitor(server().base_url());
     const auto anon = visitor.get("/no/such/page");
     EXPECT_EQ(anon.status, 404);
     EXPECT_TRUE(contains(anon.body, "href=\"/login\"")) << anon.body;
     EXPECT_FALSE(contains(anon.body, "action=\"/logout\"")) << anon.body;
+}
+
+// After a form, the next page says what happened, once, without JavaScript; the cookie that
+// carries it names one of the server's own messages, so nothing a client sets is shown.
+TEST_F(Forms, AFlashMessageFollowsEachFormOnceOnTheNextPage) {
+    const auto flash_of = [](const Response& res) {
+        std::smatch m;
+        return std::regex_search(res.body, m, std::regex(R"re(<p class="flash ok" role="alert">([^<]*)</p>)re")) ? m[1].str()
+                                                                                                                 : std::string();
+    };
+    Browser b(server());
+    const auto name = unique_username("flash");
+    auto res = b.http.post_form("/register", {{"csrf_token", b.csrf}, {"username", name}, {"password", kPassword}});
+    ASSERT_EQ(res.status, 303) << res.describe();
+    EXPECT_EQ(b.http.get("/api/v1/photos").status, 200) << "the API does not take it";
+    auto page = b.http.get("/");
+    EXPECT_EQ(flash_of(page), "Welcome to photoshare! Your account is ready.");
+    EXPECT_TRUE(contains(page.body, "<strong>" + name + "</strong>")) << "the member's page, rendered for this request";
+    EXPECT_EQ(flash_of(b.http.get("/")), "") << "shown once";
+
+    const auto csrf = csrf_field(page.body);
+    res = b.http.upload("/upload", {Part::field("csrf_token", csrf), Part::bytes(make_png(30, 20), "a.png", "image/png"),
+                                    Part::bytes(make_png(20, 30), "b.png", "image/png")});
+    ASSERT_EQ(res.status, 303) << res.describe();
+    page = b.http.get("/");
+    EXPECT_EQ(flash_of(page), "2 photos uploaded.");
+    const auto id = newest_ids(server(), name).at(0);
+    res = b.http.post_form("/photos/" + id + "/caption", {{"csrf_token", csrf}, {"caption", "x"}});
+    ASSERT_EQ(res.status, 303) << res.describe();
+    EXPECT_EQ(flash_of(b.http.get("/photos/" + id)), "Caption saved.");
+    res = b.http.post_form("/photos/" + id + "/delete", {{"csrf_token", csrf}});
+    ASSERT_EQ(res.status, 303) << res.describe();
+    EXPECT_EQ(flash_of(b.http.get("/")), "Photo deleted.");
+    res = b.http.post_form("/logout", {{"csrf_token", csrf}});
+    ASSERT_EQ(res.status, 303) << res.describe();
+    page = b.http.get("/");
+    EXPECT_EQ(flash_of(page), "Logged out.");
+    res = b.http.post_form("/login", {{"csrf_token", csrf_field(page.body)}, {"username", name}, {"password", kPassword}});
+    ASSERT_EQ(res.status, 303) << res.describe();
+    EXPECT_EQ(flash_of(b.http.get("/")), "Logged in. Welcome back!");
+
+    // A cookie of the visitor's own making shows nothing.
+    for (const char* forged : {"%3Cscript%3E", "uploaded.0", "uploaded.99999", "logout.3", "deleted.", ""}) {
+        HttpClient c(server().base_url());
+        c.set_cookie("ps_flash", forged);
+        EXPECT_EQ(flash_of(c.get("/")), "") << forged;
+    }
 }

@@ -200,9 +200,9 @@ TEST(LimitsBody, JsonAndFormBodiesOverTheLimitAre413) {
     ASSERT_TRUE(r.has_value()) << raw.received().substr(0, 200);
     EXPECT_EQ(r->status, 413) << r->body;
 
-    // The default upload limit is 25 MiB: a declared length over it is refused at once.
+    // The default upload limit is 100 MiB: a declared length over it is refused at once.
     auto u = register_user(s);
-    for (const std::string& length : {std::to_string(25 * 1024 * 1024 + 1), std::string("99999999999")}) {
+    for (const std::string& length : {std::to_string(100 * 1024 * 1024 + 1), std::string("99999999999")}) {
         RawConnection up(s.port());
         ASSERT_TRUE(up.send(upload_headers(u, "/api/v1/photos", length)));
         auto res = up.read_response(10s);

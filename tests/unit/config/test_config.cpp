@@ -37,7 +37,8 @@ TEST(Config, DefaultsAreTheEmbeddedLevelZero) {
     EXPECT_EQ(c.sessions.url, "database");
     EXPECT_EQ(c.cache.url, "memory://");
     EXPECT_EQ(c.feed.page_size, 10u);
-    EXPECT_EQ(c.limits.max_upload_bytes, 25u * 1024 * 1024);
+    EXPECT_EQ(c.limits.max_upload_bytes, 100u * 1024 * 1024);
+    EXPECT_EQ(c.limits.max_file_bytes, 25u * 1024 * 1024);
     EXPECT_EQ(c.limits.max_pixels, 50'000'000u);
     EXPECT_GE(c.auth.argon2_memory_kib, 19456u);
     EXPECT_GE(c.auth.argon2_iterations, 2u);
