@@ -7,9 +7,12 @@ namespace photoshare::http {
 std::string human_size(std::uint64_t bytes) {
     static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
     if (bytes < 1024) return fmt::format("{} bytes", bytes);
-    double value = static_cast<double>(bytes);
+    double value = static_cast<double>(bytes) / 1024;
     std::size_t unit = 0;
-    for (value /= 1024; value >= 1024 && unit + 1 < std::size(units); value /= 1024) ++unit;
+    while (value >= 1024 && unit + 1 < std::size(units)) {
+        value /= 1024;
+        ++unit;
+    }
     const std::string number = fmt::format("{:.1f}", value);
     return (number.ends_with(".0") ? number.substr(0, number.size() - 2) : number) + " " + units[unit];
 }
