@@ -245,6 +245,35 @@ TYPED_TEST(ClusterTest, UploadOnOneServerIsVisibleFromEveryServer) {
     }
 }
 
+// Captions and user pages on PostgreSQL and MariaDB: a caption changed through one server is
+// on every server's feed, user page and photo page within the staleness bound.
+TYPED_TEST(ClusterTest, ACaptionAndAUsersPageAreTheSameOnEveryServer) {
+    auto& stack = this->stack();
+    auto a = sign_up(stack.server_url(1));
+    auto first = upload(a, 21);
+    auto second = upload(a, 22);
+    ASSERT_FALSE(first.id.empty());
+    ASSERT_FALSE(second.id.empty());
+    a.client->set_base_url(stack.server_url(2));
+    auto res = a.client->request("PATCH", "/api/v1/photos/" + first.id, R"({"caption":"Harbour & gulls"})",
+                                 {{"Content-Type", "application/json"}, {"X-CSRF-Token", a.csrf}});
+    ASSERT_EQ(res.status, 200) << res.describe();
+    std::this_thread::sleep_for(kMaxStaleness);
+    for (const auto& base : this->every_base_url()) {
+        SCOPED_TRACE(base);
+        HttpClient c(base);
+        EXPECT_TRUE(contains(c.get("/").body, "alt=\"Harbour &amp; gulls\"")) << "the cached front page has the new caption";
+        auto user = c.get("/u/" + a.username);
+        ASSERT_EQ(user.status, 200) << user.describe();
+        const auto newer = user.body.find("/photos/" + second.id + "?in=user");
+        const auto older = user.body.find("/photos/" + first.id + "?in=user");
+        EXPECT_TRUE(newer != std::string::npos && older != std::string::npos && newer < older) << "newest first";
+        auto page = c.get("/photos/" + first.id + "?in=user");
+        EXPECT_TRUE(contains(page.body, "<span class=\"caption\">Harbour &amp; gulls</span>")) << page.body;
+        EXPECT_TRUE(contains(page.body, "href=\"/photos/" + second.id + "?in=user\" class=\"button secondary\" rel=\"prev\"")) << page.body;
+    }
+}
+
 // Level 2 with a shared directory (storage.url = file://DIR/media on every server, as NFS would
 // be across machines): a photo uploaded to web-1 directly is served by web-2 directly, from
 // the one directory, and web-1 kept no copy of its own.
