@@ -86,10 +86,7 @@ asio::awaitable<http::Response> ListUserPhotos::operator()(Context& ctx) const {
     auto page = co_await db.call("user_page", [&](store::Repository& repo) -> std::shared_ptr<FeedPage> {
         const auto user = repo.find_user(name);
         if (!user) return nullptr;
-        return query_feed_page([&](store::PhotoRange range) {
-            range.user_id = user->id;
-            return repo.photos(range);
-        }, key);
+        return query_user_page(repo, user->id, key);
     });
     if (!page) throw http::HttpError(404, "no_such_user", "There is no user of that name.");
     co_return json_response(200, page_json(*page, urls));

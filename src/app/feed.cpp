@@ -146,6 +146,15 @@ std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, const FeedPa
     return page;
 }
 
+std::shared_ptr<FeedPage> query_user_page(store::Repository& repo, std::int64_t user_id, const FeedPageKey& key) {
+    return query_feed_page(
+        [&](store::PhotoRange range) {
+            range.user_id = user_id;
+            return repo.photos(range);
+        },
+        key);
+}
+
 FeedMetrics::FeedMetrics(metrics::Registry& registry)
     : hits(registry.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "hit"}})),
       misses(registry.counter("photoshare_feed_cache_requests_total", "Front-page feed lookups by result", {{"result", "miss"}})),

@@ -166,6 +166,9 @@ private:
 // row that tells whether older (or, going back, newer) photos exist. A step back that would
 // show fewer than a page is the newest page instead.
 std::shared_ptr<FeedPage> query_feed_page(const Feed::Query& query, const FeedPageKey& key);
+// A page of one user's photos, paged as the feed is (blocking; on a worker). Not cached:
+// a user's page is asked for far less often than the front page.
+std::shared_ptr<FeedPage> query_user_page(store::Repository& repo, std::int64_t user_id, const FeedPageKey& key);
 // A page as stored in a cache store, and back (nullptr when it is not one).
 std::string encode_feed_page(const FeedPage& page);
 std::shared_ptr<FeedPage> decode_feed_page(const std::string& text);

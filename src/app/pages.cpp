@@ -104,11 +104,7 @@ asio::awaitable<http::Response> UserPage::operator()(Context& ctx) const {
     auto found = co_await db.call("user_page", [&](store::Repository& repo) {
         Found f{repo.find_user(name), nullptr};
         if (!f.user) return f;
-        const auto user_id = f.user->id;
-        f.page = query_feed_page([&](store::PhotoRange range) {
-            range.user_id = user_id;
-            return repo.photos(range);
-        }, FeedPageKey{0, cursor, page_size});
+        f.page = query_user_page(repo, f.user->id, FeedPageKey{0, cursor, page_size});
         return f;
     });
     if (!found.user) throw http::HttpError(404, "no_such_user", "There is no user of that name.");
